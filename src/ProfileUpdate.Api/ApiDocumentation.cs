@@ -1,0 +1,176 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace ProfileUpdate.Api;
+
+/// <summary>
+/// The OpenAPI document at /openapi/v1.json (Microsoft.AspNetCore.OpenApi) and Swagger UI at /swagger (Swashbuckle's UI).
+/// The update API's parameters are free-form (<c>profile.&lt;name&gt;</c>), which no handler signature can express, so they
+/// and every example are added here by operation name.
+/// </summary>
+public static class ApiDocumentation
+{
+    public static IServiceCollection AddApiDocumentation(this IServiceCollection services)
+    {
+        services.AddOpenApi(options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "ProfileUpdate";
+                document.Info.Description = "Self-hosted, Adobe Target-compatible profile update service: single and bulk profile " +
+                    "updates, visits and profile reads. A 200 means the update is durably stored and readable.";
+                return Task.CompletedTask;
+            });
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                var name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
+                switch (name)
+                {
+                    case "UpdateProfileGet":
+                    case "UpdateProfilePost":
+                        DescribeUpdate(operation, isPost: name == "UpdateProfilePost");
+                        break;
+                    case "Deliver":
+                        DescribeDelivery(operation);
+                        break;
+                    case "GetProfileByTntId":
+                    case "GetProfileByThirdPartyId":
+                        DescribeRead(operation);
+                        break;
+                }
+                return Task.CompletedTask;
+            });
+        });
+        return services;
+    }
+
+    public static WebApplication MapApiDocumentation(this WebApplication app)
+    {
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint("/openapi/v1.json", "ProfileUpdate v1");
+            ui.RoutePrefix = "swagger";
+            ui.DocumentTitle = "ProfileUpdate API";
+        });
+        return app;
+    }
+
+    private static void DescribeUpdate(OpenApiOperation operation, bool isPost)
+    {
+        operation.Parameters ??= [];
+        SetExample(operation, "client", "demo");
+        operation.Parameters.Add(Query("mboxPC", "Target visitor id (tntId), with or without its location hint. Give this or mbox3rdPartyId.",
+            "1368007744041-575948.01_00"));
+        operation.Parameters.Add(Query("mbox3rdPartyId", "Your own visitor id (1-256 characters, no '+' or '/'). Give this or mboxPC.", null));
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "profile",
+            In = ParameterLocation.Query,
+            Description = "Attributes to set, each as profile.<name>=<value> (value up to 256 characters; empty values are ignored). " +
+                "Swagger UI sends each entry of this object as its own query parameter.",
+            Required = !isPost,
+            Style = ParameterStyle.Form,
+            Explode = true,
+            Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
+            },
+            Example = new JsonObject { ["profile.favoriteColor"] = "blue", ["profile.city"] = "Köln" },
+        });
+        Respond(operation, "200", "Stored and readable. X-Profile-Update says applied or profile-not-found (nothing is created).",
+            "text/plain", JsonValue.Create("trueRequest successfully submitted"));
+        ProblemResponse(operation, "400", "Missing or conflicting id, no profile.* parameter, malformed escape or invalid UTF-8, over-long name or value.");
+        ProblemResponse(operation, "414", "Request target longer than 8,192 bytes.");
+        if (isPost)
+        {
+            ProblemResponse(operation, "413", "Body larger than 61,440 bytes.");
+            ProblemResponse(operation, "415", "Body not application/x-www-form-urlencoded.");
+            if (operation.RequestBody?.Content is { } content && content.TryGetValue("application/x-www-form-urlencoded", out var form))
+            {
+                form.Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
+                };
+                form.Example = new JsonObject { ["mbox3rdPartyId"] = "crm-42", ["profile.tier"] = "gold" };
+            }
+        }
+        ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
+    }
+
+    private static void DescribeDelivery(OpenApiOperation operation)
+    {
+        operation.Parameters ??= [];
+        operation.Parameters.Add(Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"));
+        operation.Parameters.Add(Query("sessionId", "Adobe session id (accepted, not used).", "a1b2c3"));
+        if (operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var json))
+        {
+            json.Example = JsonNode.Parse("""
+                {"context":{"channel":"web"},"id":{"thirdPartyId":"crm-42"},
+                 "execute":{"pageLoad":{"profileParameters":{"tier":"gold","city":"Köln"}}}}
+                """);
+        }
+        Respond(operation, "200", "The visitor's ids.", "application/json", JsonNode.Parse("""
+            {"status":200,"requestId":"4f1c…","client":"demo","id":{"tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42"},
+             "edgeHost":"localhost","execute":{"pageLoad":{}}}
+            """));
+        ProblemResponse(operation, "400", "No client code, invalid JSON or invalid ids/parameters.");
+    }
+
+    private static void DescribeRead(OpenApiOperation operation)
+    {
+        SetExample(operation, "tntId", "1368007744041-575948.01_00");
+        SetExample(operation, "thirdPartyId", "crm-42");
+        SetExample(operation, "client", "demo");
+        Respond(operation, "200", "The profile.", "application/json", JsonNode.Parse("""
+            {"client":"demo","visitorId":"crm-42","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42",
+             "modifiedAt":"2026-11-23T15:31:16.123+00:00",
+             "profileAttributes":{"tier":{"value":"gold","modifiedAt":"2026-11-23T15:31:16.123+00:00"}}}
+            """));
+        ProblemResponse(operation, "400", "Missing client parameter or invalid id.");
+        ProblemResponse(operation, "404", "No profile found for client demo with third party id=crm-42");
+    }
+
+    private static OpenApiParameter Query(string name, string description, string? example) => new()
+    {
+        Name = name,
+        In = ParameterLocation.Query,
+        Description = description,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+        Example = example is null ? null : JsonValue.Create(example),
+    };
+
+    private static void SetExample(OpenApiOperation operation, string parameter, string example)
+    {
+        foreach (var p in operation.Parameters ?? [])
+        {
+            if (p is OpenApiParameter concrete && concrete.Name == parameter) concrete.Example = JsonValue.Create(example);
+        }
+    }
+
+    private static void Respond(OpenApiOperation operation, string status, string description, string mediaType, JsonNode? example)
+    {
+        operation.Responses ??= [];
+        operation.Responses[status] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                [mediaType] = new() { Example = example, Schema = mediaType == "text/plain" ? new OpenApiSchema { Type = JsonSchemaType.String } : null },
+            },
+        };
+    }
+
+    private static void ProblemResponse(OpenApiOperation operation, string status, string description) =>
+        Respond(operation, status, description, "application/problem+json", new JsonObject
+        {
+            ["type"] = "https://tools.ietf.org/html/rfc9110",
+            ["title"] = "Bad Request",
+            ["status"] = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture),
+            ["detail"] = description,
+            ["message"] = description,
+        });
+}

@@ -1,0 +1,86 @@
+namespace ProfileUpdate.Api.Profiles;
+
+/// <summary>How a request names its visitor. Values are persisted nowhere, but are explicit so logs and metrics stay stable.</summary>
+public enum IdentityKind : byte
+{
+    TntId = 1,
+    ThirdPartyId = 2,
+}
+
+/// <summary>A visitor named by Target's tntId (mboxPC, echoed as given) or by the customer's thirdPartyId.</summary>
+public readonly record struct VisitorIdentity(IdentityKind Kind, string Id)
+{
+    public static VisitorIdentity Tnt(string id) => new(IdentityKind.TntId, id);
+
+    public static VisitorIdentity ThirdParty(string id) => new(IdentityKind.ThirdPartyId, id);
+}
+
+/// <summary>One attribute to set; the name has no <c>profile.</c> prefix.</summary>
+public readonly record struct ProfileAttribute(string Name, string Value);
+
+/// <summary>Rules for ids shared by every endpoint (spec, Terms).</summary>
+public static class VisitorIds
+{
+    public const int MaxTntIdLength = 128;
+    public const int MaxThirdPartyIdLength = 256;
+
+    /// <summary>The part of a tntId before its optional location hint: <c>X</c> and <c>X.28_20</c> are one profile.</summary>
+    public static string TntBase(string tntId)
+    {
+        var dot = tntId.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? tntId : tntId[..dot];
+    }
+
+    /// <summary>Returns null when valid, else a sentence saying what is wrong (never echoing the id: it is personal data).</summary>
+    public static string? ValidateTntId(string id, string parameter)
+    {
+        if (id.Length == 0) return $"{parameter} must not be empty.";
+        if (id.Length > MaxTntIdLength) return $"{parameter} must be at most {MaxTntIdLength} characters.";
+        var dots = 0;
+        foreach (var c in id)
+        {
+            if (c == '.') { dots++; continue; }
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                return $"{parameter} may contain only letters, digits, '-', '_' and one '.' before the location hint.";
+        }
+        if (dots > 1) return $"{parameter} may contain at most one '.', the one before the location hint.";
+        if (id[0] == '.' || id[^1] == '.') return $"{parameter} must have characters on both sides of its '.'.";
+        return null;
+    }
+
+    /// <summary>Returns null when valid, else a sentence saying what is wrong.</summary>
+    public static string? ValidateThirdPartyId(string id, string parameter)
+    {
+        if (id.Length == 0) return $"{parameter} must not be empty.";
+        if (TextRules.CountCharacters(id) > MaxThirdPartyIdLength) return $"{parameter} must be at most {MaxThirdPartyIdLength} characters.";
+        if (id.AsSpan().IndexOfAny('+', '/') >= 0) return $"{parameter} must not contain '+' or '/'.";
+        if (TextRules.HasControlCharacter(id, allowLineBreaks: false)) return $"{parameter} must not contain control characters.";
+        return null;
+    }
+
+    /// <summary>A new tntId for a visitor seen for the first time: 32 lowercase hex characters and a location hint.</summary>
+    public static string NewTntId(string locationHint = "0_0") => $"{Guid.NewGuid():N}.{locationHint}";
+}
+
+public static class TextRules
+{
+    /// <summary>Counts Unicode scalar values, so an emoji or 東 is one character, as a person would count it.</summary>
+    public static int CountCharacters(string value)
+    {
+        var count = 0;
+        foreach (var c in value)
+        {
+            if (!char.IsLowSurrogate(c)) count++;
+        }
+        return count;
+    }
+
+    public static bool HasControlCharacter(string value, bool allowLineBreaks)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) && !(allowLineBreaks && c is '\t' or '\n' or '\r')) return true;
+        }
+        return false;
+    }
+}

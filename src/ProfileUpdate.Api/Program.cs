@@ -1,0 +1,27 @@
+using ProfileUpdate.Api;
+using ProfileUpdate.Api.Operations;
+using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Updates;
+using ProfileUpdate.Api.Visits;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceLogging();
+builder.ConfigureKestrelLimits();
+builder.Services.AddProfileUpdate();
+builder.Services.AddOperations();
+builder.Services.AddApiDocumentation();
+
+var app = builder.Build();
+
+app.UseServiceRequestLogging();
+app.MapApiDocumentation();
+app.MapProfileUpdate();
+app.MapVisits();
+app.MapProfileRead();
+app.MapOperations();
+
+app.Run();
+
+/// <summary>Entry point; public so WebApplicationFactory can host it in tests.</summary>
+public sealed partial class Program;

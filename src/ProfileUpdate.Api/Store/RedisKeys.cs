@@ -1,0 +1,23 @@
+namespace ProfileUpdate.Api.Store;
+
+/// <summary>
+/// Key layout. Every key carries a hash tag (<c>{…}</c>) so that a script touching one profile stays in one slot, and
+/// the same code runs on standalone Redis and Redis Cluster. The client code cannot contain ':', '{' or '}', so keys of
+/// different clients never collide.
+/// </summary>
+public static class RedisKeys
+{
+    /// <summary>The profile hash, keyed by the tntId without its location hint.</summary>
+    public static string Profile(string client, string tntBase) => $"pu:{{{client}:t:{tntBase}}}";
+
+    /// <summary>thirdPartyId → the tntId (as first given) of the profile it is linked to.</summary>
+    public static string ThirdParty(string client, string thirdPartyId) => $"pu:{{{client}:3p:{thirdPartyId}}}";
+
+    /// <summary>Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name.</summary>
+    public const string FieldTntId = "_:t";
+    public const string FieldThirdPartyId = "_:3";
+    public const string FieldCreated = "_:c";
+    public const string FieldModified = "_:m";
+    public const string AttributePrefix = "a:";
+    public const string AttributeModifiedPrefix = "m:";
+}

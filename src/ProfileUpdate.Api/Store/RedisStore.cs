@@ -1,0 +1,78 @@
+using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Configuration;
+using StackExchange.Redis;
+
+namespace ProfileUpdate.Api.Store;
+
+/// <summary>
+/// The one connection to the profile store: the configured Redis (standalone or cluster), or the embedded Garnet when
+/// none is configured. Connecting never blocks start-up: a store that is down makes requests answer 503 until it is back,
+/// and the multiplexer reconnects by itself.
+/// </summary>
+public sealed class RedisStore : IDisposable
+{
+    private readonly EmbeddedStore? _embedded;
+    private bool? _isCluster;
+
+    public RedisStore(IConfiguration configuration, IOptions<ProfileUpdateOptions> options, ILoggerFactory loggerFactory)
+    {
+        var logger = loggerFactory.CreateLogger<RedisStore>();
+        var connectionString = configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            _embedded = new EmbeddedStore(options.Value.Embedded, new PrefixedLoggerFactory(loggerFactory, "Garnet."));
+            connectionString = _embedded.ConnectionString;
+            Description = $"embedded Garnet on {connectionString} (in memory; set ConnectionStrings:Redis for durable storage)";
+        }
+        else
+        {
+            Description = "Redis from ConnectionStrings:Redis";
+        }
+
+        var config = ConfigurationOptions.Parse(connectionString);
+        config.AbortOnConnectFail = false;
+        // Fail fast while disconnected instead of queueing: a request must get its 503 within the request timeout,
+        // never hang on a backlog that may never drain.
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.IncludeDetailInExceptions = false; // exception texts would otherwise carry keys, i.e. visitor ids
+        if (!connectionString.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase)) config.ConnectTimeout = 2000;
+        if (!connectionString.Contains("asyncTimeout", StringComparison.OrdinalIgnoreCase)) config.AsyncTimeout = 1500;
+        if (!connectionString.Contains("syncTimeout", StringComparison.OrdinalIgnoreCase)) config.SyncTimeout = 1500;
+        config.ReconnectRetryPolicy = new LinearRetry(500);
+        config.ClientName ??= "profile-update";
+
+        Multiplexer = ConnectionMultiplexer.Connect(config);
+        logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
+    }
+
+    public IConnectionMultiplexer Multiplexer { get; }
+
+    public IDatabase Database => Multiplexer.GetDatabase();
+
+    public string Description { get; }
+
+    public bool IsEmbedded => _embedded is not null;
+
+    /// <summary>True when connected to a Redis Cluster: writes are then grouped per hash slot.</summary>
+    public bool IsCluster
+    {
+        get
+        {
+            if (_isCluster is { } known) return known;
+            var servers = Multiplexer.GetServers();
+            var connected = servers.Where(s => s.IsConnected).ToArray();
+            if (connected.Length == 0) return false; // unknown yet: decide once a server answers
+            var cluster = connected.Any(s => s.ServerType == ServerType.Cluster);
+            _isCluster = cluster;
+            return cluster;
+        }
+    }
+
+    public int HashSlot(RedisKey key) => Multiplexer.HashSlot(key);
+
+    public void Dispose()
+    {
+        Multiplexer.Dispose();
+        _embedded?.Dispose();
+    }
+}

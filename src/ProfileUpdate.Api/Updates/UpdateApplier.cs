@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
+
+namespace ProfileUpdate.Api.Updates;
+
+/// <summary>
+/// Drains the <see cref="UpdateQueue"/> in batches and writes each batch with one script call (per hash slot on a
+/// cluster): group commit. Whatever arrives while a batch is in flight forms the next batch, so the wait per update stays
+/// about one Redis round trip while throughput grows with load. On shutdown the queue is closed and drained before the
+/// host exits, so every accepted request is answered.
+/// </summary>
+public sealed partial class UpdateApplier(
+    UpdateQueue queue,
+    ProfileRepository repository,
+    IOptions<ProfileUpdateOptions> options,
+    ILogger<UpdateApplier> logger) : BackgroundService
+{
+    private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
+    private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // No cancellation on the reads: the loop ends when the queue is completed and empty, never with work left in it.
+        var reader = queue.Reader;
+        var batch = new List<UpdateCommand>(_maxBatch);
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            while (batch.Count < _maxBatch && reader.TryRead(out var command)) batch.Add(command);
+            await ApplyAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        if (ExecuteTask is { } running) await running.WaitAsync(cancellationToken);
+        await base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>Applies one batch and completes every command in it, whatever happens.</summary>
+    internal async Task ApplyAsync(List<UpdateCommand> batch)
+    {
+        try
+        {
+            var tntIds = await ResolveAsync(batch);
+            var writes = new List<ProfileWrite>(batch.Count);
+            var owners = new List<UpdateCommand>(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (tntIds[i] is not { } tnt)
+                {
+                    batch[i].Complete(UpdateOutcome.NotFound);
+                    continue;
+                }
+                writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes));
+                owners.Add(batch[i]);
+            }
+
+            var results = new WriteResult[writes.Count];
+            await repository.WriteAsync(writes, results);
+            for (var i = 0; i < owners.Count; i++)
+                owners[i].Complete(results[i] == WriteResult.ProfileNotFound ? UpdateOutcome.NotFound : UpdateOutcome.Applied);
+        }
+        catch (Exception ex)
+        {
+            // Store down, timed out or failing: nothing in this batch is acknowledged. Writes are idempotent (attribute
+            // sets), so a client retrying after the 503 is safe even if part of the batch did reach the store.
+            LogStoreFailure(logger, batch.Count, ex.GetType().Name);
+            foreach (var command in batch) command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, _retryAfter));
+        }
+    }
+
+    /// <summary>The tntId to write for each command; null where a thirdPartyId is linked to no profile.</summary>
+    private async Task<string?[]> ResolveAsync(List<UpdateCommand> batch)
+    {
+        var tntIds = new string?[batch.Count];
+        List<(string, string)>? lookups = null;
+        List<int>? positions = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var identity = batch[i].Identity;
+            if (identity.Kind == IdentityKind.TntId)
+            {
+                tntIds[i] = identity.Id;
+                continue;
+            }
+            (lookups ??= []).Add((batch[i].Client, identity.Id));
+            (positions ??= []).Add(i);
+        }
+        if (lookups is null) return tntIds;
+
+        var resolved = await repository.ResolveThirdPartyAsync(lookups);
+        for (var j = 0; j < resolved.Length; j++) tntIds[positions![j]] = resolved[j];
+        return tntIds;
+    }
+
+    // The exception's type only: StackExchange.Redis messages can name keys, which contain visitor ids.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile store failed for a batch of {Count} updates ({Error}); answered 503")]
+    private static partial void LogStoreFailure(ILogger logger, int count, string error);
+}

@@ -1,0 +1,33 @@
+using ProfileUpdate.Api.Profiles;
+
+namespace ProfileUpdate.Api.Updates;
+
+/// <summary>How an update ended. Explicit values: they appear in metrics labels and logs.</summary>
+public enum UpdateStatus : byte
+{
+    Applied = 1,
+    ProfileNotFound = 2,
+    QuotaExceeded = 3,
+    StoreUnavailable = 4,
+}
+
+/// <summary>The applier's answer to one update.</summary>
+public readonly record struct UpdateOutcome(UpdateStatus Status, int RetryAfterSeconds = 0)
+{
+    public static readonly UpdateOutcome Applied = new(UpdateStatus.Applied);
+    public static readonly UpdateOutcome NotFound = new(UpdateStatus.ProfileNotFound);
+}
+
+/// <summary>
+/// One accepted single update on its way to the store. The endpoint awaits <see cref="Completion"/>, so a 200 is only
+/// sent once the applier has written the update (group commit).
+/// </summary>
+public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IReadOnlyList<ProfileAttribute> Attributes)
+{
+    // Continuations run off the applier's loop so one slow response writer never delays the next batch.
+    private readonly TaskCompletionSource<UpdateOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<UpdateOutcome> Completion => _completion.Task;
+
+    public void Complete(UpdateOutcome outcome) => _completion.TrySetResult(outcome);
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
+
+namespace ProfileUpdate.Api.Visits;
+
+/// <summary>The part of an Adobe Delivery API request this service reads (spec §3); everything else is ignored.</summary>
+public sealed record DeliveryRequest(string? RequestId, string? TntId, string? ThirdPartyId, IReadOnlyList<ProfileAttribute> ProfileParameters);
+
+/// <summary>Reads a delivery request leniently (unknown fields ignored) but validates what it uses strictly.</summary>
+public static class DeliveryRequestReader
+{
+    public const int MaxProfileParameters = 50;
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+
+    public static (DeliveryRequest? Request, string? Error) Read(ReadOnlyMemory<byte> json, LimitsOptions limits)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException)
+        {
+            return (null, "The body is not valid JSON (or nests deeper than 64 levels); send a Delivery API request object.");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, "The body must be a JSON object.");
+
+            if (!TryGetObject(root, "context", out var context))
+                return (null, "context is required: send {\"context\":{\"channel\":\"web\"}} at least.");
+            if (!context.TryGetProperty("channel", out var channel) || channel.ValueKind != JsonValueKind.String ||
+                channel.GetString() is not ("web" or "mobile"))
+                return (null, "context.channel is required and must be \"web\" or \"mobile\".");
+
+            string? tnt = null, thirdParty = null;
+            if (TryGetObject(root, "id", out var id))
+            {
+                if (!TryGetOptionalString(id, "tntId", out tnt)) return (null, "id.tntId must be a string.");
+                if (!TryGetOptionalString(id, "thirdPartyId", out thirdParty)) return (null, "id.thirdPartyId must be a string.");
+                if (tnt is { Length: 0 }) tnt = null;
+                if (thirdParty is { Length: 0 }) thirdParty = null;
+                if (tnt is not null && VisitorIds.ValidateTntId(tnt, "id.tntId") is { } tntError) return (null, tntError);
+                if (thirdParty is not null && VisitorIds.ValidateThirdPartyId(thirdParty, "id.thirdPartyId") is { } tpError) return (null, tpError);
+            }
+            else if (root.TryGetProperty("id", out var badId) && badId.ValueKind is not JsonValueKind.Null)
+            {
+                return (null, "id must be an object such as {\"tntId\":\"…\"} or {\"thirdPartyId\":\"…\"}.");
+            }
+
+            var attributes = new List<ProfileAttribute>();
+            if (TryGetObject(root, "execute", out var execute) && TryGetObject(execute, "pageLoad", out var pageLoad) &&
+                pageLoad.TryGetProperty("profileParameters", out var parameters) && parameters.ValueKind != JsonValueKind.Null)
+            {
+                if (parameters.ValueKind != JsonValueKind.Object)
+                    return (null, "execute.pageLoad.profileParameters must be an object of name → value.");
+                var count = 0;
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var property in parameters.EnumerateObject())
+                {
+                    if (++count > MaxProfileParameters)
+                        return (null, $"execute.pageLoad.profileParameters may hold at most {MaxProfileParameters} entries.");
+                    var name = property.Name;
+                    if (name.Length == 0 || TextRules.CountCharacters(name) > limits.MaxNameLength)
+                        return (null, $"Profile parameter names must be 1-{limits.MaxNameLength} characters.");
+                    if (name.StartsWith("profile.", StringComparison.Ordinal))
+                        return (null, $"Profile parameter '{Http.UrlEncodedParser.Sanitize(name)}' must be given without the 'profile.' prefix.");
+                    if (TextRules.HasControlCharacter(name, allowLineBreaks: false))
+                        return (null, "Profile parameter names must not contain control characters.");
+                    if (!names.Add(name))
+                        return (null, $"Profile parameter '{Http.UrlEncodedParser.Sanitize(name)}' is given more than once.");
+                    string? value = property.Value.ValueKind switch
+                    {
+                        JsonValueKind.String => property.Value.GetString(),
+                        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => property.Value.GetRawText(),
+                        _ => null,
+                    };
+                    if (value is null)
+                        return (null, $"Profile parameter '{Http.UrlEncodedParser.Sanitize(name)}' must be a string, number or boolean.");
+                    if (value.Length == 0) continue; // as in the update API: empty never clears
+                    if (TextRules.CountCharacters(value) > limits.MaxValueLength)
+                        return (null, $"The value of profile parameter '{Http.UrlEncodedParser.Sanitize(name)}' is longer than {limits.MaxValueLength} characters.");
+                    if (TextRules.HasControlCharacter(value, allowLineBreaks: true))
+                        return (null, $"The value of profile parameter '{Http.UrlEncodedParser.Sanitize(name)}' contains a control character.");
+                    attributes.Add(new ProfileAttribute(name, value));
+                }
+            }
+
+            _ = TryGetOptionalString(root, "requestId", out var requestId);
+            return (new DeliveryRequest(requestId, tnt, thirdParty, attributes), null);
+        }
+    }
+
+    private static bool TryGetObject(JsonElement parent, string name, out JsonElement value) =>
+        parent.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.Object;
+
+    private static bool TryGetOptionalString(JsonElement parent, string name, out string? value)
+    {
+        value = null;
+        if (!parent.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null) return true;
+        if (element.ValueKind != JsonValueKind.String) return false;
+        value = element.GetString();
+        return true;
+    }
+}
