@@ -88,15 +88,25 @@ public static class ApiDocumentation
         {
             ProblemResponse(operation, "413", "Body larger than 61,440 bytes.");
             ProblemResponse(operation, "415", "Body not application/x-www-form-urlencoded.");
-            if (operation.RequestBody?.Content is { } content && content.TryGetValue("application/x-www-form-urlencoded", out var form))
+            // Declared here rather than with .Accepts(): that would make routing refuse other content types with a bare 415,
+            // where the contract wants a 415 with a message.
+            operation.RequestBody = new OpenApiRequestBody
             {
-                form.Schema = new OpenApiSchema
+                Required = false,
+                Description = "Parameters as application/x-www-form-urlencoded (merged with the query string; a name in both is refused).",
+                Content = new Dictionary<string, OpenApiMediaType>
                 {
-                    Type = JsonSchemaType.Object,
-                    AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
-                };
-                form.Example = new JsonObject { ["mbox3rdPartyId"] = "crm-42", ["profile.tier"] = "gold" };
-            }
+                    ["application/x-www-form-urlencoded"] = new()
+                    {
+                        Schema = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object,
+                            AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
+                        },
+                        Example = new JsonObject { ["mbox3rdPartyId"] = "crm-42", ["profile.tier"] = "gold" },
+                    },
+                },
+            };
         }
         ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
     }
@@ -106,13 +116,22 @@ public static class ApiDocumentation
         operation.Parameters ??= [];
         operation.Parameters.Add(Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"));
         operation.Parameters.Add(Query("sessionId", "Adobe session id (accepted, not used).", "a1b2c3"));
-        if (operation.RequestBody?.Content is { } content && content.TryGetValue("application/json", out var json))
+        operation.RequestBody = new OpenApiRequestBody
         {
-            json.Example = JsonNode.Parse("""
-                {"context":{"channel":"web"},"id":{"thirdPartyId":"crm-42"},
-                 "execute":{"pageLoad":{"profileParameters":{"tier":"gold","city":"Köln"}}}}
-                """);
-        }
+            Required = true,
+            Description = "An Adobe Delivery API request; only context.channel, id and execute.pageLoad.profileParameters are read.",
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new()
+                {
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Object },
+                    Example = JsonNode.Parse("""
+                        {"context":{"channel":"web"},"id":{"thirdPartyId":"crm-42"},
+                         "execute":{"pageLoad":{"profileParameters":{"tier":"gold","city":"Köln"}}}}
+                        """),
+                },
+            },
+        };
         Respond(operation, "200", "The visitor's ids.", "application/json", JsonNode.Parse("""
             {"status":200,"requestId":"4f1c…","client":"demo","id":{"tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42"},
              "edgeHost":"localhost","execute":{"pageLoad":{}}}

@@ -27,8 +27,7 @@ public static class UpdateEndpoints
             .WithName("UpdateProfilePost")
             .WithSummary("Update one visitor's profile attributes (form body)")
             .WithDescription("As the GET form, with parameters in the query string and/or an application/x-www-form-urlencoded " +
-                "body of at most 61,440 bytes.")
-            .Accepts<IFormCollection>("application/x-www-form-urlencoded");
+                "body of at most 61,440 bytes.");
 
         return app;
     }
@@ -44,7 +43,8 @@ public static class UpdateEndpoints
         var limits = options.Value.Limits;
         var request = context.Request;
 
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path + request.QueryString;
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(rawTarget)) rawTarget = request.Path.ToUriComponent() + request.QueryString;
         if (rawTarget.Length > limits.MaxGetBytes)
             return Problems.Create(StatusCodes.Status414UriTooLong,
                 $"The request target is {rawTarget.Length} bytes; the limit is {limits.MaxGetBytes} bytes. " +

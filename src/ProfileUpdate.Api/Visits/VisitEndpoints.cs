@@ -28,8 +28,7 @@ public static class VisitEndpoints
             .WithName("Deliver")
             .WithSummary("Record a visit: create the visitor's profile if needed and apply profile parameters")
             .WithDescription("A minimal Adobe Delivery API: creates the profile (generating a tntId when none is given), links " +
-                "id.thirdPartyId to it and applies execute.pageLoad.profileParameters. No offers are served.")
-            .Accepts<DeliveryRequestExample>("application/json");
+                "id.thirdPartyId to it and applies execute.pageLoad.profileParameters. No offers are served.");
         return app;
     }
 
@@ -97,14 +96,3 @@ public static class VisitEndpoints
         return defaultClient;
     }
 }
-
-/// <summary>The request shape documented in OpenAPI (the service reads it leniently; see <see cref="DeliveryRequestReader"/>).</summary>
-public sealed record DeliveryRequestExample(DeliveryContextExample Context, DeliveryIdExample? Id, DeliveryExecuteExample? Execute);
-
-public sealed record DeliveryContextExample(string Channel);
-
-public sealed record DeliveryIdExample(string? TntId, string? ThirdPartyId);
-
-public sealed record DeliveryExecuteExample(DeliveryPageLoadExample PageLoad);
-
-public sealed record DeliveryPageLoadExample(Dictionary<string, string>? ProfileParameters);

@@ -1,0 +1,112 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ProfileUpdate.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real service on real Kestrel (loopback, free port) against a real store: the given Redis, or — with no
+/// connection string — the embedded Garnet the service starts itself.
+/// </summary>
+public sealed class ServiceFactory : WebApplicationFactory<Program>
+{
+    private readonly string? _redis;
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    public ServiceFactory(string? redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        _redis = redisConnectionString;
+        _settings = settings ?? new Dictionary<string, string?>();
+        UseKestrel(0);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.ConfigureAppConfiguration(config =>
+        {
+            var values = new Dictionary<string, string?>(_settings) { ["ConnectionStrings:Redis"] = _redis };
+            config.AddInMemoryCollection(values);
+        });
+    }
+
+    /// <summary>Where Kestrel listens (starts the server on first use).</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
+            return new Uri(addresses.First().Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>An HttpClient to the Kestrel server (the server starts on first use).</summary>
+    public HttpClient CreateHttpClient()
+    {
+        StartServer();
+        return new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+}
+
+/// <summary>What a test class needs: a running service on some store.</summary>
+public interface IServiceFixture
+{
+    string StoreName { get; }
+
+    /// <summary>Null when the store is available, else why the tests skip.</summary>
+    string? SkipReason { get; }
+
+    HttpClient Client { get; }
+}
+
+/// <summary>The service on a real redis-server started for this fixture.</summary>
+public sealed class RedisServiceFixture : IServiceFixture, IDisposable
+{
+    private readonly RedisServer _redis = new();
+    private readonly ServiceFactory? _factory;
+
+    public RedisServiceFixture()
+    {
+        if (!RedisServer.IsAvailable) return;
+        _factory = new ServiceFactory(_redis.ConnectionString);
+        Client = _factory.CreateHttpClient();
+    }
+
+    public string StoreName => "redis";
+
+    public string? SkipReason => RedisServer.IsAvailable ? null : RedisServer.SkipReason;
+
+    public HttpClient Client { get; } = null!;
+
+    public void Dispose()
+    {
+        Client?.Dispose();
+        _factory?.Dispose();
+        _redis.Dispose();
+    }
+}
+
+/// <summary>The service on its embedded store (no ConnectionStrings:Redis), exactly as a newcomer runs it.</summary>
+public sealed class EmbeddedServiceFixture : IServiceFixture, IDisposable
+{
+    private readonly ServiceFactory _factory = new(redisConnectionString: null);
+
+    public EmbeddedServiceFixture() => Client = _factory.CreateHttpClient();
+
+    public string StoreName => "embedded";
+
+    public string? SkipReason => null;
+
+    public HttpClient Client { get; }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        _factory.Dispose();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace ProfileUpdate.IntegrationTests.Infrastructure;
+
+/// <summary>Small helpers that speak the wire contract, so tests read like the spec.</summary>
+public static class Wire
+{
+    /// <summary>A client code no other test uses: tests share a store but never each other's keys.</summary>
+    public static string NewClient() => "t" + Guid.NewGuid().ToString("N")[..16];
+
+    public static string NewId(string prefix = "crm") => $"{prefix}-{Guid.NewGuid():N}";
+
+    /// <summary>Records a visit (spec §3), which creates the profile; returns the tntId the service answered.</summary>
+    public static async Task<string> VisitAsync(HttpClient http, string client, string? tntId = null, string? thirdPartyId = null,
+        IReadOnlyDictionary<string, string>? parameters = null)
+    {
+        var id = new Dictionary<string, string>();
+        if (tntId is not null) id["tntId"] = tntId;
+        if (thirdPartyId is not null) id["thirdPartyId"] = thirdPartyId;
+        var body = new Dictionary<string, object>
+        {
+            ["context"] = new Dictionary<string, string> { ["channel"] = "web" },
+            ["id"] = id,
+            ["execute"] = new Dictionary<string, object>
+            {
+                ["pageLoad"] = new Dictionary<string, object> { ["profileParameters"] = parameters ?? new Dictionary<string, string>() },
+            },
+        };
+        using var response = await http.PostAsJsonAsync($"/rest/v1/delivery?client={client}&sessionId=s1", body);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.GetProperty("id").GetProperty("tntId").GetString()!;
+    }
+
+    public static async Task<JsonElement?> ReadByThirdPartyAsync(HttpClient http, string client, string thirdPartyId)
+    {
+        using var response = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(thirdPartyId)}?client={client}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    public static async Task<JsonElement?> ReadByTntAsync(HttpClient http, string client, string tntId)
+    {
+        using var response = await http.GetAsync($"/rest/v1/profiles/{Uri.EscapeDataString(tntId)}?client={client}");
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    public static string? Attribute(JsonElement profile, string name) =>
+        profile.GetProperty("profileAttributes").TryGetProperty(name, out var a) ? a.GetProperty("value").GetString() : null;
+
+    /// <summary>The problem+json message of an error response, asserting the spec's shape on the way.</summary>
+    public static async Task<string> ProblemMessageAsync(HttpResponseMessage response)
+    {
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var detail = json.RootElement.GetProperty("detail").GetString();
+        var message = json.RootElement.GetProperty("message").GetString();
+        Assert.Equal((int)response.StatusCode, json.RootElement.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(message));
+        Assert.Equal(detail, message);
+        return message!;
+    }
+}
