@@ -10,11 +10,18 @@ namespace ProfileUpdate.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
+    private readonly string? _dataDirectory;
     private Process? _process;
 
-    public RedisServer()
+    /// <param name="persistent">Keep data across <see cref="Stop"/>/<see cref="Start"/> (AOF, fsync always), as production Redis should.</param>
+    public RedisServer(bool persistent = false)
     {
         Port = FreePort();
+        if (persistent)
+        {
+            _dataDirectory = Path.Combine(Path.GetTempPath(), "pu-redis-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(_dataDirectory);
+        }
         if (Executable is not null) Start();
     }
 
@@ -37,8 +44,11 @@ public sealed class RedisServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        string[] persistence = _dataDirectory is null
+            ? ["--save", "", "--appendonly", "no"]
+            : ["--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", _dataDirectory];
         foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no" })
+                     "--daemonize", "no", "--protected-mode", "no" }.Concat(persistence))
             info.ArgumentList.Add(arg);
         _process = Process.Start(info) ?? throw new InvalidOperationException("redis-server did not start.");
         _process.OutputDataReceived += (_, _) => { };
@@ -59,7 +69,11 @@ public sealed class RedisServer : IDisposable
         WaitUntil(accepting: false);
     }
 
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        Stop();
+        if (_dataDirectory is not null && Directory.Exists(_dataDirectory)) Directory.Delete(_dataDirectory, recursive: true);
+    }
 
     private void WaitUntil(bool accepting)
     {

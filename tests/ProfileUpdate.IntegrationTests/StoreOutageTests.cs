@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>Redis goes away under the service and comes back: honest 503s fast, recovery without a restart, nothing acknowledged lost.</summary>
+public sealed class StoreOutageTests : IDisposable
+{
+    private readonly RedisServer _redis = new(persistent: true);
+    private readonly ServiceFactory? _factory;
+    private readonly HttpClient? _http;
+
+    public StoreOutageTests()
+    {
+        if (!RedisServer.IsAvailable) return;
+        _factory = new ServiceFactory(_redis.ConnectionString);
+        _http = _factory.CreateHttpClient();
+    }
+
+    public void Dispose()
+    {
+        _http?.Dispose();
+        _factory?.Dispose();
+        _redis.Dispose();
+    }
+
+    [SkippableFact]
+    public async Task Redis_down_answers_503_with_retry_after_within_2s_then_recovers_by_itself()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var client = Wire.NewClient();
+        var id = Wire.NewId();
+        await Wire.VisitAsync(http, client, thirdPartyId: id);
+        using (var before = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=before"))
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+
+        _redis.Stop();
+        for (var i = 0; i < 5; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            using var during = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=during{i}");
+            watch.Stop();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"503 took {watch.Elapsed.TotalMilliseconds:0} ms");
+            Assert.True(during.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            Assert.Contains("unavailable", await Wire.ProblemMessageAsync(during), StringComparison.OrdinalIgnoreCase);
+        }
+        using (var ready = await http.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+
+        _redis.Start();
+        var recovered = Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            using var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=after");
+            status = after.StatusCode;
+            if (status != HttpStatusCode.OK) await Task.Delay(100);
+        }
+        while (status != HttpStatusCode.OK && recovered.Elapsed < TimeSpan.FromSeconds(20));
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        var profile = (await Wire.ReadByThirdPartyAsync(http, client, id))!.Value;
+        Assert.Equal("after", Wire.Attribute(profile, "phase"));
+        using (var ready = await http.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+    }
+}
