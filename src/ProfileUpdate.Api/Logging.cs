@@ -20,7 +20,7 @@ public static class Logging
                 // ASP.NET Core's "Request starting … ?query" lines carry the query string: keep hosting below Information.
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-                .MinimumLevel.Override("Garnet", LogEventLevel.Warning)
+                .MinimumLevel.Override("Garnet", LogEventLevel.Error)
                 .MinimumLevel.Override("Tsavorite", LogEventLevel.Warning)
                 .Enrich.FromLogContext();
             if (json) logger.WriteTo.Console(new RenderedCompactJsonFormatter());

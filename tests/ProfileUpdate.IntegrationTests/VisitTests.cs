@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>Spec §3 behaviour that the update tests do not already cover.</summary>
+public sealed class VisitTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
+{
+    private async Task<HttpResponseMessage> PostAsync(string url, string json, string? host = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (host is not null) request.Headers.Host = host;
+        return await fixture.Client.SendAsync(request);
+    }
+
+    [SkippableFact]
+    public async Task Client_code_comes_from_the_host_when_the_sdk_sends_none()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        var client = Wire.NewClient();
+        var id = Wire.NewId();
+        using var response = await PostAsync("/rest/v1/delivery?imsOrgId=ABC@AdobeOrg&sessionId=s1",
+            $$$"""{"context":{"channel":"web","address":{"url":"https://x"}},"id":{"thirdPartyId":"{{{id}}}"},"experienceCloud":{}}""",
+            host: $"{client}.tt.example.com");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(client, json.RootElement.GetProperty("client").GetString());
+        Assert.Equal(200, json.RootElement.GetProperty("status").GetInt32());
+        Assert.NotNull(await Wire.ReadByThirdPartyAsync(fixture.Client, client, id));
+    }
+
+    [SkippableTheory]
+    [InlineData("""{"id":{"tntId":"abc"}}""", "context")]
+    [InlineData("""{"context":{"channel":"tv"}}""", "context.channel")]
+    [InlineData("""{"context":{"channel":"web"},"id":{"thirdPartyId":"a/b"}}""", "'+' or '/'")]
+    [InlineData("""{"context":{"channel":"web"},"execute":{"pageLoad":{"profileParameters":{"profile.a":"1"}}}}""", "prefix")]
+    [InlineData("""{"context":""", "not valid JSON")]
+    [InlineData("""[1,2,3]""", "JSON object")]
+    public async Task Invalid_visits_answer_400_with_a_message(string json, string expected)
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        using var response = await PostAsync($"/rest/v1/delivery?client={Wire.NewClient()}", json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, await Wire.ProblemMessageAsync(response), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task No_client_anywhere_answers_400_and_reads_need_a_client()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        using var visit = await PostAsync("/rest/v1/delivery?sessionId=s1", """{"context":{"channel":"web"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, visit.StatusCode);
+        Assert.Contains("client", await Wire.ProblemMessageAsync(visit), StringComparison.Ordinal);
+
+        using var read = await fixture.Client.GetAsync("/rest/v1/profiles/thirdPartyId/crm-1");
+        Assert.Equal(HttpStatusCode.BadRequest, read.StatusCode);
+        Assert.Contains("client", await Wire.ProblemMessageAsync(read), StringComparison.Ordinal);
+    }
+}
