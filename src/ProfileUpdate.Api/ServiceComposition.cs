@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
 
@@ -21,6 +22,7 @@ public static class ServiceComposition
         services.AddSingleton<ScriptCatalog>();
         services.AddSingleton<RedisStore>();
         services.AddSingleton<ProfileRepository>();
+        services.AddSingleton<QuotaStore>();
         services.AddSingleton<UpdateQueue>();
         services.AddHostedService<UpdateApplier>();
         return services;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CsCheck;
 using ProfileUpdate.Api.Configuration;
@@ -17,7 +18,7 @@ public sealed class PropertyTests
         [.. "%+&=aZ09fF?/ "u8, 0x00, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xB6, 0xE6, 0x9D, 0xED, 0xA0, 0xF0, 0x9F, 0x98, 0xF4, 0xFF];
 
     /// <summary>Arbitrary bytes, and bytes from an alphabet rich in escapes, separators and UTF-8 lead/continuation bytes.</summary>
-    private static readonly Gen<byte[]> FormBytes = Gen.OneOf(
+    private static readonly Gen<byte[]> FormBytes = Gen.OneOf<byte[]>(
         Gen.Byte.Array,
         Gen.OneOf(FormAlphabet).Array,
         // Valid escapes glued together: many of these decode to valid (or nearly valid) UTF-8.
@@ -64,8 +65,8 @@ public sealed class PropertyTests
             // Every decoded string is well-formed UTF-16, so it can be re-encoded and parsed to the same pairs.
             Assert.Equal(pairs, ParseOrThrow(Encode(pairs, spaceAsPlus: false)));
             Assert.Equal(pairs, ParseOrThrow(Encode(pairs, spaceAsPlus: true)));
-            // No more pairs than non-empty '&'-separated segments.
-            Assert.True(pairs.Count <= bytes.Count(b => b != (byte)'&') + 1);
+            // Never more pairs than '&'-separated segments.
+            Assert.True(pairs.Count <= bytes.Count(b => b == (byte)'&') + 1);
         }, iter: Iterations);
     }
 
@@ -103,16 +104,27 @@ public sealed class PropertyTests
         }, iter: Iterations);
     }
 
-    private static readonly Gen<string> ParameterName = Gen.Frequency(
+    /// <summary>
+    /// Gen.Char (and so Gen.String) yields printable ASCII only; mix in the whole UTF-16 range and the characters the rules
+    /// care about (lone surrogates, control characters, '+', '/', '.', non-ASCII).
+    /// </summary>
+    private static readonly Gen<char> AnyChar = Gen.Frequency<char>(
+        (4, Gen.Char),
+        (2, Gen.Char[char.MinValue, char.MaxValue]),
+        (2, Gen.OneOf('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '\uD83D', '\uDE00', '+', '/', '.', '%', '&', '=', '\0', '\t', '\n', '\u007F', '\u0085', 'ö', '東')));
+
+    private static readonly Gen<string> AnyString = Gen.OneOf<string>(Gen.String, Gen.String[AnyChar, 0, 40]);
+
+    private static readonly Gen<string> ParameterName = Gen.Frequency<string>(
         (3, Gen.OneOf(Gen.Const("mboxPC"), Gen.Const("mbox3rdPartyId"), Gen.Const("mboxMCGVID"), Gen.Const("marketingCloudVisitorId"),
             Gen.Const("profile."), Gen.Const("profile.a"), Gen.Const("other"))),
-        (4, Gen.String.Select(s => "profile." + s)),
-        (2, Gen.String));
+        (4, AnyString.Select(s => "profile." + s)),
+        (2, AnyString));
 
-    private static readonly Gen<string> ParameterValue = Gen.Frequency(
-        (3, Gen.String),
+    private static readonly Gen<string> ParameterValue = Gen.Frequency<string>(
+        (3, AnyString),
         (1, Gen.OneOf(Gen.Const(""), Gen.Const("ca5ddd7e33504c58b70d45d0368bcc70.21_3"), Gen.Const("a+b"), Gen.Const("😀"))),
-        (1, Gen.Char.Array[200, 300].Select(chars => new string(chars))));
+        (1, Gen.String[AnyChar, 100, 300]));
 
     private static readonly Gen<List<UrlParameter>> ParameterList =
         Gen.Select(ParameterName, ParameterValue, (n, v) => new UrlParameter(n, v)).List[0, 8];
@@ -133,12 +145,11 @@ public sealed class PropertyTests
 
             var request = result.Request!;
             var all = query.Concat(body).ToList();
-            Assert.Single(all, p => p.Name is UpdateRequestParser.TntParameter or UpdateRequestParser.ThirdPartyParameter);
+            var id = Assert.Single(all, p => p.Name is UpdateRequestParser.TntParameter or UpdateRequestParser.ThirdPartyParameter);
+            Assert.Equal(id.Name == UpdateRequestParser.TntParameter ? VisitorIdentity.Tnt(id.Value) : VisitorIdentity.ThirdParty(id.Value), request.Identity);
             Assert.DoesNotContain(all, p => p.Name is "mboxMCGVID" or "marketingCloudVisitorId");
             Assert.Contains(all, p => p.Name.StartsWith(UpdateRequestParser.ProfilePrefix, StringComparison.Ordinal));
-            Assert.Equal(
-                request.Identity.Kind == IdentityKind.TntId ? UpdateRequestParser.TntParameter : UpdateRequestParser.ThirdPartyParameter,
-                all.Single(p => p.Name == (request.Identity.Kind == IdentityKind.TntId ? UpdateRequestParser.TntParameter : UpdateRequestParser.ThirdPartyParameter)).Name);
+            Assert.DoesNotContain(body, p => query.Exists(q => q.Name == p.Name));
             foreach (var attribute in request.Attributes)
             {
                 Assert.NotEmpty(attribute.Name);
@@ -174,31 +185,47 @@ public sealed class PropertyTests
     }
 
     /// <summary>JSON-ish text: tokens that reach every branch of the reader, glued at random, plus arbitrary strings and escapes.</summary>
-    private static readonly Gen<byte[]> JsonishBytes = Gen.OneOf(
+    private static readonly Gen<byte[]> JsonishBytes = Gen.OneOf<string>(
             Gen.OneOf(
                 "{", "}", "[", "]", ":", ",", "\"", "\\", "\\u", "d800", "dc00", "\\ud83d\\ude00", "0", "-1.5e3", "true", "null", " ",
                 "\"context\"", "\"channel\"", "\"web\"", "\"mobile\"", "\"id\"", "\"tntId\"", "\"thirdPartyId\"", "\"execute\"",
                 "\"pageLoad\"", "\"profileParameters\"", "\"requestId\"", "\"profile.a\"", "\"a\"", "\"a+b\"", "\"\\u0000\"",
                 "{\"context\":{\"channel\":\"web\"},"),
-            Gen.String.Select(s => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\""))
+            AnyString.Select(JsonLiteral))
         .Array[0, 40]
         .Select(parts => Encoding.UTF8.GetBytes(string.Concat(parts)));
 
+    private static readonly Gen<string> MaybeId = Gen.Frequency<string>((2, AnyString), (1, Gen.Const("")), (1, Gen.Const("abc.1_2")));
+
     /// <summary>A well-shaped request whose ids, names and values are arbitrary strings (lone surrogates, control characters…).</summary>
     private static readonly Gen<byte[]> ShapedRequests =
-        Gen.Select(Gen.String, Gen.String, Gen.String, Gen.String, Gen.String).Select((tnt, thirdParty, name, value, requestId) =>
+        Gen.Select(MaybeId, MaybeId, AnyString, AnyString, AnyString, (tnt, thirdParty, name, value, requestId) =>
             Encoding.UTF8.GetBytes(
                 $"{{\"requestId\":{JsonLiteral(requestId)},\"context\":{{\"channel\":\"web\"}},\"id\":{{\"tntId\":{JsonLiteral(tnt)},\"thirdPartyId\":{JsonLiteral(thirdParty)}}}," +
                 $"\"execute\":{{\"pageLoad\":{{\"profileParameters\":{{{JsonLiteral(name)}:{JsonLiteral(value)}}}}}}}}}"));
 
     /// <summary>Writes every char as a \uXXXX escape, so lone surrogates in the generated string become lone surrogate escapes.</summary>
-    private static string JsonLiteral(string s) =>
-        "\"" + string.Concat(s.Select(c => c < 0x80 && c >= 0x20 && c != '"' && c != '\\' ? c.ToString() : $"\\u{(int)c:x4}")) + "\"";
+    private static string JsonLiteral(string s)
+    {
+        var builder = new StringBuilder("\"");
+        foreach (var c in s)
+        {
+            if (c is >= ' ' and < (char)0x7F and not '"' and not '\\') builder.Append(c);
+            else builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+        }
+        return builder.Append('"').ToString();
+    }
 
     [Fact]
     public void DeliveryRequestReader_on_any_bytes_returns_a_request_or_an_error_and_never_throws()
     {
-        Gen.OneOf(Gen.Byte.Array, JsonishBytes, ShapedRequests).Sample(bytes =>
+        // A shaped request with one byte overwritten: invalid UTF-8 inside strings, broken structure, …
+        var corrupted = Gen.Select(ShapedRequests, Gen.Int.Positive, Gen.Byte, (json, at, value) =>
+        {
+            json[at % json.Length] = value;
+            return json;
+        });
+        Gen.OneOf<byte[]>(Gen.Byte.Array, JsonishBytes, ShapedRequests, corrupted).Sample(bytes =>
         {
             var (request, error) = DeliveryRequestReader.Read(bytes, new LimitsOptions());
             Assert.True(request is null != error is null, "Exactly one of request and error must be set.");
@@ -218,6 +245,6 @@ public sealed class PropertyTests
                 Assert.InRange(TextRules.CountCharacters(p.Value), 1, 256);
                 Assert.False(TextRules.HasControlCharacter(p.Value, allowLineBreaks: true));
             }
-        }, iter: Iterations);
+        }, iter: Iterations, print: bytes => Convert.ToHexString(bytes) + " " + Encoding.UTF8.GetString(bytes));
     }
 }

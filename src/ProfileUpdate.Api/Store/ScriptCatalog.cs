@@ -51,5 +51,7 @@ public sealed class ScriptCatalog
 {
     public RedisScript Apply { get; } = RedisScript.FromResource("apply");
 
-    public IEnumerable<RedisScript> All => [Apply];
+    public RedisScript Quota { get; } = RedisScript.FromResource("quota");
+
+    public IEnumerable<RedisScript> All => [Apply, Quota];
 }

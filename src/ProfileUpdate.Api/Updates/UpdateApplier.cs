@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Quota;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -13,6 +14,8 @@ namespace ProfileUpdate.Api.Updates;
 public sealed partial class UpdateApplier(
     UpdateQueue queue,
     ProfileRepository repository,
+    QuotaStore quota,
+    ClientDirectory clients,
     IOptions<ProfileUpdateOptions> options,
     ILogger<UpdateApplier> logger) : BackgroundService
 {
@@ -44,29 +47,68 @@ public sealed partial class UpdateApplier(
     {
         try
         {
-            var tntIds = await ResolveAsync(batch);
-            var writes = new List<ProfileWrite>(batch.Count);
-            var owners = new List<UpdateCommand>(batch.Count);
+            // Quota (one script call per client) and thirdPartyId lookups are independent: sent together, one round trip.
+            var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)
             {
+                if (!byClient.TryGetValue(batch[i].Client, out var members)) byClient[batch[i].Client] = members = [];
+                members.Add(i);
+            }
+            var decisions = byClient.ToDictionary(
+                g => g.Key,
+                g => quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count),
+                StringComparer.Ordinal);
+            var resolving = ResolveAsync(batch);
+            await Task.WhenAll(decisions.Values.Append<Task>(resolving));
+            var tntIds = await resolving;
+
+            var admittedQuota = new QuotaState?[batch.Count];
+            foreach (var (client, members) in byClient)
+            {
+                var decision = await decisions[client];
+                var limit = clients.QuotaLimit(client);
+                for (var j = 0; j < members.Count; j++)
+                {
+                    if (j < decision.Admitted)
+                    {
+                        // Each admitted update sees the count left right after its own unit.
+                        var remaining = Math.Max(0, decision.Remaining + (decision.Admitted - 1 - j));
+                        admittedQuota[members[j]] = new QuotaState(limit, remaining, decision.ResetSeconds);
+                    }
+                    else
+                    {
+                        batch[members[j]].Complete(new UpdateOutcome(UpdateStatus.QuotaExceeded, decision.RetryAfterSeconds,
+                            new QuotaState(limit, 0, decision.ResetSeconds)));
+                    }
+                }
+            }
+
+            var writes = new List<ProfileWrite>(batch.Count);
+            var owners = new List<int>(batch.Count);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (admittedQuota[i] is not { } state) continue;
                 if (tntIds[i] is not { } tnt)
                 {
-                    batch[i].Complete(UpdateOutcome.NotFound);
+                    batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
                     continue;
                 }
                 writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes));
-                owners.Add(batch[i]);
+                owners.Add(i);
             }
 
             var results = new WriteResult[writes.Count];
             await repository.WriteAsync(writes, results);
-            for (var i = 0; i < owners.Count; i++)
-                owners[i].Complete(results[i] == WriteResult.ProfileNotFound ? UpdateOutcome.NotFound : UpdateOutcome.Applied);
+            for (var k = 0; k < owners.Count; k++)
+            {
+                var status = results[k] == WriteResult.ProfileNotFound ? UpdateStatus.ProfileNotFound : UpdateStatus.Applied;
+                batch[owners[k]].Complete(new UpdateOutcome(status, Quota: admittedQuota[owners[k]]));
+            }
         }
         catch (Exception ex)
         {
-            // Store down, timed out or failing: nothing in this batch is acknowledged. Writes are idempotent (attribute
-            // sets), so a client retrying after the 503 is safe even if part of the batch did reach the store.
+            // Store down, timed out or failing: nothing still open in this batch is acknowledged. Writes are idempotent
+            // (attribute sets), so a client retrying after the 503 is safe even if part of the batch did reach the store.
             LogStoreFailure(logger, batch.Count, ex.GetType().Name);
             foreach (var command in batch) command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, _retryAfter));
         }

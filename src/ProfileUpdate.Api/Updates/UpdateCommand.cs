@@ -11,12 +11,11 @@ public enum UpdateStatus : byte
     StoreUnavailable = 4,
 }
 
+/// <summary>The client's quota as seen by one update: for the RateLimit headers.</summary>
+public readonly record struct QuotaState(long Limit, long Remaining, long ResetSeconds);
+
 /// <summary>The applier's answer to one update.</summary>
-public readonly record struct UpdateOutcome(UpdateStatus Status, int RetryAfterSeconds = 0)
-{
-    public static readonly UpdateOutcome Applied = new(UpdateStatus.Applied);
-    public static readonly UpdateOutcome NotFound = new(UpdateStatus.ProfileNotFound);
-}
+public readonly record struct UpdateOutcome(UpdateStatus Status, long RetryAfterSeconds = 0, QuotaState? Quota = null);
 
 /// <summary>
 /// One accepted single update on its way to the store. The endpoint awaits <see cref="Completion"/>, so a 200 is only

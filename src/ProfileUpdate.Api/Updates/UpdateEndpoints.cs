@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Quota;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -37,51 +39,79 @@ public static class UpdateEndpoints
         string client,
         ClientDirectory clients,
         UpdateQueue queue,
+        QuotaStore quota,
         IOptions<ProfileUpdateOptions> options)
     {
         if (clients.Check(client) is { } refusal) return Problems.Create(refusal.Status, refusal.Message);
-        var limits = options.Value.Limits;
+        var limit = clients.QuotaLimit(client);
+        context.Response.Headers["RateLimit-Policy"] = $"\"updates\";q={limit};w={QuotaStore.WindowSeconds}";
+
+        var (result, outcome) = await ProcessAsync(context, client, limit, queue, options.Value);
+
+        var state = outcome?.Quota;
+        if (outcome is null && result.Result is ProblemHttpResult { StatusCode: >= 400 and < 500 })
+        {
+            // Refused before the applier: nothing consumed, but the caller still learns where it stands.
+            try
+            {
+                var peek = await quota.ConsumeAsync(client, limit, 0);
+                state = new QuotaState(limit, Math.Max(0, peek.Remaining), peek.ResetSeconds);
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                // The 4xx stands on its own; the quota headers are left off while the store is unreachable.
+            }
+        }
+        if (state is { } s)
+            context.Response.Headers["RateLimit"] = $"\"updates\";r={s.Remaining};t={s.ResetSeconds}";
+        return result;
+    }
+
+    private static async Task<(Results<ContentHttpResult, ProblemHttpResult> Result, UpdateOutcome? Outcome)> ProcessAsync(
+        HttpContext context, string client, long limit, UpdateQueue queue, ProfileUpdateOptions options)
+    {
+        var limits = options.Limits;
         var request = context.Request;
 
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         if (string.IsNullOrEmpty(rawTarget)) rawTarget = request.Path.ToUriComponent() + request.QueryString;
         if (rawTarget.Length > limits.MaxGetBytes)
-            return Problems.Create(StatusCodes.Status414UriTooLong,
+            return (Problems.Create(StatusCodes.Status414UriTooLong,
                 $"The request target is {rawTarget.Length} bytes; the limit is {limits.MaxGetBytes} bytes. " +
-                "Send fewer or shorter attributes, or POST them as an application/x-www-form-urlencoded body.");
+                "Send fewer or shorter attributes, or POST them as an application/x-www-form-urlencoded body."), null);
 
         var query = new List<UrlParameter>();
         if (UrlEncodedParser.Parse(request.QueryString.Value ?? string.Empty, query, "query string") is { } queryError)
-            return Problems.BadRequest(queryError);
+            return (Problems.BadRequest(queryError), null);
 
         var body = new List<UrlParameter>();
         if (HttpMethods.IsPost(request.Method))
         {
             var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
             if (request.ContentType is { } contentType && !IsForm(contentType))
-                return Problems.Create(StatusCodes.Status415UnsupportedMediaType,
-                    $"Content-Type '{UrlEncodedParser.Sanitize(contentType)}' is not accepted; send the parameters as application/x-www-form-urlencoded.");
+                return (Problems.Create(StatusCodes.Status415UnsupportedMediaType,
+                    $"Content-Type '{UrlEncodedParser.Sanitize(contentType)}' is not accepted; send the parameters as application/x-www-form-urlencoded (UTF-8)."), null);
             if (hasBody && request.ContentType is null)
-                return Problems.Create(StatusCodes.Status415UnsupportedMediaType,
-                    "A request body needs Content-Type: application/x-www-form-urlencoded.");
+                return (Problems.Create(StatusCodes.Status415UnsupportedMediaType,
+                    "A request body needs Content-Type: application/x-www-form-urlencoded."), null);
             if (hasBody)
             {
                 var bytes = await RequestBody.ReadAtMostAsync(request, limits.MaxPostBytes, context.RequestAborted);
                 if (bytes is null)
-                    return Problems.Create(StatusCodes.Status413PayloadTooLarge,
-                        $"The request body is larger than {limits.MaxPostBytes} bytes; split the attributes over several requests.");
-                if (UrlEncodedParser.Parse(bytes, body, "body") is { } bodyError) return Problems.BadRequest(bodyError);
+                    return (Problems.Create(StatusCodes.Status413PayloadTooLarge,
+                        $"The request body is larger than {limits.MaxPostBytes} bytes; split the attributes over several requests."), null);
+                if (UrlEncodedParser.Parse(bytes, body, "body") is { } bodyError) return (Problems.BadRequest(bodyError), null);
             }
         }
 
         var parsed = UpdateRequestParser.Parse(query, body, limits);
-        if (parsed.Error is { } error) return Problems.BadRequest(error);
+        if (parsed.Error is { } error) return (Problems.BadRequest(error), null);
 
         var command = new UpdateCommand(client, parsed.Request!.Identity, parsed.Request.Attributes);
-        var applier = options.Value.Applier;
+        var applier = options.Applier;
         if (!queue.TryEnqueue(command))
-            return Problems.Unavailable(context, applier.RetryAfterSeconds,
-                "The service is at capacity or shutting down and did not accept the update; retry after the Retry-After interval.");
+            return (Problems.Unavailable(context, applier.RetryAfterSeconds,
+                "The service is at capacity or shutting down and did not accept the update; retry after the Retry-After interval."), null);
 
         UpdateOutcome outcome;
         try
@@ -90,22 +120,27 @@ public static class UpdateEndpoints
         }
         catch (TimeoutException)
         {
-            return Problems.Unavailable(context, applier.RetryAfterSeconds,
-                "The profile store did not confirm the update in time; it is not acknowledged. Retry after the Retry-After interval.");
+            return (Problems.Unavailable(context, applier.RetryAfterSeconds,
+                "The profile store did not confirm the update in time; it is not acknowledged. Retry after the Retry-After interval."), null);
         }
 
         switch (outcome.Status)
         {
             case UpdateStatus.Applied:
                 context.Response.Headers[OutcomeHeader] = "applied";
-                return TypedResults.Text(SuccessBody, PlainText);
+                return (TypedResults.Text(SuccessBody, PlainText), outcome);
             case UpdateStatus.ProfileNotFound:
                 // Adobe answers 200 for an unknown visitor too; the header tells the truth without breaking old clients.
                 context.Response.Headers[OutcomeHeader] = "profile-not-found";
-                return TypedResults.Text(SuccessBody, PlainText);
+                return (TypedResults.Text(SuccessBody, PlainText), outcome);
+            case UpdateStatus.QuotaExceeded:
+                context.Response.Headers.RetryAfter = outcome.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return (Problems.Create(StatusCodes.Status429TooManyRequests,
+                    $"Client {client} has used its quota of {limit} profile updates in a rolling 24 hours; " +
+                    $"the next update is admitted in {outcome.RetryAfterSeconds} seconds (Retry-After)."), outcome);
             default:
-                return Problems.Unavailable(context, Math.Max(1, outcome.RetryAfterSeconds),
-                    "The profile store is unavailable; the update was not applied. Retry after the Retry-After interval.");
+                return (Problems.Unavailable(context, (int)Math.Max(1, outcome.RetryAfterSeconds),
+                    "The profile store is unavailable; the update was not applied. Retry after the Retry-After interval."), outcome);
         }
     }
 

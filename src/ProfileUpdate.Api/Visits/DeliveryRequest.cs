@@ -15,6 +15,19 @@ public static class DeliveryRequestReader
 
     public static (DeliveryRequest? Request, string? Error) Read(ReadOnlyMemory<byte> json, LimitsOptions limits)
     {
+        try
+        {
+            return ReadCore(json, limits);
+        }
+        catch (InvalidOperationException)
+        {
+            // JsonDocument.Parse checks structure only; reading a string throws on invalid UTF-8 or an unpaired surrogate escape.
+            return (null, "The body contains a string that is not valid UTF-8 or holds an unpaired surrogate escape such as \\ud800; send valid UTF-8 JSON.");
+        }
+    }
+
+    private static (DeliveryRequest? Request, string? Error) ReadCore(ReadOnlyMemory<byte> json, LimitsOptions limits)
+    {
         JsonDocument document;
         try
         {

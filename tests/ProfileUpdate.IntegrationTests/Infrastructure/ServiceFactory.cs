@@ -16,11 +16,14 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
 {
     private readonly string? _redis;
     private readonly IReadOnlyDictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public ServiceFactory(string? redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null)
+    public ServiceFactory(string? redisConnectionString, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
     {
         _redis = redisConnectionString;
         _settings = settings ?? new Dictionary<string, string?>();
+        _services = services;
         UseKestrel(0);
     }
 
@@ -32,6 +35,7 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
             var values = new Dictionary<string, string?>(_settings) { ["ConnectionStrings:Redis"] = _redis };
             config.AddInMemoryCollection(values);
         });
+        if (_services is not null) builder.ConfigureServices(_services);
     }
 
     /// <summary>Where Kestrel listens (starts the server on first use).</summary>

@@ -32,6 +32,9 @@ public sealed class DeliveryRequestReaderTests
         return error;
     }
 
+    private const string BadTextError =
+        "The body contains a string that is not valid UTF-8 or holds an unpaired surrogate escape such as \\ud800; send valid UTF-8 JSON.";
+
     private static string WithParameters(string parametersJson) =>
         $"{{{Web},\"execute\":{{\"pageLoad\":{{\"profileParameters\":{parametersJson}}}}}}}";
 
@@ -123,7 +126,7 @@ public sealed class DeliveryRequestReaderTests
     {
         var json = Encoding.UTF8.GetBytes("{\"context\":{\"channel\":\"web\"},\"requestId\":\"ab\"}");
         json[^3] = 0xFF; // "a\xFFb" inside the requestId string
-        ReadErrorBytes(json);
+        Assert.Equal(BadTextError, ReadErrorBytes(json));
     }
 
     [Fact]
@@ -132,7 +135,7 @@ public sealed class DeliveryRequestReaderTests
         var json = Encoding.UTF8.GetBytes(WithParameters("{\"city\":\"K_ln\"}"));
         var at = Array.IndexOf(json, (byte)'_');
         json[at] = 0xF6; // Latin-1 ö
-        ReadErrorBytes(json);
+        Assert.Equal(BadTextError, ReadErrorBytes(json));
     }
 
     [Theory]
@@ -145,7 +148,17 @@ public sealed class DeliveryRequestReaderTests
     [InlineData("{\"context\":{\"channel\":\"web\"},\"execute\":{\"pageLoad\":{\"profileParameters\":{\"\\udfff\":\"x\"}}}}")]
     public void Lone_surrogate_escapes_are_refused_not_thrown(string json)
     {
-        ReadError(json);
+        Assert.Equal(BadTextError, ReadError(json));
+    }
+
+    [Fact]
+    public void Invalid_text_in_an_ignored_field_is_not_read_and_so_not_refused()
+    {
+        var json = Encoding.UTF8.GetBytes($"{{{Web},\"experienceCloud\":\"a_b\",\"x\":\"\\ud800\"}}");
+        json[Array.IndexOf(json, (byte)'_')] = 0xFF;
+        var (request, error) = DeliveryRequestReader.Read(json, Limits);
+        Assert.Null(error);
+        Assert.NotNull(request);
     }
 
     [Fact]

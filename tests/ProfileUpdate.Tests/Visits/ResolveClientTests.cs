@@ -34,7 +34,6 @@ public sealed class ResolveClientTests
     [Theory]
     [InlineData("?client=")]
     [InlineData("?client")]
-    [InlineData("?Client=other")]
     [InlineData("?sessionId=s1&imsOrgId=ABC%40AdobeOrg")]
     public void Empty_or_absent_client_parameter_falls_back_to_the_host(string query)
     {

@@ -1,0 +1,36 @@
+using ProfileUpdate.Api.Store;
+using StackExchange.Redis;
+
+namespace ProfileUpdate.Api.Quota;
+
+/// <summary>What one quota call decided.</summary>
+/// <param name="Admitted">Units admitted (the first ones asked for).</param>
+/// <param name="Remaining">Units left in the window after this call.</param>
+/// <param name="ResetSeconds">Seconds until the oldest used unit frees (0 when none is used).</param>
+/// <param name="RetryAfterSeconds">For denied units: seconds until one more would be admitted (0 when none was denied).</param>
+public readonly record struct QuotaDecision(long Admitted, long Remaining, long ResetSeconds, long RetryAfterSeconds);
+
+/// <summary>
+/// The rolling 24-hour quota per client (DESIGN.md §3): minute buckets in one small hash per client, kept by one Lua call
+/// that reads Redis TIME, so every instance shares one clock and one count. State stays under 100 KB per client at any
+/// rate (at most 1,441 small fields) and disappears after a day without traffic.
+/// </summary>
+public sealed class QuotaStore(RedisStore store, ScriptCatalog scripts, TimeProvider time)
+{
+    public const int WindowSeconds = 86_400;
+    private static readonly RedisValue KeyTtl = WindowSeconds + 3_600;
+
+    /// <summary>Hash-tagged on the client so the script is single-slot on a cluster.</summary>
+    public static string Key(string client) => $"pu:q:{{{client}}}";
+
+    /// <summary>Admits up to <paramref name="units"/> units (0 only looks).</summary>
+    public async Task<QuotaDecision> ConsumeAsync(string client, long limit, long units)
+    {
+        // Production uses Redis TIME: instance clocks may disagree, Redis's does not. An injected clock (tests) is passed in.
+        RedisValue now = ReferenceEquals(time, TimeProvider.System)
+            ? RedisValue.EmptyString
+            : time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        var reply = (RedisResult[])(await scripts.Quota.EvaluateAsync(store.Database, [Key(client)], [limit, units, now, KeyTtl]))!;
+        return new QuotaDecision((long)reply[0], (long)reply[1], (long)reply[2], (long)reply[3]);
+    }
+}
