@@ -23,8 +23,10 @@ public static class Logging
                 .MinimumLevel.Override("Garnet", LogEventLevel.Error)
                 .MinimumLevel.Override("Tsavorite", LogEventLevel.Warning)
                 .Enrich.FromLogContext();
-            if (json) logger.WriteTo.Console(new RenderedCompactJsonFormatter());
-            else logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}");
+            // Console writes are synchronous and serialised; the async wrapper moves them off the request path. Its buffer
+            // is bounded: under a flood it drops log events rather than slow requests or grow memory.
+            if (json) logger.WriteTo.Async(a => a.Console(new RenderedCompactJsonFormatter()), bufferSize: 10_000);
+            else logger.WriteTo.Async(a => a.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}"), bufferSize: 10_000);
         });
         return builder;
     }

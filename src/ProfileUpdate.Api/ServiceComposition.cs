@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
@@ -23,6 +24,7 @@ public static class ServiceComposition
         services.AddSingleton<RedisStore>();
         services.AddSingleton<ProfileRepository>();
         services.AddSingleton<QuotaStore>();
+        services.AddSingleton<ServiceMetrics>();
         services.AddSingleton<UpdateQueue>();
         services.AddHostedService<UpdateApplier>();
         return services;

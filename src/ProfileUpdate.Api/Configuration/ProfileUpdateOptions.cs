@@ -44,6 +44,9 @@ public sealed class LimitsOptions
 public sealed class QuotaOptions
 {
     [Range(1, long.MaxValue)] public long Limit { get; set; } = 1_000_000;
+
+    /// <summary>Off only for measurements and trusted single-tenant set-ups: no quota call is made at all.</summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class BulkOptions

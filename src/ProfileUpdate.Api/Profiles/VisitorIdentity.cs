@@ -68,9 +68,10 @@ public static class TextRules
     public static int CountCharacters(string value)
     {
         var count = 0;
-        foreach (var c in value)
+        for (var i = 0; i < value.Length; i++)
         {
-            if (!char.IsLowSurrogate(c)) count++;
+            // Only the low half of a proper pair is not counted; an unpaired surrogate is one (invalid) character.
+            if (!(char.IsLowSurrogate(value[i]) && i > 0 && char.IsHighSurrogate(value[i - 1]))) count++;
         }
         return count;
     }

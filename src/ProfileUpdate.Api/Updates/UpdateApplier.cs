@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 
@@ -16,11 +17,13 @@ public sealed partial class UpdateApplier(
     ProfileRepository repository,
     QuotaStore quota,
     ClientDirectory clients,
+    ServiceMetrics metrics,
     IOptions<ProfileUpdateOptions> options,
     ILogger<UpdateApplier> logger) : BackgroundService
 {
     private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
     private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
+    private readonly bool _quotaEnabled = options.Value.Quota.Enabled;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,7 +33,10 @@ public sealed partial class UpdateApplier(
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
             while (batch.Count < _maxBatch && reader.TryRead(out var command)) batch.Add(command);
+            var timer = new BatchTimer();
             await ApplyAsync(batch);
+            metrics.Batch(batch.Count, timer.Elapsed);
+            foreach (var command in batch) metrics.Update(command.Client, command.Completion.Result.Status);
             batch.Clear();
         }
     }
@@ -56,7 +62,9 @@ public sealed partial class UpdateApplier(
             }
             var decisions = byClient.ToDictionary(
                 g => g.Key,
-                g => quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count),
+                g => _quotaEnabled
+                    ? quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count)
+                    : Task.FromResult(QuotaDecision.Unlimited(clients.QuotaLimit(g.Key), g.Value.Count)),
                 StringComparer.Ordinal);
             var resolving = ResolveAsync(batch);
             await Task.WhenAll(decisions.Values.Append<Task>(resolving));
@@ -67,6 +75,7 @@ public sealed partial class UpdateApplier(
             {
                 var decision = await decisions[client];
                 var limit = clients.QuotaLimit(client);
+                metrics.QuotaRemaining(client, Math.Max(0, decision.Remaining));
                 for (var j = 0; j < members.Count; j++)
                 {
                     if (j < decision.Admitted)
@@ -110,6 +119,7 @@ public sealed partial class UpdateApplier(
             // Store down, timed out or failing: nothing still open in this batch is acknowledged. Writes are idempotent
             // (attribute sets), so a client retrying after the 503 is safe even if part of the batch did reach the store.
             LogStoreFailure(logger, batch.Count, ex.GetType().Name);
+            metrics.StoreError("apply");
             foreach (var command in batch) command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, _retryAfter));
         }
     }

@@ -49,7 +49,7 @@ public static class UpdateEndpoints
         var (result, outcome) = await ProcessAsync(context, client, limit, queue, options.Value);
 
         var state = outcome?.Quota;
-        if (outcome is null && result.Result is ProblemHttpResult { StatusCode: >= 400 and < 500 })
+        if (outcome is null && options.Value.Quota.Enabled && result.Result is ProblemHttpResult { StatusCode: >= 400 and < 500 })
         {
             // Refused before the applier: nothing consumed, but the caller still learns where it stands.
             try

@@ -151,6 +151,29 @@ public sealed partial class VisitorIdentityTests
         Assert.Equal(expected, TextRules.CountCharacters(value));
     }
 
+    // UTF-16 code units in hex: attribute arguments cannot carry unpaired surrogates (they are stored as UTF-8).
+    [Theory]
+    [InlineData("DC00", 1)]
+    [InlineData("D800", 1)]
+    [InlineData("DC00 D800", 2)]
+    [InlineData("0061 DE00", 2)]
+    [InlineData("D83D DE00 DE00", 2)]
+    [InlineData("D83D D83D DE00", 2)]
+    [InlineData("D83D DE00", 1)]
+    public void CountCharacters_counts_an_unpaired_surrogate_as_one(string codeUnits, int expected)
+    {
+        var value = string.Concat(codeUnits.Split(' ').Select(u => (char)Convert.ToUInt16(u, 16)));
+        // An unpaired surrogate is what a decoder would turn into one U+FFFD; it must never count as nothing,
+        // or a string of them would slip under every length limit.
+        Assert.Equal(expected, TextRules.CountCharacters(value));
+    }
+
+    [Fact]
+    public void ThirdPartyId_of_unpaired_low_surrogates_is_held_to_the_length_limit()
+    {
+        Assert.Equal("p must be at most 256 characters.", VisitorIds.ValidateThirdPartyId(new string('\uDC00', 257), "p"));
+    }
+
     [Fact]
     public void CountCharacters_counts_scalars_not_graphemes()
     {

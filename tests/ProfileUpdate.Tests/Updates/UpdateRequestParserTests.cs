@@ -365,6 +365,12 @@ public sealed class UpdateRequestParserTests
     }
 
     [Fact]
+    public void Name_of_unpaired_surrogates_is_not_empty_and_is_held_to_the_limit()
+    {
+        Assert.Contains("longer than 128", ParseError(("mboxPC", TntId), ("profile." + new string('\uDC00', 129), "1")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Limits_come_from_the_options()
     {
         var limits = new LimitsOptions { MaxNameLength = 3, MaxValueLength = 2 };

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using ProfileUpdate.Api.Updates;
+
+namespace ProfileUpdate.Api.Operations;
+
+/// <summary>
+/// The service's instruments (System.Diagnostics.Metrics, meter "ProfileUpdate"): any exporter — Prometheus at
+/// /metrics, dotnet-counters — reads them without the hot path knowing which.
+/// </summary>
+public sealed class ServiceMetrics : IDisposable
+{
+    public const string MeterName = "ProfileUpdate";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _updates;
+    private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _batchDuration;
+    private readonly Counter<long> _storeErrors;
+    private readonly ConcurrentDictionary<string, long> _quotaRemaining = new(StringComparer.Ordinal);
+
+    public ServiceMetrics(IMeterFactory meterFactory, UpdateQueue queue)
+    {
+        _meter = meterFactory.Create(MeterName);
+        _updates = _meter.CreateCounter<long>("profileupdate.updates", "{update}", "Single profile updates by client and outcome");
+        _batchSize = _meter.CreateHistogram<int>("profileupdate.applier.batch.size", "{update}", "Updates per applier batch");
+        _batchDuration = _meter.CreateHistogram<double>("profileupdate.applier.batch.duration", "s", "Store round trips of one applier batch");
+        _storeErrors = _meter.CreateCounter<long>("profileupdate.store.errors", "{error}", "Failed profile store calls");
+        _meter.CreateObservableGauge("profileupdate.queue.depth", () => queue.Count, "{update}", "Updates waiting for the applier");
+        _meter.CreateObservableGauge("profileupdate.quota.remaining", ObserveQuota, "{update}",
+            "Single updates a client may still make in the rolling 24 hours, as last seen");
+    }
+
+    public void Update(string client, UpdateStatus status) =>
+        _updates.Add(1, new KeyValuePair<string, object?>("client", client), new KeyValuePair<string, object?>("outcome", OutcomeName(status)));
+
+    public void Batch(int size, TimeSpan duration)
+    {
+        _batchSize.Record(size);
+        _batchDuration.Record(duration.TotalSeconds);
+    }
+
+    public void StoreError(string operation) => _storeErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void QuotaRemaining(string client, long remaining) => _quotaRemaining[client] = remaining;
+
+    public long? LastQuotaRemaining(string client) => _quotaRemaining.TryGetValue(client, out var v) ? v : null;
+
+    public static string OutcomeName(UpdateStatus status) => status switch
+    {
+        UpdateStatus.Applied => "applied",
+        UpdateStatus.ProfileNotFound => "profile_not_found",
+        UpdateStatus.QuotaExceeded => "quota_exceeded",
+        UpdateStatus.StoreUnavailable => "store_unavailable",
+        _ => "unknown",
+    };
+
+    private IEnumerable<Measurement<long>> ObserveQuota()
+    {
+        foreach (var (client, remaining) in _quotaRemaining)
+            yield return new Measurement<long>(remaining, new KeyValuePair<string, object?>("client", client));
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
+
+/// <summary>Times a batch without allocating.</summary>
+public readonly struct BatchTimer
+{
+    private readonly long _start = Stopwatch.GetTimestamp();
+
+    public BatchTimer()
+    {
+    }
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_start);
+}

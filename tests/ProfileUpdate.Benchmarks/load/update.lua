@@ -1,0 +1,28 @@
+-- wrk script: single updates for random pre-created visitors (mbox3rdPartyId bench-0 … bench-N-1), two attributes with
+-- varying values. Optional rate limit per connection (for the "half load" latency run): RATE_DELAY_MS env var.
+local visitors = tonumber(os.getenv("VISITORS") or "10000")
+local client = os.getenv("CLIENT") or "bench"
+local delay_ms = tonumber(os.getenv("RATE_DELAY_MS") or "0")
+local counter = 0
+
+function setup(thread)
+  thread:set("seed", math.random(1, 1000000))
+end
+
+function init(args)
+  math.randomseed(os.time() + (seed or 0))
+end
+
+function request()
+  counter = counter + 1
+  local id = math.random(0, visitors - 1)
+  local path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id ..
+    "&profile.counter=" .. counter .. "&profile.color=c" .. (counter % 97)
+  return wrk.format("GET", path)
+end
+
+if delay_ms > 0 then
+  function delay()
+    return delay_ms
+  end
+end

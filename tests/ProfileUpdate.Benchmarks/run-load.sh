@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Single-update throughput, side by side in one run (issue: performance; DESIGN.md §5):
+#   baseline (bare Kestrel, constant text, same route) → service with quota → service without quota → baseline again,
+# all driven by the same wrk command against a fresh redis-server with 10,000 pre-created visitors; then a fixed-rate run
+# at half the service's measured maximum for p99 latency. Prints req/s, ratios, non-2xx, p50/p99 and the service's peak RSS.
+# Needs: dotnet, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+VISITORS=${VISITORS:-10000}
+WRK="wrk -t1 -c${CONNECTIONS} -d${DURATION} --latency"
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+for tool in dotnet redis-server redis-cli wrk; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
+done
+
+free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
+
+echo "# building (Release)"
+dotnet publish src/ProfileUpdate.Api -c Release -o "$work/service" --nologo -v q >/dev/null
+dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$work/baseline" --nologo -v q >/dev/null
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+seed() {
+  # 10,000 visitors, written in the service's own layout (README: Redis layout) with redis-cli --pipe.
+  redis-cli -p "$redis_port" flushall >/dev/null
+  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
+      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
+      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
+      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
+}
+
+# run_wrk NAME URL → prints one result line, stores req/s in $rps
+run_wrk() {
+  local name=$1 url=$2 out
+  out=$(VISITORS=$VISITORS $WRK -s tests/ProfileUpdate.Benchmarks/load/update.lua "$url")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  local non2xx p50 p99
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf '%-26s %10s req/s   non-2xx %-6s p50 %-9s p99 %s\n' "$name" "$rps" "$non2xx" "$p50" "$p99"
+  last_non2xx=$non2xx; last_p99=$p99
+}
+
+start_baseline() {
+  local port; port=$(free_port)
+  ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/baseline/ProfileUpdate.Baseline" >/dev/null 2>&1 &
+  pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
+  wait_http "$app_url/m2/bench/profile/update"
+}
+
+start_service() { # $1 = quota enabled (true/false)
+  local port; port=$(free_port)
+  seed
+  ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Quota__Enabled="$1" ASPNETCORE_ENVIRONMENT=Production \
+    ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/service/ProfileUpdate.Api" >"$work/service-$1.log" 2>&1 &
+  pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
+  wait_http "$app_url/health/ready"
+
+  # warm-up (JIT tiering and PGO settle, connections open), not measured
+  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
+}
+
+stop_app() { kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; }
+
+echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores"
+start_baseline
+VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d3s -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
+run_wrk "baseline (before)" "$app_url"; base1=$rps; stop_app
+
+start_service true
+run_wrk "service, quota on" "$app_url"; on=$rps; on_non2xx=$last_non2xx; rss_on=$(peak_rss_mb)
+# Half of the measured maximum, spread evenly over the connections by wrk's per-request delay.
+half=$(awk -v r="$on" 'BEGIN { printf "%d", r / 2 }')
+delay=$(awk -v c="$CONNECTIONS" -v r="$half" 'BEGIN { printf "%d", c * 1000 / r }')
+RATE_DELAY_MS=$delay run_wrk "service, ~half load" "$app_url"; half_p99=$last_p99
+stop_app
+
+start_service false
+run_wrk "service, quota off" "$app_url"; off=$rps; rss_off=$(peak_rss_mb); stop_app
+
+start_baseline
+run_wrk "baseline (after)" "$app_url"; base2=$rps; stop_app
+
+awk -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half" \
+    -v rss1="$rss_on" -v rss2="$rss_off" 'BEGIN {
+  base = (b1 + b2) / 2
+  printf "\nratio service(quota on)/baseline   = %.2f   (target >= 0.60; baseline = mean of before/after %.0f req/s)\n", on / base, base
+  printf "ratio quota on/quota off           = %.2f   (target >= 0.90)\n", on / off
+  printf "non-2xx at max load (quota on)     = %s\n", n
+  printf "p99 at ~%d req/s (half of max)     = %s   (target < 5ms)\n", half, p
+  printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 300 MB)\n", rss1, rss2
+}'
