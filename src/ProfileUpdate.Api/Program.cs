@@ -1,4 +1,5 @@
 using ProfileUpdate.Api;
+using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Updates;
@@ -17,6 +18,7 @@ var app = builder.Build();
 app.UseServiceRequestLogging();
 app.MapApiDocumentation();
 app.MapProfileUpdate();
+app.MapBulk();
 app.MapVisits();
 app.MapProfileRead();
 app.MapOperations();

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
@@ -25,6 +26,8 @@ public static class ServiceComposition
         services.AddSingleton<ProfileRepository>();
         services.AddSingleton<QuotaStore>();
         services.AddSingleton<ServiceMetrics>();
+        services.AddSingleton<BatchStatusStore>();
+        services.AddSingleton<BulkProcessor>();
         services.AddSingleton<UpdateQueue>();
         services.AddHostedService<UpdateApplier>();
         return services;

@@ -76,7 +76,7 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; 
 
 echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores"
 start_baseline
-VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d3s -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
+VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
 run_wrk "baseline (before)" "$app_url"; base1=$rps; stop_app
 
 start_service true

@@ -60,7 +60,8 @@ public static class UrlEncodedParser
         }
     }
 
-    private static bool TryDecode(ReadOnlySpan<byte> raw, out string decoded, out string? error)
+    /// <summary>Decodes one URL-encoded component ('+' → space, %XX, strict UTF-8); on failure <paramref name="error"/> says why.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> raw, out string decoded, out string? error)
     {
         error = null;
         if (raw.IsEmpty) { decoded = string.Empty; return true; }

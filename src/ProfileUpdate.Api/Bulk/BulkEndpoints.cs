@@ -1,0 +1,202 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Xml.Linq;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using ProfileUpdate.Api.Configuration;
+
+namespace ProfileUpdate.Api.Bulk;
+
+/// <summary>Bulk Profile Update API v1/v2 and batch status (spec §2). Answers are XML, as Adobe's.</summary>
+public static class BulkEndpoints
+{
+    private const string Xml = "application/xml; charset=utf-8";
+    private static readonly string[] RawContentTypes =
+        ["application/x-www-form-urlencoded", "text/csv", "text/plain", "application/octet-stream"];
+
+    public static IEndpointRouteBuilder MapBulk(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update");
+        group.MapPost("/profile/batchUpdate", (HttpContext c, string client, [AsParameters] BulkServices s) => SubmitAsync(c, client, s, createMissing: false))
+            .WithName("BatchUpdateV1")
+            .WithSummary("Bulk update (v1): apply a batch file to existing profiles only");
+        group.MapPost("/v2/profile/batchUpdate", (HttpContext c, string client, [AsParameters] BulkServices s) => SubmitAsync(c, client, s, createMissing: true))
+            .WithName("BatchUpdateV2")
+            .WithSummary("Bulk update (v2): apply a batch file, creating missing profiles");
+        group.MapGet("/profile/batchStatus", StatusAsync)
+            .WithName("BatchStatusV1")
+            .WithSummary("Status of a batch (v1 path)");
+        group.MapGet("/v2/profile/batchStatus", StatusAsync)
+            .WithName("BatchStatusV2")
+            .WithSummary("Status of a batch (v2 path)");
+        return app;
+    }
+
+    /// <summary>The services a bulk submission needs, bound as one parameter.</summary>
+    public sealed record BulkServices(
+        ClientDirectory Clients,
+        BulkProcessor Processor,
+        BatchStatusStore Statuses,
+        IOptions<ProfileUpdateOptions> Options,
+        TimeProvider Time,
+        ILogger<BulkProcessor> Logger);
+
+    internal static async Task<IResult> SubmitAsync(HttpContext context, string client, BulkServices services, bool createMissing)
+    {
+        if (services.Clients.Check(client) is { } refusal) return Error(refusal.Status, refusal.Message);
+        var options = services.Options.Value;
+        var limits = options.Limits;
+
+        var (submissions, secondsLeft) = await services.Statuses.CountSubmissionAsync(client);
+        if (submissions > options.Bulk.SubmissionsPerMinute)
+        {
+            context.Response.Headers.RetryAfter = secondsLeft.ToString(CultureInfo.InvariantCulture);
+            return Error(StatusCodes.Status429TooManyRequests,
+                $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
+        }
+
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limits.MaxBatchBytes + 1;
+        if (context.Request.ContentLength > limits.MaxBatchBytes) return TooLarge(limits);
+
+        var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
+        if (body is null) return Error(bodyError!.Value.Status, bodyError.Value.Message);
+
+        BatchSpool spool;
+        SpoolLimit limit;
+        try
+        {
+            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes, limits.MaxBatchRows, context.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return TooLarge(limits);
+        }
+
+        await using (spool)
+        {
+            if (limit == SpoolLimit.TooManyBytes) return TooLarge(limits);
+            if (limit == SpoolLimit.TooManyRows)
+                return Error(StatusCodes.Status413PayloadTooLarge,
+                    $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied.");
+
+            await using var file = spool.OpenRead();
+            var reader = new LineReader(file);
+            var (header, headerError) = await services.Processor.ReadHeaderAsync(reader, context.RequestAborted);
+            if (header is null) return Error(StatusCodes.Status400BadRequest, headerError! + " Nothing was applied.");
+
+            var batchId = NewBatchId(client, services.Time);
+            var retention = options.Bulk.StatusRetention;
+            try
+            {
+                await services.Statuses.CreateAsync(client, batchId, spool.Rows, retention);
+                // Not tied to RequestAborted: once rows start to apply, the batch is finished even if the client goes away.
+                await services.Processor.ApplyAsync(client, batchId, reader, header, createMissing, CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                services.Logger.LogWarning("Profile store failed during batch {BatchId} ({Error})", batchId, ex.GetType().Name);
+                context.Response.Headers.RetryAfter = options.Applier.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                return Error(StatusCodes.Status503ServiceUnavailable,
+                    $"The profile store became unavailable while batch {batchId} was applied; rows already applied stay applied " +
+                    "(updates are idempotent): resubmit the file after the Retry-After interval.");
+            }
+
+            var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
+            return Results.Text(new XElement("response",
+                new XElement("success", "true"),
+                new XElement("batchId", batchId),
+                new XElement("batchStatus", statusUrl),
+                new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
+        }
+    }
+
+    internal static async Task<IResult> StatusAsync(string client, string? batchId, string? showDetails, ClientDirectory clients, BatchStatusStore statuses)
+    {
+        if (clients.Check(client) is { } refusal) return Error(refusal.Status, refusal.Message);
+        if (string.IsNullOrEmpty(batchId)) return Error(StatusCodes.Status400BadRequest, "The query parameter batchId is required.");
+        var details = string.Equals(showDetails, "true", StringComparison.OrdinalIgnoreCase);
+        var view = await statuses.ReadAsync(client, batchId, details);
+        if (view is null) return Error(StatusCodes.Status404NotFound, $"No batch {batchId} is known for client {client} (statuses are kept for a limited time).");
+
+        var response = new XElement("response",
+            new XElement("batchId", view.BatchId),
+            new XElement("status", view.Status),
+            new XElement("batchSize", view.Counts.BatchSize));
+        if (details)
+        {
+            response.Add(
+                new XElement("consumedCount", view.Counts.Consumed),
+                new XElement("successfulUpdates", view.Counts.Successful),
+                new XElement("profilesNotFound", view.Counts.NotFound),
+                new XElement("failedUpdates", view.Counts.Failed),
+                new XElement("profilesCreated", view.Counts.Created));
+            foreach (var failure in view.Failures)
+            {
+                response.Add(new XElement("profile",
+                    new XElement("id", XmlSafe(failure.Id ?? string.Empty)),
+                    new XElement("status", "failed"),
+                    new XElement("row", failure.Row),
+                    new XElement("message", failure.Message)));
+            }
+        }
+        return Results.Text(response.ToString(SaveOptions.DisableFormatting), Xml);
+    }
+
+    /// <summary>
+    /// The batch file: the raw body for curl's <c>--data-binary</c> (labelled form-urlencoded but not form-decoded here),
+    /// CSV, text or octet-stream; or the one file part of a multipart/form-data upload (Swagger UI).
+    /// </summary>
+    private static async Task<(Stream? Body, (int Status, string Message)? Error)> OpenBatchBodyAsync(HttpRequest request)
+    {
+        var contentType = request.ContentType;
+        if (string.IsNullOrEmpty(contentType)) return (request.Body, null);
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var media))
+            return (null, (StatusCodes.Status415UnsupportedMediaType, "The Content-Type header cannot be parsed."));
+        var mediaType = media.MediaType.Value ?? string.Empty;
+        if (RawContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase)) return (request.Body, null);
+
+        if (mediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;
+            if (string.IsNullOrEmpty(boundary))
+                return (null, (StatusCodes.Status400BadRequest, "The multipart/form-data body has no boundary."));
+            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
+            while (await reader.ReadNextSectionAsync(request.HttpContext.RequestAborted) is { } section)
+            {
+                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) &&
+                    disposition.IsFileDisposition())
+                    return (section.Body, null);
+            }
+            return (null, (StatusCodes.Status400BadRequest, "The multipart/form-data body has no file part; upload the batch file as a file."));
+        }
+        return (null, (StatusCodes.Status415UnsupportedMediaType,
+            $"Content-Type '{mediaType}' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."));
+    }
+
+    private static IResult TooLarge(LimitsOptions limits) =>
+        Error(StatusCodes.Status413PayloadTooLarge,
+            $"The batch file is larger than {limits.MaxBatchBytes} bytes; split it into several files. Nothing was applied.");
+
+    private static IResult Error(int status, string message) =>
+        Results.Text(new XElement("response",
+            new XElement("success", "false"),
+            new XElement("batchStatus", string.Empty),
+            new XElement("message", message)).ToString(SaveOptions.DisableFormatting), Xml, statusCode: status);
+
+    private static string NewBatchId(string client, TimeProvider time) =>
+        $"{client}-{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-" +
+        RandomNumberGenerator.GetInt32(0, 100_000_000).ToString("D8", CultureInfo.InvariantCulture);
+
+    private static string StatusUrl(HttpRequest request, string client, string batchId, bool v2) =>
+        $"{request.Scheme}://{request.Host}{request.PathBase}/m2/{Uri.EscapeDataString(client)}{(v2 ? "/v2" : "")}/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}";
+
+    /// <summary>XML 1.0 cannot carry control characters; a failed id may contain them, so they are shown as U+FFFD.</summary>
+    private static string XmlSafe(string value) =>
+        string.Create(value.Length, value, static (span, s) =>
+        {
+            for (var i = 0; i < s.Length; i++) span[i] = System.Xml.XmlConvert.IsXmlChar(s[i]) || char.IsSurrogate(s[i]) ? s[i] : '\uFFFD';
+        });
+}

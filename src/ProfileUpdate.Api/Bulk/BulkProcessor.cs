@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
+
+namespace ProfileUpdate.Api.Bulk;
+
+/// <summary>
+/// Stage two of a batch: reads the spooled file row by row in file order and applies it in chunks, each chunk one
+/// pipelined set of round trips (thirdPartyId lookups or links, then one apply script per hash slot). Later rows for the
+/// same profile win per attribute because every chunk, and every script call within it, runs in file order.
+/// </summary>
+public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore statuses, IOptions<ProfileUpdateOptions> options)
+{
+    private const int ChunkRows = 1000;
+
+    /// <summary>Reads the header line; the reader is left at the first data row.</summary>
+    public async Task<(BatchHeader? Header, string? Error)> ReadHeaderAsync(LineReader reader, CancellationToken cancellationToken)
+    {
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (BatchFileParser.IsBlank(line.Span)) continue;
+            return BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
+        }
+        return (null, "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.");
+    }
+
+    /// <summary>Applies every row; the status in Redis is updated after each chunk and marked complete at the end.</summary>
+    public async Task<BatchCounts> ApplyAsync(string client, string batchId, LineReader reader, BatchHeader header, bool createMissing,
+        CancellationToken cancellationToken)
+    {
+        var limits = options.Value.Limits;
+        var retention = options.Value.Bulk.StatusRetention;
+        var total = new BatchCounts(0, 0, 0, 0, 0, 0);
+        long failuresKept = 0;
+        var chunk = new List<BatchRow>(ChunkRows);
+        var done = false;
+        while (!done)
+        {
+            chunk.Clear();
+            while (chunk.Count < ChunkRows)
+            {
+                if (await reader.ReadLineAsync(cancellationToken) is not { } line) { done = true; break; }
+                if (BatchFileParser.IsBlank(line.Span)) continue;
+                chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header, limits));
+            }
+
+            var (delta, failures) = await ApplyChunkAsync(client, chunk, header, createMissing);
+            await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done, retention);
+            failuresKept += failures.Count;
+            total = Add(total, delta);
+        }
+        return total;
+    }
+
+    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(string client, List<BatchRow> chunk,
+        BatchHeader header, bool createMissing)
+    {
+        var failures = new List<BatchFailure>();
+        var valid = new List<BatchRow>(chunk.Count);
+        foreach (var row in chunk)
+        {
+            if (row.Failed) failures.Add(new BatchFailure(row.Line, row.Id, row.Error!));
+            else valid.Add(row);
+        }
+
+        // The tntId each valid row writes to (null: v1 row whose thirdPartyId is linked to no profile).
+        var tntIds = new string?[valid.Count];
+        if (header.IdKind == IdentityKind.TntId)
+        {
+            for (var i = 0; i < valid.Count; i++) tntIds[i] = valid[i].Id;
+        }
+        else if (createMissing)
+        {
+            // v2: link each new thirdPartyId to a fresh tntId; an existing link wins (pipelined, file order kept per id).
+            var links = valid.Select(r => repository.LinkThirdPartyAsync(client, r.Id!, VisitorIds.NewTntId())).ToArray();
+            await Task.WhenAll(links);
+            for (var i = 0; i < valid.Count; i++) tntIds[i] = links[i].Result;
+        }
+        else
+        {
+            var resolved = await repository.ResolveThirdPartyAsync(valid.Select(r => (client, r.Id!)).ToList());
+            Array.Copy(resolved, tntIds, resolved.Length);
+        }
+
+        var writes = new List<ProfileWrite>(valid.Count);
+        long notFound = 0;
+        for (var i = 0; i < valid.Count; i++)
+        {
+            if (tntIds[i] is not { } tnt) { notFound++; continue; }
+            var thirdParty = header.IdKind == IdentityKind.ThirdPartyId && createMissing ? valid[i].Id : null;
+            writes.Add(new ProfileWrite(client, tnt, thirdParty, createMissing ? WriteMode.CreateIfMissing : WriteMode.UpdateOnly,
+                valid[i].Attributes!));
+        }
+        var results = new WriteResult[writes.Count];
+        await repository.WriteAsync(writes, results);
+
+        long successful = 0, created = 0;
+        foreach (var result in results)
+        {
+            switch (result)
+            {
+                case WriteResult.Created: successful++; created++; break;
+                case WriteResult.Applied: successful++; break;
+                default: notFound++; break;
+            }
+        }
+        return (new BatchCounts(0, chunk.Count, successful, notFound, failures.Count, created), failures);
+    }
+
+    private static BatchCounts Add(BatchCounts a, BatchCounts b) =>
+        new(a.BatchSize + b.BatchSize, a.Consumed + b.Consumed, a.Successful + b.Successful, a.NotFound + b.NotFound,
+            a.Failed + b.Failed, a.Created + b.Created);
+}
