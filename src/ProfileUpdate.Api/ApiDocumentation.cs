@@ -34,6 +34,14 @@ public static class ApiDocumentation
                     case "Deliver":
                         DescribeDelivery(operation);
                         break;
+                    case "BatchUpdateV1":
+                    case "BatchUpdateV2":
+                        DescribeBatchUpdate(operation, v2: name == "BatchUpdateV2");
+                        break;
+                    case "BatchStatusV1":
+                    case "BatchStatusV2":
+                        DescribeBatchStatus(operation);
+                        break;
                     case "GetProfileByTntId":
                     case "GetProfileByThirdPartyId":
                         DescribeRead(operation);
@@ -137,6 +145,72 @@ public static class ApiDocumentation
              "edgeHost":"localhost","execute":{"pageLoad":{}}}
             """));
         ProblemResponse(operation, "400", "No client code, invalid JSON or invalid ids/parameters.");
+    }
+
+    private const string BatchExample = "batch=pcId,param1,param2,param3,param4\n123,value1\n124,value1,,,value4\n125,,value2\n126,value1,value2,value3,value4\n";
+
+    private static void DescribeBatchUpdate(OpenApiOperation operation, bool v2)
+    {
+        SetExample(operation, "client", "demo");
+        operation.Description = (v2 ? "Creates missing profiles (a new tntId linked to a new thirdPartyId, or the given pcId). "
+                : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
+            "The answer comes once every row is applied or recorded as failed. At most 50 MB / 500,000 rows; 50 submissions per minute.";
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Description = "The batch file: raw (curl --data-binary @file), text/csv, or a multipart/form-data file upload.",
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["multipart/form-data"] = new()
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Required = new HashSet<string> { "file" },
+                        Properties = new Dictionary<string, IOpenApiSchema>
+                        {
+                            ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "The batch file" },
+                        },
+                    },
+                },
+                ["text/csv"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String }, Example = JsonValue.Create(BatchExample) },
+                ["application/x-www-form-urlencoded"] = new()
+                {
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    Example = JsonValue.Create(BatchExample),
+                },
+            },
+        };
+        var xmlOk = "<response><success>true</success><batchId>demo-1795449600054-50504229</batchId><batchStatus>http://localhost:5000/m2/demo" +
+                    (v2 ? "/v2" : "") + "/profile/batchStatus?batchId=demo-1795449600054-50504229</batchStatus><message>Batch submitted for processing</message></response>";
+        Respond(operation, "200", "Every row applied or recorded as failed.", "application/xml", JsonValue.Create(xmlOk));
+        foreach (var (status, text) in new[]
+                 {
+                     ("400", "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier. Nothing was applied."),
+                     ("413", "The batch has more than 500000 rows; split it into several files. Nothing was applied."),
+                     ("415", "Content-Type 'application/json' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."),
+                     ("429", "Client demo may submit at most 50 batches per minute; retry in 12 seconds."),
+                 })
+        {
+            Respond(operation, status, text, "application/xml",
+                JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{text}</message></response>"));
+        }
+    }
+
+    private static void DescribeBatchStatus(OpenApiOperation operation)
+    {
+        SetExample(operation, "client", "demo");
+        SetExample(operation, "batchId", "demo-1795449600054-50504229");
+        SetExample(operation, "showDetails", "true");
+        Respond(operation, "200", "complete, incomplete or stuck; with showDetails=true the counts and the first 1,000 failed rows.", "application/xml",
+            JsonValue.Create("<response><batchId>demo-1795449600054-50504229</batchId><status>complete</status><batchSize>3</batchSize>" +
+                "<consumedCount>3</consumedCount><successfulUpdates>2</successfulUpdates><profilesNotFound>0</profilesNotFound>" +
+                "<failedUpdates>1</failedUpdates><profilesCreated>2</profilesCreated><profile><id>bad%2Bid</id><status>failed</status>" +
+                "<row>4</row><message>thirdPartyId must not contain '+' or '/'.</message></profile></response>"));
+        Respond(operation, "400", "The query parameter batchId is required.", "application/xml",
+            JsonValue.Create("<response><success>false</success><batchStatus></batchStatus><message>The query parameter batchId is required.</message></response>"));
+        Respond(operation, "404", "Unknown batch.", "application/xml",
+            JsonValue.Create("<response><success>false</success><batchStatus></batchStatus><message>No batch x is known for client demo (statuses are kept for a limited time).</message></response>"));
     }
 
     private static void DescribeRead(OpenApiOperation operation)

@@ -11,7 +11,8 @@ namespace ProfileUpdate.Api.Bulk;
 /// </summary>
 public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore statuses, IOptions<ProfileUpdateOptions> options)
 {
-    private const int ChunkRows = 1000;
+    private const int ChunkRows = 2000;
+    private const int ChunksInFlight = 4;
 
     /// <summary>Reads the header line; the reader is left at the first data row.</summary>
     public async Task<(BatchHeader? Header, string? Error)> ReadHeaderAsync(LineReader reader, CancellationToken cancellationToken)
@@ -24,7 +25,11 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
         return (null, "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.");
     }
 
-    /// <summary>Applies every row; the status in Redis is updated after each chunk and marked complete at the end.</summary>
+    /// <summary>
+    /// Applies every row; the status in Redis is updated after each chunk and marked complete at the end. Up to
+    /// <see cref="ChunksInFlight"/> chunks overlap (parsing and id lookups of the next while the previous writes), but their
+    /// writes are issued strictly in file order, so a later row still wins.
+    /// </summary>
     public async Task<BatchCounts> ApplyAsync(string client, string batchId, LineReader reader, BatchHeader header, bool createMissing,
         CancellationToken cancellationToken)
     {
@@ -32,28 +37,59 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
         var retention = options.Value.Bulk.StatusRetention;
         var total = new BatchCounts(0, 0, 0, 0, 0, 0);
         long failuresKept = 0;
-        var chunk = new List<BatchRow>(ChunkRows);
+        var inFlight = new Queue<Task<(BatchCounts Delta, List<BatchFailure> Failures)>>();
+        var previousWriteIssued = Task.CompletedTask;
         var done = false;
-        while (!done)
+        try
         {
-            chunk.Clear();
-            while (chunk.Count < ChunkRows)
+            while (!done)
             {
-                if (await reader.ReadLineAsync(cancellationToken) is not { } line) { done = true; break; }
-                if (BatchFileParser.IsBlank(line.Span)) continue;
-                chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header, limits));
-            }
+                var chunk = new List<BatchRow>(ChunkRows);
+                while (chunk.Count < ChunkRows)
+                {
+                    if (await reader.ReadLineAsync(cancellationToken) is not { } line) { done = true; break; }
+                    if (BatchFileParser.IsBlank(line.Span)) continue;
+                    chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header, limits));
+                }
+                var writeIssued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                inFlight.Enqueue(ApplyChunkAsync(client, chunk, header, createMissing, previousWriteIssued, writeIssued));
+                previousWriteIssued = writeIssued.Task;
 
-            var (delta, failures) = await ApplyChunkAsync(client, chunk, header, createMissing);
-            await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done, retention);
-            failuresKept += failures.Count;
-            total = Add(total, delta);
+                while (inFlight.Count >= ChunksInFlight || (done && inFlight.Count > 0))
+                {
+                    var (delta, failures) = await inFlight.Dequeue();
+                    await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done && inFlight.Count == 0, retention);
+                    failuresKept += failures.Count;
+                    total = Add(total, delta);
+                }
+            }
+        }
+        finally
+        {
+            // On failure, let the chunks still running finish (or fail) before the caller answers.
+            foreach (var pending in inFlight)
+            {
+                try { await pending; } catch (Exception) { /* the first failure is already propagating */ }
+            }
         }
         return total;
     }
 
     private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(string client, List<BatchRow> chunk,
-        BatchHeader header, bool createMissing)
+        BatchHeader header, bool createMissing, Task previousWriteIssued, TaskCompletionSource writeIssued)
+    {
+        try
+        {
+            return await ApplyChunkCoreAsync(client, chunk, header, createMissing, previousWriteIssued, writeIssued);
+        }
+        finally
+        {
+            writeIssued.TrySetResult(); // never leave the next chunk waiting, even when this one failed
+        }
+    }
+
+    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkCoreAsync(string client, List<BatchRow> chunk,
+        BatchHeader header, bool createMissing, Task previousWriteIssued, TaskCompletionSource writeIssued)
     {
         var failures = new List<BatchFailure>();
         var valid = new List<BatchRow>(chunk.Count);
@@ -92,7 +128,12 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
                 valid[i].Attributes!));
         }
         var results = new WriteResult[writes.Count];
-        await repository.WriteAsync(writes, results);
+        await previousWriteIssued;
+        // WriteAsync hands its commands to the connection before its first await: once it returns, this chunk's writes
+        // are queued behind the previous chunk's, and the next chunk may issue its own.
+        var writing = repository.WriteAsync(writes, results);
+        writeIssued.TrySetResult();
+        await writing;
 
         long successful = 0, created = 0;
         foreach (var result in results)
