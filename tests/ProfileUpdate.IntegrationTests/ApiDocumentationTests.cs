@@ -11,6 +11,10 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
     [InlineData("/m2/{client}/profile/update", "get")]
     [InlineData("/m2/{client}/profile/update", "post")]
     [InlineData("/rest/v1/delivery", "post")]
+    [InlineData("/m2/{client}/profile/batchUpdate", "post")]
+    [InlineData("/m2/{client}/v2/profile/batchUpdate", "post")]
+    [InlineData("/m2/{client}/profile/batchStatus", "get")]
+    [InlineData("/m2/{client}/v2/profile/batchStatus", "get")]
     [InlineData("/rest/v1/profiles/{tntId}", "get")]
     [InlineData("/rest/v1/profiles/thirdPartyId/{thirdPartyId}", "get")]
     public async Task Every_endpoint_has_a_summary_responses_and_an_example(string path, string method)
