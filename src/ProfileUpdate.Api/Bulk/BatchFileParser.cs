@@ -25,8 +25,8 @@ public static class BatchFileParser
     private static readonly byte[] Prefix = "batch="u8.ToArray();
     private static readonly string[] EcidColumns = ["marketingCloudVisitorId", "mboxMCGVID", "ecid", "mcId"];
 
-    /// <summary>True for lines the format skips: empty, or only a CR.</summary>
-    public static bool IsBlank(ReadOnlySpan<byte> line) => line.IsEmpty || (line.Length == 1 && line[0] == (byte)'\r');
+    /// <summary>True for lines the format skips: empty, or only CRs (the same lines <see cref="BatchSpool"/> does not count).</summary>
+    public static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept((byte)'\r') < 0;
 
     /// <summary>Parses the first non-blank line; returns the header or the 400 message.</summary>
     public static (BatchHeader? Header, string? Error) ParseHeader(ReadOnlySpan<byte> line, LimitsOptions limits)

@@ -58,7 +58,8 @@ public sealed class BatchStatusStore(RedisStore store, TimeProvider time)
         if (room > 0 && failures.Count > 0)
         {
             var entries = failures.Take(room)
-                .Select(f => (RedisValue)$"{f.Row.ToString(CultureInfo.InvariantCulture)}\t{f.Id ?? string.Empty}\t{f.Message}")
+                // Tab separates the stored fields, so a tab inside a (failed, hence arbitrary) id is replaced.
+                .Select(f => (RedisValue)$"{f.Row.ToString(CultureInfo.InvariantCulture)}\t{f.Id?.Replace('\t', '\uFFFD') ?? string.Empty}\t{f.Message}")
                 .ToArray();
             _ = tx.ListRightPushAsync(failuresKey, entries);
             _ = tx.KeyExpireAsync(failuresKey, retention);
