@@ -9,7 +9,7 @@ namespace ProfileUpdate.Api.Bulk;
 /// pipelined set of round trips (thirdPartyId lookups or links, then one apply script per hash slot). Later rows for the
 /// same profile win per attribute because every chunk, and every script call within it, runs in file order.
 /// </summary>
-public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore statuses, IOptions<ProfileUpdateOptions> options)
+public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore statuses, IOptions<ProfileUpdateOptions> options, TimeProvider time)
 {
     private const int ChunkRows = 2000;
     private const int ChunksInFlight = 4;
@@ -101,6 +101,7 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
 
         // The tntId each valid row writes to (null: v1 row whose thirdPartyId is linked to no profile).
         var tntIds = new string?[valid.Count];
+        var knownNew = new bool[valid.Count];
         if (header.IdKind == IdentityKind.TntId)
         {
             for (var i = 0; i < valid.Count; i++) tntIds[i] = valid[i].Id;
@@ -108,9 +109,10 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
         else if (createMissing)
         {
             // v2: link each new thirdPartyId to a fresh tntId; an existing link wins (pipelined, file order kept per id).
-            var links = valid.Select(r => repository.LinkThirdPartyAsync(client, r.Id!, VisitorIds.NewTntId())).ToArray();
+            var links = new Task<(string, bool)>[valid.Count];
+            for (var i = 0; i < valid.Count; i++) links[i] = repository.LinkThirdPartyAsync(client, valid[i].Id!, VisitorIds.NewTntId());
             await Task.WhenAll(links);
-            for (var i = 0; i < valid.Count; i++) tntIds[i] = links[i].Result;
+            for (var i = 0; i < valid.Count; i++) (tntIds[i], knownNew[i]) = links[i].Result;
         }
         else
         {
@@ -119,10 +121,12 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
         }
 
         var writes = new List<ProfileWrite>(valid.Count);
+        var writesKnownNew = new bool[valid.Count];
         long notFound = 0;
         for (var i = 0; i < valid.Count; i++)
         {
             if (tntIds[i] is not { } tnt) { notFound++; continue; }
+            writesKnownNew[writes.Count] = knownNew[i];
             var thirdParty = header.IdKind == IdentityKind.ThirdPartyId && createMissing ? valid[i].Id : null;
             writes.Add(new ProfileWrite(client, tnt, thirdParty, createMissing ? WriteMode.CreateIfMissing : WriteMode.UpdateOnly,
                 valid[i].Attributes!));
@@ -131,7 +135,11 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
         await previousWriteIssued;
         // WriteAsync hands its commands to the connection before its first await: once it returns, this chunk's writes
         // are queued behind the previous chunk's, and the next chunk may issue its own.
-        var writing = repository.WriteAsync(writes, results);
+        // v2 needs no condition, so plain pipelined commands do (cheaper for Redis than a script); v1 must not create,
+        // so its update-only condition runs in the apply script.
+        var writing = createMissing
+            ? repository.UpsertAsync(writes, writesKnownNew, results, time.GetUtcNow().ToUnixTimeMilliseconds())
+            : repository.WriteAsync(writes, results);
         writeIssued.TrySetResult();
         await writing;
 

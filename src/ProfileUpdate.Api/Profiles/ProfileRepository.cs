@@ -57,13 +57,75 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
     /// Links a thirdPartyId to a profile unless it is linked already; returns the tntId it is linked to. The first link
     /// wins and is never moved, so a resolved link can be trusted without re-checking.
     /// </summary>
-    public async Task<string> LinkThirdPartyAsync(string client, string thirdPartyId, string candidateTntId)
+    /// <returns>The linked tntId, and whether this call made the link (then the candidate is a brand-new id).</returns>
+    public async Task<(string TntId, bool Linked)> LinkThirdPartyAsync(string client, string thirdPartyId, string candidateTntId)
     {
         var db = store.Database;
         var key = RedisKeys.ThirdParty(client, thirdPartyId);
-        if (await db.StringSetAsync(key, candidateTntId, when: When.NotExists)) return candidateTntId;
+        if (await db.StringSetAsync(key, candidateTntId, when: When.NotExists)) return (candidateTntId, true);
         var existing = await db.StringGetAsync(key);
-        return existing.IsNull ? candidateTntId : (string)existing!;
+        return existing.IsNull ? (candidateTntId, false) : ((string)existing!, false);
+    }
+
+    /// <summary>
+    /// Create-or-update with plain pipelined commands instead of a script, for bulk v2 where no condition is needed
+    /// (measured: Redis spends about three times longer per profile in a Lua loop than on the same HSET sent plainly).
+    /// A profile known to be new (its tntId was generated for a link this batch just made) gets one HSET with its
+    /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
+    /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
+    /// </summary>
+    public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, long nowMs)
+    {
+        var db = store.Database;
+        var now = (RedisValue)nowMs;
+        var pending = new Task[3 * writes.Count];
+        var count = 0;
+        var createdFlags = new Task<bool>?[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var w = writes[i];
+            var key = (RedisKey)RedisKeys.Profile(w.Client, VisitorIds.TntBase(w.TntId));
+            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 1) + w.Attributes.Count + (knownNew[i] ? 2 : 0)];
+            var e = 0;
+            entries[e++] = new HashEntry(RedisKeys.FieldModified, now);
+            if (w.ThirdPartyId is { } thirdParty) entries[e++] = new HashEntry(RedisKeys.FieldThirdPartyId, thirdParty);
+            foreach (var attribute in w.Attributes)
+                entries[e++] = new HashEntry(RedisKeys.AttributePrefix + attribute.Name, RedisKeys.AttributeValue(nowMs, attribute.Value));
+            if (knownNew[i])
+            {
+                entries[e++] = new HashEntry(RedisKeys.FieldCreated, now);
+                entries[e++] = new HashEntry(RedisKeys.FieldTntId, w.TntId);
+                results[i] = WriteResult.Created;
+            }
+            else
+            {
+                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
+                pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
+            }
+            pending[count++] = db.HashSetAsync(key, entries);
+        }
+        return CompleteAsync(pending.AsMemory(0, count), createdFlags, results);
+
+        static async Task CompleteAsync(ReadOnlyMemory<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results)
+        {
+            foreach (var task in pending.ToArray()) await task;
+            for (var i = 0; i < createdFlags.Length; i++)
+                if (createdFlags[i] is { } flag) results[i] = await flag ? WriteResult.Created : WriteResult.Applied;
+        }
+    }
+
+    /// <summary>Indexes of <paramref name="keys"/> grouped so each group is one script call: all of them on standalone Redis, one group per hash slot on a cluster.</summary>
+    private int[][] SlotGroups(RedisKey[] keys)
+    {
+        if (!store.IsCluster) return [Enumerable.Range(0, keys.Length).ToArray()];
+        var groups = new Dictionary<int, List<int>>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var slot = store.HashSlot(keys[i]);
+            if (!groups.TryGetValue(slot, out var list)) groups[slot] = list = [];
+            list.Add(i);
+        }
+        return groups.Values.Select(g => g.ToArray()).ToArray();
     }
 
     /// <summary>Writes every entry; results[i] tells what happened to writes[i]. Throws when the store fails.</summary>
@@ -74,21 +136,8 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
         for (var i = 0; i < writes.Count; i++)
             keys[i] = RedisKeys.Profile(writes[i].Client, VisitorIds.TntBase(writes[i].TntId));
 
-        if (!store.IsCluster)
-        {
-            await WriteGroupAsync(writes, keys, Enumerable.Range(0, writes.Count).ToArray(), results);
-            return;
-        }
-
         // A cluster runs a multi-key script only when every key is in one slot: one call per slot present, all pipelined.
-        var groups = new Dictionary<int, List<int>>();
-        for (var i = 0; i < keys.Length; i++)
-        {
-            var slot = store.HashSlot(keys[i]);
-            if (!groups.TryGetValue(slot, out var list)) groups[slot] = list = [];
-            list.Add(i);
-        }
-        await Task.WhenAll(groups.Values.Select(g => WriteGroupAsync(writes, keys, g.ToArray(), results)));
+        await Task.WhenAll(SlotGroups(keys).Select(g => WriteGroupAsync(writes, keys, g, results)).ToArray());
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
@@ -125,8 +174,7 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
 
         string? storedTnt = null, thirdParty = null;
         long created = 0, modified = 0;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var times = new Dictionary<string, long>(StringComparer.Ordinal);
+        var attributes = new SortedDictionary<string, (string, DateTimeOffset)>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             var field = (string)entry.Name!;
@@ -138,17 +186,17 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
                 case RedisKeys.FieldModified: modified = (long)entry.Value; break;
                 default:
                     if (field.StartsWith(RedisKeys.AttributePrefix, StringComparison.Ordinal))
-                        values[field[RedisKeys.AttributePrefix.Length..]] = entry.Value!;
-                    else if (field.StartsWith(RedisKeys.AttributeModifiedPrefix, StringComparison.Ordinal))
-                        times[field[RedisKeys.AttributeModifiedPrefix.Length..]] = (long)entry.Value;
+                    {
+                        var stored = (string)entry.Value!;
+                        var colon = stored.IndexOf(':', StringComparison.Ordinal);
+                        var ms = long.Parse(stored.AsSpan(0, colon), CultureInfo.InvariantCulture);
+                        attributes[field[RedisKeys.AttributePrefix.Length..]] = (stored[(colon + 1)..], FromMs(ms));
+                    }
                     break;
             }
         }
         if (storedTnt is null) return null; // not a profile created through this service
 
-        var attributes = new SortedDictionary<string, (string, DateTimeOffset)>(StringComparer.Ordinal);
-        foreach (var (name, value) in values)
-            attributes[name] = (value, FromMs(times.GetValueOrDefault(name, modified)));
         return new ProfileDocument(storedTnt, thirdParty, FromMs(created), FromMs(modified), attributes);
     }
 

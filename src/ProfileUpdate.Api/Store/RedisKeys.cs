@@ -13,11 +13,17 @@ public static class RedisKeys
     /// <summary>thirdPartyId → the tntId (as first given) of the profile it is linked to.</summary>
     public static string ThirdParty(string client, string thirdPartyId) => $"pu:{{{client}:3p:{thirdPartyId}}}";
 
-    /// <summary>Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name.</summary>
+    /// <summary>
+    /// Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name, holding
+    /// "&lt;modified epoch ms&gt;:&lt;value&gt;" (see <see cref="AttributeValue"/>).
+    /// </summary>
     public const string FieldTntId = "_:t";
     public const string FieldThirdPartyId = "_:3";
     public const string FieldCreated = "_:c";
     public const string FieldModified = "_:m";
     public const string AttributePrefix = "a:";
-    public const string AttributeModifiedPrefix = "m:";
+
+    /// <summary>The stored form of an attribute value: its modification time travels with it in one field.</summary>
+    public static string AttributeValue(long modifiedMs, string value) =>
+        string.Concat(modifiedMs.ToString(System.Globalization.CultureInfo.InvariantCulture), ":", value);
 }

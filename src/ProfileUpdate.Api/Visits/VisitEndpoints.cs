@@ -58,7 +58,7 @@ public static class VisitEndpoints
         {
             var tnt = request.TntId ?? VisitorIds.NewTntId();
             if (request.ThirdPartyId is { } thirdParty)
-                tnt = await repository.LinkThirdPartyAsync(client, thirdParty, tnt);
+                (tnt, _) = await repository.LinkThirdPartyAsync(client, thirdParty, tnt);
             var results = new WriteResult[1];
             await repository.WriteAsync(
                 [new ProfileWrite(client, tnt, request.ThirdPartyId, WriteMode.CreateIfMissing, request.ProfileParameters)], results);

@@ -3,11 +3,13 @@
 -- ARGV, per entry i in order: mode, tntId, thirdPartyId, n, then n (name, value) pairs.
 --   mode 'u': update only; a missing profile is left missing.
 --   mode 'c': create the profile when missing (visits, bulk v2).
--- Fields: attributes live under 'a:<name>' with their modification time under 'm:<name>'; profile metadata under
--- '_:<name>'. The prefixes keep attribute names from ever colliding with metadata.
+-- Fields: attribute <name> lives under 'a:<name>' as '<modified epoch ms>:<value>' (one field per attribute keeps
+-- profiles small and writes short); profile metadata under '_:<name>'. The prefixes keep attribute names from ever
+-- colliding with metadata.
 -- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created.
 local t = redis.call('TIME')
 local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local stamp = now .. ':'
 local result = {}
 local a = 1
 local CHUNK = 200 -- field pairs per HSET: stays far below Lua's unpack limit for any request size
@@ -30,10 +32,9 @@ for i = 1, #KEYS do
     end
     for _ = 1, n do
       local name = ARGV[a]
-      args[#args + 1] = 'a:' .. name; args[#args + 1] = ARGV[a + 1]
-      args[#args + 1] = 'm:' .. name; args[#args + 1] = now
+      args[#args + 1] = 'a:' .. name; args[#args + 1] = stamp .. ARGV[a + 1]
       a = a + 2
-      if #args >= 4 * CHUNK then
+      if #args >= 2 * CHUNK then
         redis.call('HSET', key, unpack(args))
         args = {}
       end
