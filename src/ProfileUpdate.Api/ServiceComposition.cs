@@ -5,6 +5,7 @@ using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
+using ProfileUpdate.Api.Security;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
 
@@ -30,6 +31,7 @@ public static class ServiceComposition
         services.AddSingleton<BulkProcessor>();
         services.AddSingleton<UpdateQueue>();
         services.AddHostedService<UpdateApplier>();
+        services.AddClientAccess();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Security;
 
 namespace ProfileUpdate.Api.Profiles;
 
@@ -20,7 +21,7 @@ public static class ProfileReadEndpoints
 {
     public static IEndpointRouteBuilder MapProfileRead(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/rest/v1/profiles").WithTags("Profiles");
+        var group = app.MapGroup("/rest/v1/profiles").WithTags("Profiles").RequireAuthorization(ClientAccess.Policy);
         group.MapGet("/{tntId}", ByTntIdAsync)
             .WithName("GetProfileByTntId")
             .WithSummary("Read a profile by tntId (mboxPC); the location hint may be given or left off");

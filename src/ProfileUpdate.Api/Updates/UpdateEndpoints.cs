@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Quota;
+using ProfileUpdate.Api.Security;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -18,7 +19,7 @@ public static class UpdateEndpoints
 
     public static IEndpointRouteBuilder MapProfileUpdate(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update");
+        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").RequireAuthorization(ClientAccess.Policy);
 
         group.MapGet("/update", HandleAsync)
             .WithName("UpdateProfileGet")
