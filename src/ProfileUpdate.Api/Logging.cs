@@ -22,7 +22,9 @@ public static class Logging
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
                 .MinimumLevel.Override("Garnet", LogEventLevel.Error)
                 .MinimumLevel.Override("Tsavorite", LogEventLevel.Warning)
-                .Enrich.FromLogContext();
+                .Enrich.FromLogContext()
+                // ASP.NET Core's hosting scope adds RequestPath to every event; a path can hold a thirdPartyId.
+                .Enrich.With<DropPersonalProperties>();
             // Console writes are synchronous and serialised; the async wrapper moves them off the request path. Its buffer
             // is bounded: under a flood it drops log events rather than slow requests or grow memory.
             if (json) logger.WriteTo.Async(a => a.Console(new RenderedCompactJsonFormatter()), bufferSize: 10_000);
@@ -47,5 +49,16 @@ public static class Logging
             options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("RequestId", context.TraceIdentifier);
         });
         return app;
+    }
+}
+
+/// <summary>Removes properties that can carry personal data (paths hold thirdPartyIds; queries hold attribute values).</summary>
+internal sealed class DropPersonalProperties : Serilog.Core.ILogEventEnricher
+{
+    private static readonly string[] Names = ["RequestPath", "Path", "QueryString", "Query"];
+
+    public void Enrich(LogEvent logEvent, Serilog.Core.ILogEventPropertyFactory propertyFactory)
+    {
+        foreach (var name in Names) logEvent.RemovePropertyIfPresent(name);
     }
 }

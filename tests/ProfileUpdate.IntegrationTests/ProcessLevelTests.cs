@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>
+/// Guarantees only a real process can show: an acknowledged update survives SIGKILL, SIGTERM drains, overload is
+/// answered with 503 in bounded memory, and nothing personal reaches the logs.
+/// </summary>
+[Collection(nameof(ProcessLevelTests))] // each drives heavy load: run them one at a time
+public sealed class ProcessLevelTests
+{
+    private static async Task<string[]> CreateVisitorsAsync(HttpClient http, string client, int count)
+    {
+        var ids = Enumerable.Range(0, count).Select(i => $"visitor-{i}").ToArray();
+        foreach (var chunk in ids.Chunk(50)) await Task.WhenAll(chunk.Select(id => Wire.VisitAsync(http, client, thirdPartyId: id)));
+        return ids;
+    }
+
+    /// <summary>Updates in a loop from several workers until stopped; each 200 is recorded as (id, attribute, value).</summary>
+    private static async Task<(ConcurrentBag<(string Id, string Name, string Value)> Acked, ConcurrentBag<HttpStatusCode> Statuses)> DriveAsync(
+        Uri baseAddress, string client, string[] ids, int workers, CancellationToken stop)
+    {
+        var acked = new ConcurrentBag<(string, string, string)>();
+        var statuses = new ConcurrentBag<HttpStatusCode>();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+        {
+            using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = ids[(w * 7919 + i) % ids.Length];
+                var name = $"k{w}_{i}";
+                var value = $"v{w}-{i}";
+                try
+                {
+                    using var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.{name}={value}", CancellationToken.None);
+                    statuses.Add(r.StatusCode);
+                    if (r.StatusCode == HttpStatusCode.OK) acked.Add((id, name, value));
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    if (stop.IsCancellationRequested) break;
+                    await Task.Delay(20, CancellationToken.None); // the process is gone or going; the caller decides
+                }
+            }
+        }));
+        return (acked, statuses);
+    }
+
+    private static async Task AssertAllReadableAsync(Uri baseAddress, string client, IEnumerable<(string Id, string Name, string Value)> acked)
+    {
+        using var http = new HttpClient { BaseAddress = baseAddress };
+        var lost = new List<string>();
+        foreach (var group in acked.GroupBy(a => a.Id))
+        {
+            var profile = (await Wire.ReadByThirdPartyAsync(http, client, group.Key))!.Value;
+            foreach (var (_, name, value) in group)
+                if (Wire.Attribute(profile, name) != value) lost.Add($"{group.Key}.{name}");
+        }
+        Assert.True(lost.Count == 0, $"{lost.Count} acknowledged updates lost, e.g. {string.Join(", ", lost.Take(5))}");
+    }
+
+    [SkippableFact]
+    public async Task An_acknowledged_update_survives_SIGKILL_under_load()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        string[] ids;
+        ConcurrentBag<(string, string, string)> acked;
+        using (var service = await ServiceProcess.StartAsync(redis.ConnectionString))
+        {
+            using var http = new HttpClient { BaseAddress = service.BaseAddress };
+            ids = await CreateVisitorsAsync(http, client, 200);
+            using var stop = new CancellationTokenSource();
+            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, stop.Token);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            service.Kill(); // mid-load, no warning
+            stop.Cancel();
+            (acked, _) = await load;
+        }
+        Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
+
+        using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString);
+        await AssertAllReadableAsync(restarted.BaseAddress, client, acked);
+    }
+
+    [SkippableFact]
+    public async Task SIGTERM_under_load_answers_in_flight_requests_drains_and_exits_0()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        using var service = await ServiceProcess.StartAsync(redis.ConnectionString);
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        var ids = await CreateVisitorsAsync(http, client, 100);
+        using var stop = new CancellationTokenSource();
+        var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, stop.Token);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        Assert.True(service.Terminate(TimeSpan.FromSeconds(30)), "the service did not exit within 30 s of SIGTERM");
+        stop.Cancel();
+        var (acked, statuses) = await load;
+        Assert.Equal(0, service.ExitCode);
+        Assert.DoesNotContain(statuses, s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable);
+        Assert.True(acked.Count > 50, $"only {acked.Count} updates were acknowledged");
+
+        using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString);
+        await AssertAllReadableAsync(restarted.BaseAddress, client, acked);
+    }
+
+    [SkippableFact]
+    public async Task Overload_answers_503_with_retry_after_in_bounded_memory_and_recovers_at_once()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        using var service = await ServiceProcess.StartAsync(redis.ConnectionString,
+            new Dictionary<string, string> { ["ProfileUpdate__Applier__QueueCapacity"] = "200" });
+        using var http = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var ids = await CreateVisitorsAsync(http, client, 100);
+
+        // The store stops taking writes (CLIENT PAUSE WRITE): the applier can take nothing while load keeps coming.
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "120000", "WRITE");
+        using var stop = new CancellationTokenSource();
+        var load = DriveAsync(service.BaseAddress, client, ids, workers: 48, stop.Token);
+        long peakRss = 0;
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            peakRss = Math.Max(peakRss, service.ResidentBytes());
+            await Task.Delay(250);
+        }
+        using (var during = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.x=1"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+            Assert.True(during.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        }
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
+        stop.Cancel();
+        var (_, statuses) = await load;
+
+        Assert.True(statuses.Count(s => s == HttpStatusCode.ServiceUnavailable) > 100, "overload was not answered with 503");
+        Assert.DoesNotContain(statuses, s => s is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable));
+        Assert.True(peakRss < 300L * 1024 * 1024, $"peak RSS {peakRss / 1024 / 1024} MB");
+
+        var recovered = Stopwatch.StartNew();
+        using var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[1]}&profile.after=1");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.True(recovered.Elapsed < TimeSpan.FromSeconds(2), $"recovery took {recovered.Elapsed}");
+    }
+
+    [SkippableFact]
+    public async Task Logs_never_contain_attribute_values_ids_in_paths_or_tokens()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        const string token = "planted-token-7f3a9c1e5b2d4";
+        const string value = "PlantedSecretValue9431";
+        const string thirdParty = "planted-id-55810";
+        using var service = await ServiceProcess.StartAsync(redis.ConnectionString, new Dictionary<string, string>
+        {
+            ["ProfileUpdate__Clients__leaky__Tokens__0"] = token,
+            ["Serilog__MinimumLevel__Default"] = "Debug",
+        });
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        await Wire.VisitAsync(http, "leaky", thirdPartyId: thirdParty,
+            parameters: new Dictionary<string, string> { ["seed"] = value });
+        foreach (var url in new[]
+                 {
+                     $"/m2/leaky/profile/update?mbox3rdPartyId={thirdParty}&profile.secret={value}",
+                     $"/m2/leaky/profile/update?mbox3rdPartyId={thirdParty}&profile.secret={value}%ZZ",
+                     $"/m2/leaky/profile/update?profile.secret={value}",
+                     $"/rest/v1/profiles/thirdPartyId/{thirdParty}?client=leaky",
+                 })
+        {
+            using var _ = await http.GetAsync(url);
+        }
+        using (var form = await http.PostAsync("/m2/leaky/profile/update",
+                   new FormUrlEncodedContent(new Dictionary<string, string> { ["mbox3rdPartyId"] = thirdParty, ["profile.secret"] = value }))) { }
+        using (var wrong = new HttpRequestMessage(HttpMethod.Get, $"/m2/leaky/profile/update?mbox3rdPartyId={thirdParty}&profile.a=1"))
+        {
+            wrong.Headers.Add("access_token", token + "x");
+            using var _ = await http.SendAsync(wrong);
+        }
+        redis.Stop(); // failures get logged too
+        using (var down = await http.GetAsync($"/m2/leaky/profile/update?mbox3rdPartyId={thirdParty}&profile.secret={value}")) { }
+        await Task.Delay(500); // the async log sink flushes
+
+        var output = service.Output;
+        File.WriteAllText(Path.Combine(Path.GetTempPath(), "profileupdate-leak-test.log"), output);
+        Assert.Contains("responded", output, StringComparison.Ordinal); // request logging did run
+        Assert.DoesNotContain(value, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(thirdParty, output, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, output, StringComparison.Ordinal);
+    }
+}
