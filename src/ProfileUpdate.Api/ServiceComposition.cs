@@ -48,6 +48,8 @@ public static class ServiceComposition
             limits.MaxRequestLineSize = 65_536;
             limits.MaxRequestHeadersTotalSize = 65_536;
             limits.MaxRequestHeaderCount = 100;
+            // Small by default; the endpoints that take more raise it for their own requests (bulk: 50 MB).
+            limits.MaxRequestBodySize = 1_048_576;
             limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1024, gracePeriod: TimeSpan.FromSeconds(10));
             kestrel.AddServerHeader = false;

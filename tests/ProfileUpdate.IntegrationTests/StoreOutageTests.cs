@@ -8,6 +8,7 @@ namespace ProfileUpdate.IntegrationTests;
 public sealed class StoreOutageTests : IDisposable
 {
     private readonly RedisServer _redis = new(persistent: true);
+    private readonly object _slowestLock = new();
     private readonly ServiceFactory? _factory;
     private readonly HttpClient? _http;
 
@@ -48,6 +49,25 @@ public sealed class StoreOutageTests : IDisposable
             Assert.Contains("unavailable", await Wire.ProblemMessageAsync(during), StringComparison.OrdinalIgnoreCase);
         }
         using (var ready = await http.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+
+        // Under load while down: only 503s, each within 2 s.
+        var slowest = TimeSpan.Zero;
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 16).Select(async w =>
+        {
+            var seen = new List<HttpStatusCode>();
+            var until = Stopwatch.StartNew();
+            for (var i = 0; until.Elapsed < TimeSpan.FromSeconds(3); i++)
+            {
+                var one = Stopwatch.StartNew();
+                using var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.w{w}=x{i}");
+                one.Stop();
+                lock (_slowestLock) if (one.Elapsed > slowest) slowest = one.Elapsed;
+                seen.Add(r.StatusCode);
+            }
+            return seen;
+        }));
+        Assert.All(statuses.SelectMany(s => s), s => Assert.Equal(HttpStatusCode.ServiceUnavailable, s));
+        Assert.True(slowest < TimeSpan.FromSeconds(2), $"slowest 503 took {slowest.TotalMilliseconds:0} ms");
 
         _redis.Start();
         var recovered = Stopwatch.StartNew();
