@@ -9,7 +9,12 @@ namespace ProfileUpdate.Api.Bulk;
 /// pipelined set of round trips (thirdPartyId lookups or links, then one apply script per hash slot). Later rows for the
 /// same profile win per attribute because every chunk, and every script call within it, runs in file order.
 /// </summary>
-public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore statuses, IOptions<ProfileUpdateOptions> options, TimeProvider time)
+public sealed class BulkProcessor(
+    ProfileRepository repository,
+    BatchStatusStore statuses,
+    Operations.ServiceMetrics metrics,
+    IOptions<ProfileUpdateOptions> options,
+    TimeProvider time)
 {
     private const int ChunkRows = 2000;
     private const int ChunksInFlight = 4;
@@ -61,6 +66,7 @@ public sealed class BulkProcessor(ProfileRepository repository, BatchStatusStore
                     await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done && inFlight.Count == 0, retention);
                     failuresKept += failures.Count;
                     total = Add(total, delta);
+                    metrics.BulkRows(client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
                 }
             }
         }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
 
 namespace ProfileUpdate.Api.Operations;
 
@@ -10,6 +11,18 @@ public static class OperationsEndpoints
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("profile-store", tags: [ReadyTag]);
+        // Prometheus text at /metrics from the service's own meter (ServiceMetrics) plus ASP.NET Core's and the runtime's.
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(ServiceMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+            .AddView("profileupdate.applier.batch.size", new OpenTelemetry.Metrics.ExplicitBucketHistogramConfiguration
+            {
+                Boundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+            })
+            .AddView("profileupdate.applier.batch.duration", new OpenTelemetry.Metrics.ExplicitBucketHistogramConfiguration
+            {
+                Boundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+            })
+            .AddPrometheusExporter());
         return services;
     }
 
@@ -19,6 +32,7 @@ public static class OperationsEndpoints
             .WithTags("Operations").WithSummary("The process is up");
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag) })
             .WithTags("Operations").WithSummary("The profile store is reachable (503 otherwise)");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
 }

@@ -18,6 +18,7 @@ public sealed class ServiceMetrics : IDisposable
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _batchDuration;
     private readonly Counter<long> _storeErrors;
+    private readonly Counter<long> _bulkRows;
     private readonly ConcurrentDictionary<string, long> _quotaRemaining = new(StringComparer.Ordinal);
 
     public ServiceMetrics(IMeterFactory meterFactory, UpdateQueue queue)
@@ -27,6 +28,7 @@ public sealed class ServiceMetrics : IDisposable
         _batchSize = _meter.CreateHistogram<int>("profileupdate.applier.batch.size", "{update}", "Updates per applier batch");
         _batchDuration = _meter.CreateHistogram<double>("profileupdate.applier.batch.duration", "s", "Store round trips of one applier batch");
         _storeErrors = _meter.CreateCounter<long>("profileupdate.store.errors", "{error}", "Failed profile store calls");
+        _bulkRows = _meter.CreateCounter<long>("profileupdate.bulk.rows", "{row}", "Bulk rows by client and outcome");
         _meter.CreateObservableGauge("profileupdate.queue.depth", () => queue.Count, "{update}", "Updates waiting for the applier");
         _meter.CreateObservableGauge("profileupdate.quota.remaining", ObserveQuota, "{update}",
             "Single updates a client may still make in the rolling 24 hours, as last seen");
@@ -40,6 +42,19 @@ public sealed class ServiceMetrics : IDisposable
         _batchSize.Record(size);
         _batchDuration.Record(duration.TotalSeconds);
     }
+
+    public void BulkRows(string client, long applied, long created, long notFound, long failed)
+    {
+        var c = new KeyValuePair<string, object?>("client", client);
+        if (applied > 0) _bulkRows.Add(applied, c, new KeyValuePair<string, object?>("outcome", "updated"));
+        if (created > 0) _bulkRows.Add(created, c, new KeyValuePair<string, object?>("outcome", "created"));
+        if (notFound > 0) _bulkRows.Add(notFound, c, new KeyValuePair<string, object?>("outcome", "profile_not_found"));
+        if (failed > 0) _bulkRows.Add(failed, c, new KeyValuePair<string, object?>("outcome", "failed"));
+    }
+
+    /// <summary>A request refused before it reached the applier (queue full, timed out).</summary>
+    public void Rejected(string client, string reason) =>
+        _updates.Add(1, new KeyValuePair<string, object?>("client", client), new KeyValuePair<string, object?>("outcome", reason));
 
     public void StoreError(string operation) => _storeErrors.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Security;
 
@@ -111,8 +112,11 @@ public static class UpdateEndpoints
         var command = new UpdateCommand(client, parsed.Request!.Identity, parsed.Request.Attributes);
         var applier = options.Applier;
         if (!queue.TryEnqueue(command))
+        {
+            context.RequestServices.GetRequiredService<ServiceMetrics>().Rejected(client, "queue_full");
             return (Problems.Unavailable(context, applier.RetryAfterSeconds,
                 "The service is at capacity or shutting down and did not accept the update; retry after the Retry-After interval."), null);
+        }
 
         UpdateOutcome outcome;
         try
@@ -121,6 +125,7 @@ public static class UpdateEndpoints
         }
         catch (TimeoutException)
         {
+            context.RequestServices.GetRequiredService<ServiceMetrics>().Rejected(client, "timeout");
             return (Problems.Unavailable(context, applier.RetryAfterSeconds,
                 "The profile store did not confirm the update in time; it is not acknowledged. Retry after the Retry-After interval."), null);
         }

@@ -1,0 +1,37 @@
+using System.Net;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>Spec §7: Prometheus text at /metrics with the service's own instruments.</summary>
+public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
+{
+    [SkippableFact]
+    public async Task Metrics_show_updates_by_client_and_outcome_quota_queue_batches_and_bulk_rows()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        var http = fixture.Client;
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(http, client, thirdPartyId: "m1");
+        using (var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=m1&profile.a=1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using (var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=nobody&profile.a=1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using (var r = await http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\nb1,1\nbad%2Bid,2\n")))
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+
+        // The exporter caches a scrape for a short while: poll until this test's client shows up.
+        string text = string.Empty;
+        for (var attempt = 0; attempt < 50 && !text.Contains(client, StringComparison.Ordinal); attempt++)
+        {
+            await Task.Delay(200);
+            text = await http.GetStringAsync("/metrics");
+        }
+        Assert.Matches($"(?m)^profileupdate_updates_total{{[^}}]*client=\"{client}\",outcome=\"applied\"}} 1$", text);
+        Assert.Matches($"(?m)^profileupdate_updates_total{{[^}}]*client=\"{client}\",outcome=\"profile_not_found\"}} 1$", text);
+        Assert.Matches($"(?m)^profileupdate_quota_remaining{{[^}}]*client=\"{client}\"}} 999998$", text);
+        Assert.Matches($"(?m)^profileupdate_bulk_rows_total{{[^}}]*client=\"{client}\",outcome=\"created\"}} 1$", text);
+        Assert.Matches($"(?m)^profileupdate_bulk_rows_total{{[^}}]*client=\"{client}\",outcome=\"failed\"}} 1$", text);
+        Assert.Contains("profileupdate_queue_depth", text, StringComparison.Ordinal);
+        Assert.Contains("profileupdate_applier_batch_size_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("profileupdate_applier_batch_duration_seconds_bucket", text, StringComparison.Ordinal);
+    }
+}
