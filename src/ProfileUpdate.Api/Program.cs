@@ -5,6 +5,8 @@ using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Api.Visits;
 
+if (HealthProbe.RunIfRequested(args) is { } probeExitCode) return probeExitCode;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceLogging();
@@ -24,6 +26,7 @@ app.MapProfileRead();
 app.MapOperations();
 
 app.Run();
+return 0;
 
 /// <summary>Entry point; public so WebApplicationFactory can host it in tests.</summary>
 public sealed partial class Program;
