@@ -48,6 +48,8 @@ public static class Logging
             ];
             options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("RequestId", context.TraceIdentifier);
         });
+        // Inside the request log, so a malformed request is logged with the 4xx it gets.
+        app.UseMiddleware<Http.RequestFailureMiddleware>();
         return app;
     }
 }

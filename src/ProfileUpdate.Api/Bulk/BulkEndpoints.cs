@@ -123,7 +123,7 @@ public static class BulkEndpoints
         if (view is null) return Error(StatusCodes.Status404NotFound, $"No batch {batchId} is known for client {client} (statuses are kept for a limited time).");
 
         var response = new XElement("response",
-            new XElement("batchId", view.BatchId),
+            new XElement("batchId", XmlSafe(view.BatchId)),
             new XElement("status", view.Status),
             new XElement("batchSize", view.Counts.BatchSize));
         if (details)
@@ -140,7 +140,7 @@ public static class BulkEndpoints
                     new XElement("id", XmlSafe(failure.Id ?? string.Empty)),
                     new XElement("status", "failed"),
                     new XElement("row", failure.Row),
-                    new XElement("message", failure.Message)));
+                    new XElement("message", XmlSafe(failure.Message))));
             }
         }
         return Results.Text(response.ToString(SaveOptions.DisableFormatting), Xml);
@@ -185,7 +185,7 @@ public static class BulkEndpoints
         Results.Text(new XElement("response",
             new XElement("success", "false"),
             new XElement("batchStatus", string.Empty),
-            new XElement("message", message)).ToString(SaveOptions.DisableFormatting), Xml, statusCode: status);
+            new XElement("message", XmlSafe(message))).ToString(SaveOptions.DisableFormatting), Xml, statusCode: status);
 
     private static string NewBatchId(string client, TimeProvider time) =>
         $"{client}-{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-" +
@@ -194,10 +194,23 @@ public static class BulkEndpoints
     private static string StatusUrl(HttpRequest request, string client, string batchId, bool v2) =>
         $"{request.Scheme}://{request.Host}{request.PathBase}/m2/{Uri.EscapeDataString(client)}{(v2 ? "/v2" : "")}/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}";
 
-    /// <summary>XML 1.0 cannot carry control characters; a failed id may contain them, so they are shown as U+FFFD.</summary>
-    private static string XmlSafe(string value) =>
+    /// <summary>
+    /// XML 1.0 cannot carry control characters, U+FFFE/U+FFFF or lone surrogates, and echoed text (ids, header names,
+    /// batch ids) may contain them: they are shown as U+FFFD instead of failing the response.
+    /// </summary>
+    internal static string XmlSafe(string value) =>
         string.Create(value.Length, value, static (span, s) =>
         {
-            for (var i = 0; i < s.Length; i++) span[i] = System.Xml.XmlConvert.IsXmlChar(s[i]) || char.IsSurrogate(s[i]) ? s[i] : '\uFFFD';
+            for (var i = 0; i < s.Length; i++)
+            {
+                if (i + 1 < s.Length && System.Xml.XmlConvert.IsXmlSurrogatePair(s[i + 1], s[i]))
+                {
+                    span[i] = s[i];
+                    span[i + 1] = s[i + 1];
+                    i++;
+                    continue;
+                }
+                span[i] = System.Xml.XmlConvert.IsXmlChar(s[i]) ? s[i] : '\uFFFD';
+            }
         });
 }

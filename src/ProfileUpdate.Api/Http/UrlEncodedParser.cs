@@ -61,11 +61,18 @@ public static class UrlEncodedParser
     }
 
     /// <summary>Decodes one URL-encoded component ('+' → space, %XX, strict UTF-8); on failure <paramref name="error"/> says why.</summary>
-    public static bool TryDecode(ReadOnlySpan<byte> raw, out string decoded, out string? error)
+    public static bool TryDecode(ReadOnlySpan<byte> raw, out string decoded, out string? error) =>
+        TryDecode(raw, plusIsSpace: true, out decoded, out error);
+
+    /// <summary>Decodes one path segment: like <see cref="TryDecode(ReadOnlySpan{byte}, out string, out string?)"/>, but '+' is a plain '+'.</summary>
+    public static bool TryDecodePathSegment(string raw, out string decoded, out string? error) =>
+        TryDecode(Encoding.UTF8.GetBytes(raw), plusIsSpace: false, out decoded, out error);
+
+    private static bool TryDecode(ReadOnlySpan<byte> raw, bool plusIsSpace, out string decoded, out string? error)
     {
         error = null;
         if (raw.IsEmpty) { decoded = string.Empty; return true; }
-        if (raw.IndexOfAny((byte)'%', (byte)'+') < 0 && Ascii.IsValid(raw))
+        if (raw.IndexOfAny((byte)'%', plusIsSpace ? (byte)'+' : (byte)'%') < 0 && Ascii.IsValid(raw))
         {
             decoded = Encoding.ASCII.GetString(raw);
             return true;
@@ -79,7 +86,7 @@ public static class UrlEncodedParser
             for (var i = 0; i < raw.Length; i++)
             {
                 var b = raw[i];
-                if (b == (byte)'+') { buffer[length++] = (byte)' '; continue; }
+                if (b == (byte)'+' && plusIsSpace) { buffer[length++] = (byte)' '; continue; }
                 if (b != (byte)'%') { buffer[length++] = b; continue; }
                 if (i + 2 >= raw.Length || !IsHex(raw[i + 1]) || !IsHex(raw[i + 2]))
                 {

@@ -37,13 +37,26 @@ public static class ProfileReadEndpoints
             VisitorIds.ValidateTntId(tntId, "tntId") is { } error ? (null, error) : (await repository.ReadAsync(c, tntId), null));
 
     internal static Task<Results<Ok<ProfileView>, ProblemHttpResult>> ByThirdPartyIdAsync(
-        string thirdPartyId, string? client, ClientDirectory clients, ProfileRepository repository, HttpContext context) =>
-        ReadAsync(context, client, clients, thirdPartyId, "third party id", async c =>
+        string thirdPartyId, string? client, ClientDirectory clients, ProfileRepository repository, HttpContext context)
+    {
+        // Kestrel decodes a path but leaves %2F encoded, so the route value of .../crm%2F42 is the text "crm%2F42". The
+        // id is decoded here from the raw request target instead, exactly once, so crm%2F42 means "crm/42" (invalid).
+        var rawTarget = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        if (!string.IsNullOrEmpty(rawTarget))
+        {
+            var path = rawTarget.Split('?', 2)[0];
+            var segment = path[(path.LastIndexOf('/') + 1)..];
+            if (!UrlEncodedParser.TryDecodePathSegment(segment, out var decoded, out var decodeError))
+                return Task.FromResult<Results<Ok<ProfileView>, ProblemHttpResult>>(Problems.BadRequest($"The thirdPartyId in the path {decodeError}."));
+            thirdPartyId = decoded;
+        }
+        return ReadAsync(context, client, clients, thirdPartyId, "third party id", async c =>
         {
             if (VisitorIds.ValidateThirdPartyId(thirdPartyId, "thirdPartyId") is { } error) return (null, error);
             var tnt = await repository.ResolveThirdPartyAsync(c, thirdPartyId);
             return (tnt is null ? null : await repository.ReadAsync(c, tnt), null);
         });
+    }
 
     private static async Task<Results<Ok<ProfileView>, ProblemHttpResult>> ReadAsync(
         HttpContext context,

@@ -51,6 +51,9 @@ public static class VisitEndpoints
         if (body is null)
             return Problems.Create(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {MaxBodyBytes} bytes.");
 
+        // JSON must be UTF-8 (RFC 8259 §8.1) even in fields this service ignores.
+        if (!System.Text.Unicode.Utf8.IsValid(body))
+            return Problems.BadRequest("The body is not valid UTF-8; send valid UTF-8 JSON.");
         var (request, error) = DeliveryRequestReader.Read(body, options.Value.Limits);
         if (request is null) return Problems.BadRequest(error!);
 
