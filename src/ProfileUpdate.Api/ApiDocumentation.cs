@@ -69,14 +69,15 @@ public static class ApiDocumentation
     {
         operation.Parameters ??= [];
         SetExample(operation, "client", "demo");
-        operation.Parameters.Add(Query("mboxPC", "Target visitor id (tntId), with or without its location hint. Give this or mbox3rdPartyId.",
-            "1368007744041-575948.01_00"));
-        operation.Parameters.Add(Query("mbox3rdPartyId", "Your own visitor id (1-256 characters, no '+' or '/'). Give this or mboxPC.", null));
+        // Only one id has an example, so "Try it out" works as prefilled (both ids at once is a 400).
+        operation.Parameters.Add(Query("mboxPC", "Target visitor id (tntId), with or without its location hint, e.g. 1368007744041-575948.01_00. Give this or mbox3rdPartyId.",
+            null));
+        operation.Parameters.Add(Query("mbox3rdPartyId", "Your own visitor id (1-256 characters, no '+' or '/'). Give this or mboxPC.", "crm-42"));
         operation.Parameters.Add(new OpenApiParameter
         {
             Name = "profile",
             In = ParameterLocation.Query,
-            Description = "Attributes to set, each as profile.<name>=<value> (value up to 256 characters; empty values are ignored). " +
+            Description = "Attributes to set, each as profile.{name}={value} (value up to 256 characters; empty values are ignored). " +
                 "Swagger UI sends each entry of this object as its own query parameter.",
             Required = !isPost,
             Style = ParameterStyle.Form,

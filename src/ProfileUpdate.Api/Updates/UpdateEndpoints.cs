@@ -25,7 +25,7 @@ public static class UpdateEndpoints
         group.MapGet("/update", HandleAsync)
             .WithName("UpdateProfileGet")
             .WithSummary("Update one visitor's profile attributes (query string)")
-            .WithDescription("Sets every profile.<name>=<value> parameter on the profile named by mboxPC or mbox3rdPartyId. " +
+            .WithDescription("Sets every profile.{name}={value} parameter on the profile named by mboxPC or mbox3rdPartyId. " +
                 "Answers 200 only once the update is durably stored and readable. Request target at most 8,192 bytes.");
         group.MapPost("/update", HandleAsync)
             .WithName("UpdateProfilePost")
