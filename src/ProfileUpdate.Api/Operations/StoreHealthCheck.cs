@@ -3,15 +3,22 @@ using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Api.Operations;
 
-/// <summary>Ready = the profile store answers a PING.</summary>
-public sealed class StoreHealthCheck(RedisStore store) : IHealthCheck
+/// <summary>
+/// Ready = every primary of the profile store answers and holds the service's Lua scripts (SCRIPT LOAD is idempotent,
+/// so this also re-loads them after a Redis restart or failover before traffic needs them).
+/// </summary>
+public sealed class StoreHealthCheck(RedisStore store, ScriptCatalog scripts) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
             var latency = await store.Database.PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
-            return HealthCheckResult.Healthy($"profile store answered in {latency.TotalMilliseconds:0.0} ms");
+            var primaries = store.Multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToArray();
+            if (primaries.Length == 0) return HealthCheckResult.Unhealthy("no connected primary");
+            await Task.WhenAll(primaries.SelectMany(server => scripts.All.Select(script => server.ScriptLoadAsync(script.Source))))
+                .WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            return HealthCheckResult.Healthy($"profile store answered in {latency.TotalMilliseconds:0.0} ms; scripts loaded on {primaries.Length} primaries");
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
