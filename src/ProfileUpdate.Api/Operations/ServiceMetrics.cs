@@ -60,8 +60,6 @@ public sealed class ServiceMetrics : IDisposable
 
     public void QuotaRemaining(string client, long remaining) => _quotaRemaining[client] = remaining;
 
-    public long? LastQuotaRemaining(string client) => _quotaRemaining.TryGetValue(client, out var v) ? v : null;
-
     public static string OutcomeName(UpdateStatus status) => status switch
     {
         UpdateStatus.Applied => "applied",

@@ -104,11 +104,11 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
             }
             pending[count++] = db.HashSetAsync(key, entries);
         }
-        return CompleteAsync(pending.AsMemory(0, count), createdFlags, results);
+        return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results);
 
-        static async Task CompleteAsync(ReadOnlyMemory<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results)
+        static async Task CompleteAsync(ArraySegment<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results)
         {
-            foreach (var task in pending.ToArray()) await task;
+            await Task.WhenAll(pending.AsSpan());
             for (var i = 0; i < createdFlags.Length; i++)
                 if (createdFlags[i] is { } flag) results[i] = await flag ? WriteResult.Created : WriteResult.Applied;
         }
