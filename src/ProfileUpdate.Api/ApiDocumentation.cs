@@ -56,12 +56,15 @@ public static class ApiDocumentation
     public static WebApplication MapApiDocumentation(this WebApplication app)
     {
         app.MapOpenApi("/openapi/{documentName}.json");
-        app.UseSwaggerUI(ui =>
-        {
-            ui.SwaggerEndpoint("/openapi/v1.json", "ProfileUpdate v1");
-            ui.RoutePrefix = "swagger";
-            ui.DocumentTitle = "ProfileUpdate API";
-        });
+        // Swagger UI is middleware that matches every request's path with a regular expression; branching on the prefix
+        // first keeps that cost off the update path.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/swagger", StringComparison.OrdinalIgnoreCase),
+            branch => branch.UseSwaggerUI(ui =>
+            {
+                ui.SwaggerEndpoint("/openapi/v1.json", "ProfileUpdate v1");
+                ui.RoutePrefix = "swagger";
+                ui.DocumentTitle = "ProfileUpdate API";
+            }));
         return app;
     }
 

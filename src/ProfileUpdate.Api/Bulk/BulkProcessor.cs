@@ -115,10 +115,11 @@ public sealed class BulkProcessor(
         else if (createMissing)
         {
             // v2: link each new thirdPartyId to a fresh tntId; an existing link wins (pipelined, file order kept per id).
-            var links = new Task<(string, bool)>[valid.Count];
-            for (var i = 0; i < valid.Count; i++) links[i] = repository.LinkThirdPartyAsync(client, valid[i].Id!, VisitorIds.NewTntId());
-            await Task.WhenAll(links);
-            for (var i = 0; i < valid.Count; i++) (tntIds[i], knownNew[i]) = links[i].Result;
+            var ids = new string[valid.Count];
+            var candidates = new string[valid.Count];
+            for (var i = 0; i < valid.Count; i++) (ids[i], candidates[i]) = (valid[i].Id!, VisitorIds.NewTntId());
+            var links = await repository.LinkThirdPartyAsync(client, ids, candidates);
+            for (var i = 0; i < valid.Count; i++) (tntIds[i], knownNew[i]) = links[i];
         }
         else
         {

@@ -20,6 +20,18 @@ public sealed class ClientDirectory(IOptions<ProfileUpdateOptions> options)
         return null;
     }
 
+    /// <summary>The RateLimit-Policy header value (spec §1); the common case, the default limit, is built once.</summary>
+    public string RateLimitPolicy(string client)
+    {
+        var limit = QuotaLimit(client);
+        return limit == _options.Quota.Limit ? _defaultPolicy ??= Policy(limit) : Policy(limit);
+
+        static string Policy(long limit) =>
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"updates\";q={limit};w={Quota.QuotaStore.WindowSeconds}");
+    }
+
+    private string? _defaultPolicy;
+
     public long QuotaLimit(string client) =>
         _options.Clients.TryGetValue(client, out var settings) && settings.QuotaLimit is { } limit ? limit : _options.Quota.Limit;
 }

@@ -64,6 +64,9 @@ public sealed class ApplierOptions
     /// <summary>Most updates written in one applier round trip.</summary>
     [Range(1, 10_000)] public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>Applier batches whose store round trips may overlap (more lets throughput grow past one batch per round trip).</summary>
+    [Range(1, 64)] public int MaxBatchesInFlight { get; set; } = 4;
+
     /// <summary>How long a request waits for its update to be durable before answering 503 (spec: no hanging requests).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")] public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(2);
 

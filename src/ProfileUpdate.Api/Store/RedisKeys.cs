@@ -15,15 +15,11 @@ public static class RedisKeys
 
     /// <summary>
     /// Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name, holding
-    /// "&lt;modified epoch ms&gt;:&lt;value&gt;" (see <see cref="AttributeValue"/>).
+    /// "&lt;modified epoch ms&gt;:&lt;value&gt;": an attribute's modification time travels with it in one field.
     /// </summary>
     public const string FieldTntId = "_:t";
     public const string FieldThirdPartyId = "_:3";
     public const string FieldCreated = "_:c";
     public const string FieldModified = "_:m";
     public const string AttributePrefix = "a:";
-
-    /// <summary>The stored form of an attribute value: its modification time travels with it in one field.</summary>
-    public static string AttributeValue(long modifiedMs, string value) =>
-        string.Concat(modifiedMs.ToString(System.Globalization.CultureInfo.InvariantCulture), ":", value);
 }

@@ -22,23 +22,39 @@ public sealed partial class UpdateApplier(
     ILogger<UpdateApplier> logger) : BackgroundService
 {
     private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
+    private readonly int _maxInFlight = options.Value.Applier.MaxBatchesInFlight;
     private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
     private readonly bool _quotaEnabled = options.Value.Quota.Enabled;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // No cancellation on the reads: the loop ends when the queue is completed and empty, never with work left in it.
+        // Up to MaxBatchesInFlight batches overlap their round trips, so throughput is not capped at one batch per
+        // round-trip time. Their relative order does not matter: every update in flight is unacknowledged, i.e.
+        // concurrent with the others, and an update sent after another's 200 is always in a later batch.
         var reader = queue.Reader;
-        var batch = new List<UpdateCommand>(_maxBatch);
+        var running = new List<Task>(_maxInFlight);
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
+            if (running.Count >= _maxInFlight)
+            {
+                await Task.WhenAny(running);
+                running.RemoveAll(t => t.IsCompleted);
+                continue;
+            }
+            var batch = new List<UpdateCommand>(Math.Min(_maxBatch, Math.Max(1, reader.Count)));
             while (batch.Count < _maxBatch && reader.TryRead(out var command)) batch.Add(command);
-            var timer = new BatchTimer();
-            await ApplyAsync(batch);
-            metrics.Batch(batch.Count, timer.Elapsed);
-            foreach (var command in batch) metrics.Update(command.Client, command.Completion.Result.Status);
-            batch.Clear();
+            if (batch.Count > 0) running.Add(RunBatchAsync(batch));
         }
+        await Task.WhenAll(running);
+    }
+
+    private async Task RunBatchAsync(List<UpdateCommand> batch)
+    {
+        var timer = new BatchTimer();
+        await ApplyAsync(batch);
+        metrics.Batch(batch.Count, timer.Elapsed);
+        metrics.Updates(batch);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

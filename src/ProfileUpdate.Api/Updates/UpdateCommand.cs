@@ -23,8 +23,10 @@ public readonly record struct UpdateOutcome(UpdateStatus Status, long RetryAfter
 /// </summary>
 public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IReadOnlyList<ProfileAttribute> Attributes)
 {
-    // Continuations run off the applier's loop so one slow response writer never delays the next batch.
-    private readonly TaskCompletionSource<UpdateOutcome> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline: the request's response is written by whoever completes it (a batch's own continuation,
+    // never the applier's read loop, which does not wait for batches), which saves a thread-pool hop per update. Writing
+    // a short response does not block — Kestrel buffers it.
+    private readonly TaskCompletionSource<UpdateOutcome> _completion = new();
 
     public Task<UpdateOutcome> Completion => _completion.Task;
 

@@ -18,6 +18,9 @@ public static class UpdateEndpoints
     public const string PlainText = "text/plain; charset=utf-8";
     public const string OutcomeHeader = "X-Profile-Update";
 
+    // Immutable, so one instance serves every successful response.
+    private static readonly ContentHttpResult Success = TypedResults.Text(SuccessBody, PlainText);
+
     public static IEndpointRouteBuilder MapProfileUpdate(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").RequireAuthorization(ClientAccess.Policy);
@@ -46,12 +49,12 @@ public static class UpdateEndpoints
     {
         if (clients.Check(client) is { } refusal) return Problems.Create(refusal.Status, refusal.Message);
         var limit = clients.QuotaLimit(client);
-        context.Response.Headers["RateLimit-Policy"] = $"\"updates\";q={limit};w={QuotaStore.WindowSeconds}";
+        context.Response.Headers["RateLimit-Policy"] = clients.RateLimitPolicy(client);
 
         var (result, outcome) = await ProcessAsync(context, client, limit, queue, options.Value);
 
         var state = outcome?.Quota;
-        if (outcome is null && options.Value.Quota.Enabled && result.Result is ProblemHttpResult { StatusCode: >= 400 and < 500 })
+        if (outcome is null && options.Value.Quota.Enabled && result.Result is ProblemHttpResult { StatusCode: >= 400 and < 499 })
         {
             // Refused before the applier: nothing consumed, but the caller still learns where it stands.
             try
@@ -123,6 +126,13 @@ public static class UpdateEndpoints
         {
             outcome = await command.Completion.WaitAsync(applier.RequestTimeout, context.RequestAborted);
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client hung up while waiting. The update stays queued and is applied (writes are idempotent), but
+            // nobody is left to acknowledge: 499 in the request log, not a 500.
+            return (Problems.Create(StatusCodes.Status499ClientClosedRequest,
+                "The client closed the connection before the update was confirmed."), null);
+        }
         catch (TimeoutException)
         {
             context.RequestServices.GetRequiredService<ServiceMetrics>().Rejected(client, "timeout");
@@ -134,11 +144,11 @@ public static class UpdateEndpoints
         {
             case UpdateStatus.Applied:
                 context.Response.Headers[OutcomeHeader] = "applied";
-                return (TypedResults.Text(SuccessBody, PlainText), outcome);
+                return (Success, outcome);
             case UpdateStatus.ProfileNotFound:
                 // Adobe answers 200 for an unknown visitor too; the header tells the truth without breaking old clients.
                 context.Response.Headers[OutcomeHeader] = "profile-not-found";
-                return (TypedResults.Text(SuccessBody, PlainText), outcome);
+                return (Success, outcome);
             case UpdateStatus.QuotaExceeded:
                 context.Response.Headers.RetryAfter = outcome.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 return (Problems.Create(StatusCodes.Status429TooManyRequests,
