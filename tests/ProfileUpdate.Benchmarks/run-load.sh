@@ -67,8 +67,9 @@ start_service() { # $1 = quota enabled (true/false)
   pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
   wait_http "$app_url/health/ready"
 
-  # warm-up (JIT tiering and PGO settle, connections open), not measured
-  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
+  # warm-up, not measured: measured on this machine, throughput keeps rising for about 30 s under load (JIT tiering
+  # with PGO, thread-pool growth, GC tuning) before it levels off.
+  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
 }
 
 stop_app() { kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; }
@@ -76,15 +77,15 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; 
 
 echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores"
 start_baseline
-VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
+VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
 run_wrk "baseline (before)" "$app_url"; base1=$rps; stop_app
 
 start_service true
 run_wrk "service, quota on" "$app_url"; on=$rps; on_non2xx=$last_non2xx; rss_on=$(peak_rss_mb)
-# Half of the measured maximum, spread evenly over the connections by wrk's per-request delay.
+# Half of the measured maximum, spread over the connections by wrk's per-request delay (random, mean as computed).
 half=$(awk -v r="$on" 'BEGIN { printf "%d", r / 2 }')
 delay=$(awk -v c="$CONNECTIONS" -v r="$half" 'BEGIN { printf "%d", c * 1000 / r }')
-RATE_DELAY_MS=$delay run_wrk "service, ~half load" "$app_url"; half_p99=$last_p99
+RATE_DELAY_MS=$delay run_wrk "service, ~half load" "$app_url"; half_p99=$last_p99; half_rps=$rps
 stop_app
 
 start_service false
@@ -93,12 +94,12 @@ run_wrk "service, quota off" "$app_url"; off=$rps; rss_off=$(peak_rss_mb); stop_
 start_baseline
 run_wrk "baseline (after)" "$app_url"; base2=$rps; stop_app
 
-awk -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half" \
+awk -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half_rps" \
     -v rss1="$rss_on" -v rss2="$rss_off" 'BEGIN {
   base = (b1 + b2) / 2
   printf "\nratio service(quota on)/baseline   = %.2f   (target >= 0.60; baseline = mean of before/after %.0f req/s)\n", on / base, base
   printf "ratio quota on/quota off           = %.2f   (target >= 0.90)\n", on / off
   printf "non-2xx at max load (quota on)     = %s\n", n
-  printf "p99 at ~%d req/s (half of max)     = %s   (target < 5ms)\n", half, p
+  printf "p99 at %d req/s (~half of max)     = %s   (target < 5ms)\n", half, p
   printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 300 MB)\n", rss1, rss2
 }'

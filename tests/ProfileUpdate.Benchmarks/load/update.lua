@@ -22,7 +22,9 @@ function request()
 end
 
 if delay_ms > 0 then
+  -- Uniform in [0, 2 x mean]: a constant delay puts every connection in lockstep after the first response, so "half
+  -- load" would really be bursts of one request per connection at once. Jitter spreads arrivals as real clients do.
   function delay()
-    return delay_ms
+    return math.random(0, 2 * delay_ms)
   end
 end
