@@ -15,13 +15,14 @@ public static class Logging
         var json = !builder.Environment.IsDevelopment();
         builder.Services.AddSerilog((services, logger) =>
         {
-            logger.ReadFrom.Configuration(builder.Configuration)
-                .MinimumLevel.Information()
+            // Code defaults first, then the Serilog configuration section, so that configuration can change them.
+            logger.MinimumLevel.Information()
                 // ASP.NET Core's "Request starting … ?query" lines carry the query string: keep hosting below Information.
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
                 .MinimumLevel.Override("Garnet", LogEventLevel.Error)
                 .MinimumLevel.Override("Tsavorite", LogEventLevel.Warning)
+                .ReadFrom.Configuration(builder.Configuration)
                 .Enrich.FromLogContext()
                 // ASP.NET Core's hosting scope adds RequestPath to every event; a path can hold a thirdPartyId.
                 .Enrich.With<DropPersonalProperties>();

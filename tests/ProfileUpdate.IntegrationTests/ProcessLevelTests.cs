@@ -154,6 +154,68 @@ public sealed class ProcessLevelTests
     }
 
     [SkippableFact]
+    public async Task A_client_that_hangs_up_while_its_update_waits_is_logged_as_499_not_as_a_server_error()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        using var service = await ServiceProcess.StartAsync(redis.ConnectionString, new Dictionary<string, string>
+        {
+            ["Serilog__MinimumLevel__Default"] = "Debug",
+            ["ProfileUpdate__Applier__RequestTimeout"] = "00:00:30",
+        });
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        var ids = await CreateVisitorsAsync(http, client, 1);
+
+        // Writes stall, so the update waits in the applier; the client gives up after 500 ms.
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "3000", "WRITE");
+        using (var impatient = new HttpClient { BaseAddress = service.BaseAddress, Timeout = TimeSpan.FromMilliseconds(500) })
+        {
+            await Assert.ThrowsAnyAsync<TaskCanceledException>(() =>
+                impatient.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.left=1"));
+        }
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
+        using (var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.after=1"))
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+
+        var output = "";
+        for (var i = 0; i < 50 && !output.Contains("responded 499", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100); // the async log sink flushes
+            output = service.Output;
+        }
+        File.WriteAllText(Path.Combine(Path.GetTempPath(), "profileupdate-499-test.log"), output);
+        Assert.Contains("responded 499", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("responded 500", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("TaskCanceledException", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Request_log_lines_are_debug_for_successes_and_information_for_refusals()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        using var service = await ServiceProcess.StartAsync(redis.ConnectionString); // Production: JSON, Information
+        using var http = new HttpClient { BaseAddress = service.BaseAddress };
+        var ids = await CreateVisitorsAsync(http, client, 1);
+        using (var ok = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.a=1"))
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        using (var bad = await http.GetAsync($"/m2/{client}/profile/update?profile.a=1"))
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+
+        var output = "";
+        for (var i = 0; i < 50 && !output.Contains("responded 400", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            output = service.Output;
+        }
+        Assert.Contains("responded 400", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("responded 200", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Logs_never_contain_attribute_values_ids_in_paths_or_tokens()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
