@@ -78,7 +78,9 @@ public static class ProfileReadEndpoints
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            return Problems.Unavailable(context, 1, "The profile store is unavailable; retry after the Retry-After interval.");
+            var retryAfter = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ProfileUpdateOptions>>()
+                .Value.Applier.RetryAfterSeconds;
+            return Problems.Unavailable(context, retryAfter, "The profile store is unavailable; retry after the Retry-After interval.");
         }
 
         if (profile is null)
