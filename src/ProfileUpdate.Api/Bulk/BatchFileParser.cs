@@ -122,7 +122,7 @@ public static class BatchFileParser
     private static BatchRow Fail(long line, string? id, string error) => new(line, id, null, error);
 
     /// <summary>Failed ids are reported back; an invalid one may be huge or binary, so it is clipped.</summary>
-    private static string Clip(string id) => id.Length <= 256 ? id : id[..256];
+    private static string Clip(string id) => id.Length <= 256 ? id : id[..TextRules.ClipLength(id, 256)];
 
     private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>
         !line.IsEmpty && line[^1] == (byte)'\r' ? line[..^1] : line;

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Text;
 
+using ProfileUpdate.Api.Profiles;
+
 namespace ProfileUpdate.Api.Http;
 
 /// <summary>One decoded <c>name=value</c> pair of a query string or form body.</summary>
@@ -118,7 +120,7 @@ public static class UrlEncodedParser
     /// <summary>A parameter name is echoed in errors so the caller can find it; keep it short and printable.</summary>
     public static string Sanitize(string name)
     {
-        var clipped = name.Length > 64 ? name[..64] + "…" : name;
+        var clipped = name.Length > 64 ? name[..TextRules.ClipLength(name, 64)] + "…" : name;
         return string.Create(clipped.Length, clipped, static (span, s) =>
         {
             for (var i = 0; i < s.Length; i++) span[i] = char.IsControl(s[i]) ? '?' : s[i];

@@ -87,6 +87,13 @@ public static class VisitorIds
 
 public static class TextRules
 {
+    /// <summary>
+    /// Where to cut <paramref name="value"/> to at most <paramref name="max"/> UTF-16 units without splitting a surrogate
+    /// pair (half an emoji would be invalid text in the JSON or XML the clipped value is echoed into).
+    /// </summary>
+    public static int ClipLength(string value, int max) =>
+        value.Length <= max ? value.Length : char.IsHighSurrogate(value[max - 1]) && char.IsLowSurrogate(value[max]) ? max - 1 : max;
+
     /// <summary>Counts Unicode scalar values, so an emoji or 東 is one character, as a person would count it.</summary>
     public static int CountCharacters(string value)
     {

@@ -540,6 +540,16 @@ public sealed class BatchFileParserTests
     }
 
     [Fact]
+    public void Reported_id_is_clipped_without_splitting_a_surrogate_pair()
+    {
+        // 255 ASCII characters, then emoji: the cut at 256 UTF-16 units would fall inside the first emoji.
+        var id = new string('x', 255) + string.Concat(Enumerable.Repeat("%F0%9F%98%80", 300));
+        var row = Row("batch=thirdPartyId,tier", $"{id},gold");
+        Failure(row);
+        Assert.Equal(new string('x', 255), row.Id);
+    }
+
+    [Fact]
     public void Pc_id_follows_the_tnt_id_rules()
     {
         const string header = "batch=pcId,tier";

@@ -321,6 +321,15 @@ public sealed class UrlEncodedParserTests
     }
 
     [Fact]
+    public void Sanitize_never_cuts_a_surrogate_pair_in_half()
+    {
+        var name = new string('a', 63) + "😀" + "tail";
+        var sanitized = UrlEncodedParser.Sanitize(name);
+        Assert.Equal(new string('a', 63) + "…", sanitized);
+        Assert.DoesNotContain(sanitized, char.IsSurrogate);
+    }
+
+    [Fact]
     public void Sanitize_replaces_control_characters()
     {
         Assert.Equal("a?b?c?", UrlEncodedParser.Sanitize("a\nb\0c\u007f"));
