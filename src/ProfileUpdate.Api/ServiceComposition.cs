@@ -25,6 +25,7 @@ public static class ServiceComposition
         services.AddSingleton<ScriptCatalog>();
         services.AddSingleton<RedisStore>();
         services.AddSingleton<ProfileRepository>();
+        services.AddSingleton<LinkCache>();
         services.AddSingleton<QuotaStore>();
         services.AddSingleton<ServiceMetrics>();
         services.AddSingleton<BatchStatusStore>();

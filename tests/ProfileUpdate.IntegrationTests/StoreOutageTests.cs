@@ -27,6 +27,36 @@ public sealed class StoreOutageTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_remembered_link_whose_profile_the_store_lost_is_looked_up_again()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var client = Wire.NewClient();
+        var id = Wire.NewId();
+        await Wire.VisitAsync(http, client, thirdPartyId: id);
+        using (var first = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.a=1"))
+            Assert.Equal("applied", first.Headers.GetValues("X-Profile-Update").Single()); // the link is now remembered
+
+        // The store loses everything, then the visitor comes back and is linked to a brand-new profile.
+        using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true"))
+            await admin.GetServers()[0].FlushAllDatabasesAsync();
+        var newTnt = await Wire.VisitAsync(http, client, thirdPartyId: id);
+
+        // The remembered link points at the lost profile: that update finds nothing and the link is forgotten...
+        using (var stale = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.b=2"))
+        {
+            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
+            Assert.Equal("profile-not-found", stale.Headers.GetValues("X-Profile-Update").Single());
+        }
+        // ...so the next one is looked up again and lands on the new profile.
+        using (var fresh = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.c=3"))
+            Assert.Equal("applied", fresh.Headers.GetValues("X-Profile-Update").Single());
+        var profile = await Wire.ReadByThirdPartyAsync(http, client, id);
+        Assert.Equal(newTnt, profile!.Value.GetProperty("tntId").GetString());
+        Assert.Equal("3", Wire.Attribute(profile.Value, "c"));
+    }
+
+    [SkippableFact]
     public async Task Redis_down_answers_503_with_retry_after_within_2s_then_recovers_by_itself()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);

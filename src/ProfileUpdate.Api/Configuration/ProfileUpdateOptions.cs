@@ -64,6 +64,9 @@ public sealed class ApplierOptions
     /// <summary>Most updates written in one applier round trip.</summary>
     [Range(1, 10_000)] public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>thirdPartyId → tntId links remembered in process (links never move), so known visitors skip the lookup; 0 turns it off.</summary>
+    [Range(0, 10_000_000)] public int LinkCacheSize { get; set; } = 100_000;
+
     /// <summary>Applier batches whose store round trips may overlap (more lets throughput grow past one batch per round trip).</summary>
     [Range(1, 64)] public int MaxBatchesInFlight { get; set; } = 4;
 

@@ -33,6 +33,9 @@ public sealed record ProfileDocument(
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
 public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
 {
+    /// <summary>True on Redis Cluster, where one script cannot touch a client's quota and its profiles together.</summary>
+    public bool IsCluster => store.IsCluster;
+
     /// <summary>Resolves thirdPartyIds to the tntIds they are linked to (null: not linked) in one pipelined round trip.</summary>
     public async Task<string?[]> ResolveThirdPartyAsync(IReadOnlyList<(string Client, string ThirdPartyId)> ids)
     {
@@ -182,33 +185,43 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
     {
         if (writes.Count == 0) return;
         var keys = new RedisKey[writes.Count];
-        for (var i = 0; i < writes.Count; i++)
-            keys[i] = RedisKeys.Profile(writes[i].Client, VisitorIds.TntBase(writes[i].TntId));
+        for (var i = 0; i < writes.Count; i++) keys[i] = ProfileKey(writes[i]);
 
         // A cluster runs a multi-key script only when every key is in one slot: one call per slot present, all pipelined.
         await Task.WhenAll(SlotGroups(keys).Select(g => WriteGroupAsync(writes, keys, g, results)).ToArray());
+    }
+
+    /// <summary>The profile hash a write goes to.</summary>
+    public static RedisKey ProfileKey(ProfileWrite write) => RedisKeys.Profile(write.Client, VisitorIds.TntBase(write.TntId));
+
+    /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
+    public static int ApplyArgumentCount(ProfileWrite write) => 4 + 2 * write.Attributes.Count;
+
+    /// <summary>Writes one entry's apply.lua arguments (mode, tntId, thirdPartyId, n, then n name/value pairs) at <paramref name="a"/>.</summary>
+    public static void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write)
+    {
+        args[a++] = write.Mode == WriteMode.CreateIfMissing ? "c" : "u";
+        args[a++] = write.TntId;
+        args[a++] = write.ThirdPartyId ?? string.Empty;
+        args[a++] = write.Attributes.Count;
+        foreach (var attribute in write.Attributes)
+        {
+            args[a++] = attribute.Name;
+            args[a++] = attribute.Value;
+        }
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
     {
         var keys = new RedisKey[members.Length];
         var argCount = 0;
-        foreach (var m in members) argCount += 4 + 2 * writes[m].Attributes.Count;
+        foreach (var m in members) argCount += ApplyArgumentCount(writes[m]);
         var args = new RedisValue[argCount];
         var a = 0;
         for (var k = 0; k < members.Length; k++)
         {
-            var w = writes[members[k]];
             keys[k] = allKeys[members[k]];
-            args[a++] = w.Mode == WriteMode.CreateIfMissing ? "c" : "u";
-            args[a++] = w.TntId;
-            args[a++] = w.ThirdPartyId ?? string.Empty;
-            args[a++] = w.Attributes.Count;
-            foreach (var attribute in w.Attributes)
-            {
-                args[a++] = attribute.Name;
-                args[a++] = attribute.Value;
-            }
+            AddApplyArguments(args, ref a, writes[members[k]]);
         }
 
         var reply = (RedisResult[])(await scripts.Apply.EvaluateAsync(store.Database, keys, args))!;

@@ -23,6 +23,19 @@ public sealed class RedisScript
 
     public string Source { get; }
 
+    /// <summary>
+    /// A script that calls others as local functions: each part's source is wrapped as
+    /// <c>local function &lt;name&gt;_fn(KEYS, ARGV) … end</c> ahead of the main script, so the parts keep one definition.
+    /// </summary>
+    public static RedisScript Compose(string name, IEnumerable<RedisScript> parts, RedisScript main)
+    {
+        var source = new StringBuilder();
+        foreach (var part in parts)
+            source.Append("local function ").Append(part.Name).Append("_fn(KEYS, ARGV)\n").Append(part.Source).Append("\nend\n");
+        source.Append(main.Source);
+        return new RedisScript(name, source.ToString());
+    }
+
     public static RedisScript FromResource(string name)
     {
         var assembly = typeof(RedisScript).Assembly;
@@ -53,5 +66,10 @@ public sealed class ScriptCatalog
 
     public RedisScript Quota { get; } = RedisScript.FromResource("quota");
 
-    public IEnumerable<RedisScript> All => [Apply, Quota];
+    /// <summary>Quota then apply in one call (standalone Redis): see quota_apply.lua.</summary>
+    public RedisScript QuotaApply { get; }
+
+    public ScriptCatalog() => QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
+
+    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply];
 }

@@ -7,14 +7,15 @@ using ProfileUpdate.Api.Quota;
 namespace ProfileUpdate.Api.Updates;
 
 /// <summary>
-/// Drains the <see cref="UpdateQueue"/> in batches and writes each batch with one script call (per hash slot on a
-/// cluster): group commit. Whatever arrives while a batch is in flight forms the next batch, so the wait per update stays
+/// Drains the <see cref="UpdateQueue"/> in batches and writes each batch with one script call per client (quota and
+/// writes together; on a cluster, quota then one apply call per hash slot): group commit. Whatever arrives while a batch is in flight forms the next batch, so the wait per update stays
 /// about one Redis round trip while throughput grows with load. On shutdown the queue is closed and drained before the
 /// host exits, so every accepted request is answered.
 /// </summary>
 public sealed partial class UpdateApplier(
     UpdateQueue queue,
     ProfileRepository repository,
+    LinkCache links,
     QuotaStore quota,
     ClientDirectory clients,
     ServiceMetrics metrics,
@@ -69,66 +70,14 @@ public sealed partial class UpdateApplier(
     {
         try
         {
-            // Quota (one script call per client) and thirdPartyId lookups are independent: sent together, one round trip.
             var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)
             {
                 if (!byClient.TryGetValue(batch[i].Client, out var members)) byClient[batch[i].Client] = members = [];
                 members.Add(i);
             }
-            var decisions = byClient.ToDictionary(
-                g => g.Key,
-                g => _quotaEnabled
-                    ? quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count)
-                    : Task.FromResult(QuotaDecision.Unlimited(clients.QuotaLimit(g.Key), g.Value.Count)),
-                StringComparer.Ordinal);
-            var resolving = ResolveAsync(batch);
-            await Task.WhenAll(decisions.Values.Append<Task>(resolving));
-            var tntIds = await resolving;
-
-            var admittedQuota = new QuotaState?[batch.Count];
-            foreach (var (client, members) in byClient)
-            {
-                var decision = await decisions[client];
-                var limit = clients.QuotaLimit(client);
-                metrics.QuotaRemaining(client, Math.Max(0, decision.Remaining));
-                for (var j = 0; j < members.Count; j++)
-                {
-                    if (j < decision.Admitted)
-                    {
-                        // Each admitted update sees the count left right after its own unit.
-                        var remaining = Math.Max(0, decision.Remaining + (decision.Admitted - 1 - j));
-                        admittedQuota[members[j]] = new QuotaState(limit, remaining, decision.ResetSeconds);
-                    }
-                    else
-                    {
-                        batch[members[j]].Complete(new UpdateOutcome(UpdateStatus.QuotaExceeded, decision.RetryAfterSeconds,
-                            new QuotaState(limit, 0, decision.ResetSeconds)));
-                    }
-                }
-            }
-
-            var writes = new List<ProfileWrite>(batch.Count);
-            var owners = new List<int>(batch.Count);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (admittedQuota[i] is not { } state) continue;
-                if (tntIds[i] is not { } tnt)
-                {
-                    batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
-                    continue;
-                }
-                writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes));
-                owners.Add(i);
-            }
-
-            var results = new WriteResult[writes.Count];
-            await repository.WriteAsync(writes, results);
-            for (var k = 0; k < owners.Count; k++)
-            {
-                var status = results[k] == WriteResult.ProfileNotFound ? UpdateStatus.ProfileNotFound : UpdateStatus.Applied;
-                batch[owners[k]].Complete(new UpdateOutcome(status, Quota: admittedQuota[owners[k]]));
-            }
+            if (_quotaEnabled && !repository.IsCluster) await ApplyInOneCallPerClientAsync(batch, byClient);
+            else await ApplyInTwoStepsAsync(batch, byClient);
         }
         catch (Exception ex)
         {
@@ -140,10 +89,124 @@ public sealed partial class UpdateApplier(
         }
     }
 
-    /// <summary>The tntId to write for each command; null where a thirdPartyId is linked to no profile.</summary>
-    private async Task<string?[]> ResolveAsync(List<UpdateCommand> batch)
+    /// <summary>
+    /// Standalone Redis: thirdPartyIds resolved (from the link cache when known, else one MGET), then per client one
+    /// script call that takes the quota and writes what it admitted — usually a single round trip per batch.
+    /// </summary>
+    private async Task ApplyInOneCallPerClientAsync(List<UpdateCommand> batch, Dictionary<string, List<int>> byClient)
+    {
+        var (tntIds, cached) = await ResolveAsync(batch);
+        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(byClient.Count);
+        foreach (var (client, members) in byClient)
+        {
+            var units = new ProfileWrite?[members.Count];
+            for (var j = 0; j < members.Count; j++)
+            {
+                var command = batch[members[j]];
+                if (tntIds[members[j]] is { } tnt) units[j] = new ProfileWrite(client, tnt, null, WriteMode.UpdateOnly, command.Attributes);
+            }
+            calls.Add((client, members, units, quota.ConsumeAndWriteAsync(client, clients.QuotaLimit(client), units)));
+        }
+        await Task.WhenAll(calls.Select(c => c.Call));
+
+        foreach (var (client, members, units, call) in calls)
+        {
+            var (decision, results) = await call;
+            var admitted = Admit(batch, client, members, decision);
+            var k = 0;
+            for (var j = 0; j < members.Count; j++)
+            {
+                if (admitted[j] is not { } state) continue;
+                var command = batch[members[j]];
+                var found = units[j] is not null && results[k++] != WriteResult.ProfileNotFound;
+                // A remembered link whose profile is gone means the store lost data: look it up again next time.
+                if (!found && cached[members[j]]) links.Forget(client, command.Identity.Id);
+                command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: state));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Redis Cluster (a client's quota and its profiles live in different slots), or quota off: quota calls and
+    /// thirdPartyId lookups sent together in one round trip, then one apply script call per hash slot.
+    /// </summary>
+    private async Task ApplyInTwoStepsAsync(List<UpdateCommand> batch, Dictionary<string, List<int>> byClient)
+    {
+        var decisions = byClient.ToDictionary(
+            g => g.Key,
+            g => _quotaEnabled
+                ? quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count)
+                : Task.FromResult(QuotaDecision.Unlimited(clients.QuotaLimit(g.Key), g.Value.Count)),
+            StringComparer.Ordinal);
+        var resolving = ResolveAsync(batch);
+        await Task.WhenAll(decisions.Values.Append<Task>(resolving));
+        var (tntIds, cached) = await resolving;
+
+        var admittedQuota = new QuotaState?[batch.Count];
+        foreach (var (client, members) in byClient)
+        {
+            var admitted = Admit(batch, client, members, await decisions[client]);
+            for (var j = 0; j < members.Count; j++) admittedQuota[members[j]] = admitted[j];
+        }
+
+        var writes = new List<ProfileWrite>(batch.Count);
+        var owners = new List<int>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (admittedQuota[i] is not { } state) continue;
+            if (tntIds[i] is not { } tnt)
+            {
+                batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
+                continue;
+            }
+            writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes));
+            owners.Add(i);
+        }
+
+        var results = new WriteResult[writes.Count];
+        await repository.WriteAsync(writes, results);
+        for (var k = 0; k < owners.Count; k++)
+        {
+            var command = batch[owners[k]];
+            var found = results[k] != WriteResult.ProfileNotFound;
+            if (!found && cached[owners[k]]) links.Forget(command.Client, command.Identity.Id);
+            command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: admittedQuota[owners[k]]));
+        }
+    }
+
+    /// <summary>
+    /// Applies one client's quota decision to its commands in batch order: the first ones admitted (each sees the count
+    /// left right after its own unit), the rest completed with 429. Returns the quota state of each admitted command.
+    /// </summary>
+    private QuotaState?[] Admit(List<UpdateCommand> batch, string client, List<int> members, QuotaDecision decision)
+    {
+        var limit = clients.QuotaLimit(client);
+        metrics.QuotaRemaining(client, Math.Max(0, decision.Remaining));
+        var admitted = new QuotaState?[members.Count];
+        for (var j = 0; j < members.Count; j++)
+        {
+            if (j < decision.Admitted)
+            {
+                var remaining = Math.Max(0, decision.Remaining + (decision.Admitted - 1 - j));
+                admitted[j] = new QuotaState(limit, remaining, decision.ResetSeconds);
+            }
+            else
+            {
+                batch[members[j]].Complete(new UpdateOutcome(UpdateStatus.QuotaExceeded, decision.RetryAfterSeconds,
+                    new QuotaState(limit, 0, decision.ResetSeconds)));
+            }
+        }
+        return admitted;
+    }
+
+    /// <summary>
+    /// The tntId to write for each command (null where a thirdPartyId is linked to no profile), and whether it came from
+    /// the link cache. Only ids the cache does not know are looked up; the links found are remembered.
+    /// </summary>
+    private async Task<(string?[] TntIds, bool[] Cached)> ResolveAsync(List<UpdateCommand> batch)
     {
         var tntIds = new string?[batch.Count];
+        var cached = new bool[batch.Count];
         List<(string, string)>? lookups = null;
         List<int>? positions = null;
         for (var i = 0; i < batch.Count; i++)
@@ -154,14 +217,24 @@ public sealed partial class UpdateApplier(
                 tntIds[i] = identity.Id;
                 continue;
             }
+            if (links.TryGet(batch[i].Client, identity.Id, out var known))
+            {
+                tntIds[i] = known;
+                cached[i] = true;
+                continue;
+            }
             (lookups ??= []).Add((batch[i].Client, identity.Id));
             (positions ??= []).Add(i);
         }
-        if (lookups is null) return tntIds;
+        if (lookups is null) return (tntIds, cached);
 
         var resolved = await repository.ResolveThirdPartyAsync(lookups);
-        for (var j = 0; j < resolved.Length; j++) tntIds[positions![j]] = resolved[j];
-        return tntIds;
+        for (var j = 0; j < resolved.Length; j++)
+        {
+            tntIds[positions![j]] = resolved[j];
+            if (resolved[j] is { } tnt) links.Add(lookups[j].Item1, lookups[j].Item2, tnt);
+        }
+        return (tntIds, cached);
     }
 
     // The exception's type only: StackExchange.Redis messages can name keys, which contain visitor ids.
