@@ -179,12 +179,7 @@ public sealed class ProcessLevelTests
         using (var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.after=1"))
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
 
-        var output = "";
-        for (var i = 0; i < 50 && !output.Contains("responded 499", StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(100); // the async log sink flushes
-            output = service.Output;
-        }
+        var output = await service.OutputOnceContainsAsync("responded 499");
         File.WriteAllText(Path.Combine(Path.GetTempPath(), "profileupdate-499-test.log"), output);
         Assert.Contains("responded 499", output, StringComparison.Ordinal);
         Assert.DoesNotContain("responded 500", output, StringComparison.Ordinal);
@@ -205,12 +200,7 @@ public sealed class ProcessLevelTests
         using (var bad = await http.GetAsync($"/m2/{client}/profile/update?profile.a=1"))
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
 
-        var output = "";
-        for (var i = 0; i < 50 && !output.Contains("responded 400", StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(100);
-            output = service.Output;
-        }
+        var output = await service.OutputOnceContainsAsync("responded 400");
         Assert.Contains("responded 400", output, StringComparison.Ordinal);
         Assert.DoesNotContain("responded 200", output, StringComparison.Ordinal);
     }

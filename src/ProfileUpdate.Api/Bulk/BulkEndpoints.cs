@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Xml.Linq;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Security;
 
 namespace ProfileUpdate.Api.Bulk;
@@ -58,8 +58,7 @@ public static class BulkEndpoints
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
 
-        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limits.MaxBatchBytes + 1;
+        RequestBody.AllowBodyOf(context, limits.MaxBatchBytes + 1);
         if (context.Request.ContentLength > limits.MaxBatchBytes) return TooLarge(limits);
 
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);

@@ -6,12 +6,18 @@ namespace ProfileUpdate.Api.Http;
 /// <summary>Reads a small request body whole, refusing it once it passes a limit (with Content-Length or chunked).</summary>
 public static class RequestBody
 {
+    /// <summary>Sets this request's body limit in Kestrel (its server-wide default is lower than the bulk API's 50 MB).</summary>
+    public static void AllowBodyOf(HttpContext context, long maxBytes)
+    {
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = maxBytes;
+    }
+
     /// <summary>The body bytes, or null when it is larger than <paramref name="maxBytes"/>.</summary>
     public static async Task<byte[]?> ReadAtMostAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes) return null;
-        var sizeFeature = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = maxBytes;
+        AllowBodyOf(request.HttpContext, maxBytes);
 
         var reader = request.BodyReader;
         try

@@ -72,14 +72,8 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
     /// wins and is never moved, so a resolved link can be trusted without re-checking.
     /// </summary>
     /// <returns>The linked tntId, and whether this call made the link (then the candidate is a brand-new id).</returns>
-    public async Task<(string TntId, bool Linked)> LinkThirdPartyAsync(string client, string thirdPartyId, string candidateTntId)
-    {
-        var db = store.Database;
-        var key = RedisKeys.ThirdParty(client, thirdPartyId);
-        if (await db.StringSetAsync(key, candidateTntId, when: When.NotExists)) return (candidateTntId, true);
-        var existing = await db.StringGetAsync(key);
-        return existing.IsNull ? (candidateTntId, false) : ((string)existing!, false);
-    }
+    public async Task<(string TntId, bool Linked)> LinkThirdPartyAsync(string client, string thirdPartyId, string candidateTntId) =>
+        (await LinkThirdPartyAsync(client, [thirdPartyId], [candidateTntId]))[0];
 
     /// <summary>
     /// <see cref="LinkThirdPartyAsync(string, string, string)"/> for many ids at once (bulk v2): every SET NX pipelined,

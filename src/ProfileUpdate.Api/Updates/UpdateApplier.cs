@@ -117,11 +117,8 @@ public sealed partial class UpdateApplier(
             for (var j = 0; j < members.Count; j++)
             {
                 if (admitted[j] is not { } state) continue;
-                var command = batch[members[j]];
                 var found = units[j] is not null && results[k++] != WriteResult.ProfileNotFound;
-                // A remembered link whose profile is gone means the store lost data: look it up again next time.
-                if (!found && cached[members[j]]) links.Forget(client, command.Identity.Id);
-                command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: state));
+                Finish(batch[members[j]], found, cached[members[j]], state);
             }
         }
     }
@@ -166,12 +163,15 @@ public sealed partial class UpdateApplier(
         var results = new WriteResult[writes.Count];
         await repository.WriteAsync(writes, results);
         for (var k = 0; k < owners.Count; k++)
-        {
-            var command = batch[owners[k]];
-            var found = results[k] != WriteResult.ProfileNotFound;
-            if (!found && cached[owners[k]]) links.Forget(command.Client, command.Identity.Id);
-            command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: admittedQuota[owners[k]]));
-        }
+            Finish(batch[owners[k]], results[k] != WriteResult.ProfileNotFound, cached[owners[k]], admittedQuota[owners[k]]);
+    }
+
+    /// <summary>Completes an admitted command whose write ran (or whose visitor is unknown).</summary>
+    private void Finish(UpdateCommand command, bool found, bool linkWasCached, QuotaState? quotaState)
+    {
+        // A remembered link whose profile is gone means the store lost data: look it up again next time.
+        if (!found && linkWasCached) links.Forget(command.Client, command.Identity.Id);
+        command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: quotaState));
     }
 
     /// <summary>

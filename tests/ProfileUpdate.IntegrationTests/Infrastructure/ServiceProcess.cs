@@ -35,6 +35,18 @@ public sealed class ServiceProcess : IDisposable
     /// <summary>Everything the process printed so far.</summary>
     public string Output => string.Join('\n', _output);
 
+    /// <summary>The output once it contains <paramref name="text"/> (logs go through an async sink), or as it is after 5 s.</summary>
+    public async Task<string> OutputOnceContainsAsync(string text)
+    {
+        var output = Output;
+        for (var i = 0; i < 50 && !output.Contains(text, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(100);
+            output = Output;
+        }
+        return output;
+    }
+
     /// <summary>The API assembly built next to this test assembly's configuration (Debug/Release).</summary>
     public static string ApiAssembly
     {
