@@ -29,35 +29,14 @@ public static class Logging
             // Console writes are synchronous and serialised; the async wrapper moves them off the request path. Its buffer
             // is bounded: under a flood it drops log events rather than slow requests or grow memory.
             if (json) logger.WriteTo.Async(a => a.Console(new RenderedCompactJsonFormatter()), bufferSize: 10_000);
-            else logger.WriteTo.Async(a => a.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}"), bufferSize: 10_000);
+            else logger.WriteTo.Async(a => a.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}"), bufferSize: 10_000);
         });
         return builder;
     }
 
     public static WebApplication UseServiceRequestLogging(this WebApplication app)
     {
-        app.UseSerilogRequestLogging(options =>
-        {
-            // One line per request naming the route template, never the concrete path or query.
-            options.MessageTemplate = "HTTP {RequestMethod} {RoutePattern} responded {StatusCode} in {Elapsed:0.000} ms";
-            options.GetMessageTemplateProperties = (context, _, elapsed, status) =>
-            [
-                new("RequestMethod", new ScalarValue(context.Request.Method)),
-                new("RoutePattern", new ScalarValue((context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)")),
-                new("StatusCode", new ScalarValue(status)),
-                new("Elapsed", new ScalarValue(elapsed)),
-            ];
-            options.EnrichDiagnosticContext = (diagnostics, context) => diagnostics.Set("RequestId", context.TraceIdentifier);
-            // A line per successful request would be the most expensive thing the service does at thousands of updates a
-            // second (measured: JSON formatting and stdout writes cost more than parsing and the Redis call together), and
-            // /metrics already counts them. So 2xx/3xx and requests the client abandoned log at Debug, refusals (4xx, 503)
-            // at Information, server faults at Error.
-            options.GetLevel = (context, _, exception) => exception is not null || context.Response.StatusCode >= 500 && context.Response.StatusCode != 503
-                ? LogEventLevel.Error
-                : context.Response.StatusCode >= 400 && context.Response.StatusCode != StatusCodes.Status499ClientClosedRequest
-                    ? LogEventLevel.Information
-                    : LogEventLevel.Debug;
-        });
+        app.UseMiddleware<Http.RequestLogMiddleware>();
         // Inside the request log, so a malformed request is logged with the 4xx it gets.
         app.UseMiddleware<Http.RequestFailureMiddleware>();
         return app;

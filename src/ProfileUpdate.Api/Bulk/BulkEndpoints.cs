@@ -19,7 +19,7 @@ public static class BulkEndpoints
 
     public static IEndpointRouteBuilder MapBulk(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update").RequireAuthorization(ClientAccess.Policy);
+        var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update").RequireClientAccess();
         group.MapPost("/profile/batchUpdate", (HttpContext c, string client, [AsParameters] BulkServices s) => SubmitAsync(c, client, s, createMissing: false))
             .WithName("BatchUpdateV1")
             .WithSummary("Bulk update (v1): apply a batch file to existing profiles only");

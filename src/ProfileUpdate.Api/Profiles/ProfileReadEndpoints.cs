@@ -21,7 +21,7 @@ public static class ProfileReadEndpoints
 {
     public static IEndpointRouteBuilder MapProfileRead(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/rest/v1/profiles").WithTags("Profiles").RequireAuthorization(ClientAccess.Policy);
+        var group = app.MapGroup("/rest/v1/profiles").WithTags("Profiles").RequireClientAccess();
         group.MapGet("/{tntId}", ByTntIdAsync)
             .WithName("GetProfileByTntId")
             .WithSummary("Read a profile by tntId (mboxPC); the location hint may be given or left off");

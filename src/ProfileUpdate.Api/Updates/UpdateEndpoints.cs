@@ -23,7 +23,7 @@ public static class UpdateEndpoints
 
     public static IEndpointRouteBuilder MapProfileUpdate(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").RequireAuthorization(ClientAccess.Policy);
+        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").RequireClientAccess();
 
         group.MapGet("/update", HandleAsync)
             .WithName("UpdateProfileGet")
