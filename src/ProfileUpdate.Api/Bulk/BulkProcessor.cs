@@ -145,7 +145,7 @@ public sealed class BulkProcessor(
         // v2 needs no condition, so plain pipelined commands do (cheaper for Redis than a script); v1 must not create,
         // so its update-only condition runs in the apply script.
         var writing = createMissing
-            ? repository.UpsertAsync(writes, writesKnownNew, results, time.GetUtcNow().ToUnixTimeMilliseconds())
+            ? repository.UpsertAsync(writes, writesKnownNew, results, WriteStamp.At(time))
             : repository.WriteAsync(writes, results);
         writeIssued.TrySetResult();
         await writing;

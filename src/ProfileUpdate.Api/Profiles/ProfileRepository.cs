@@ -30,8 +30,24 @@ public sealed record ProfileDocument(
     DateTimeOffset ModifiedAt,
     IReadOnlyDictionary<string, (string Value, DateTimeOffset ModifiedAt)> Attributes);
 
+/// <summary>
+/// The time writes are stamped with, in the forms the store takes: the epoch-ms value of '_:c'/'_:m' and the
+/// "&lt;ms&gt;:" prefix of every attribute value. Taken from the service's clock; the stamps are informational (which
+/// value wins is decided by the order Redis applies writes in, not by them).
+/// </summary>
+public readonly struct WriteStamp(long epochMs)
+{
+    public long EpochMs { get; } = epochMs;
+
+    public RedisValue Now { get; } = epochMs;
+
+    public string ValuePrefix { get; } = string.Concat(epochMs.ToString(CultureInfo.InvariantCulture), ":");
+
+    public static WriteStamp At(TimeProvider time) => new(time.GetUtcNow().ToUnixTimeMilliseconds());
+}
+
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
-public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
+public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts, TimeProvider time)
 {
     /// <summary>True on Redis Cluster, where one script cannot touch a client's quota and its profiles together.</summary>
     public bool IsCluster => store.IsCluster;
@@ -112,13 +128,13 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
     /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
     /// </summary>
-    public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, long nowMs)
+    public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp)
     {
         var db = store.Database;
-        var now = (RedisValue)nowMs;
-        // Per call, not per attribute: the shared "<ms>:" value prefix and the "a:<name>" fields (a bulk file repeats
-        // its header's names on every row, as the very same string instances).
-        var valuePrefix = string.Concat(nowMs.ToString(CultureInfo.InvariantCulture), ":");
+        var now = stamp.Now;
+        var valuePrefix = stamp.ValuePrefix;
+        // Per call, not per attribute: the "a:<name>" fields (a bulk file repeats its header's names on every row, as the
+        // very same string instances).
         var fields = new Dictionary<string, RedisValue>(ReferenceEqualityComparer.Instance);
         var pending = new Task[3 * writes.Count];
         var count = 0;
@@ -189,33 +205,47 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts)
     public static RedisKey ProfileKey(ProfileWrite write) => RedisKeys.Profile(write.Client, VisitorIds.TntBase(write.TntId));
 
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
-    public static int ApplyArgumentCount(ProfileWrite write) => 4 + 2 * write.Attributes.Count;
+    public static int ApplyArgumentCount(ProfileWrite write) => 3 + FieldArgumentCount(write);
 
-    /// <summary>Writes one entry's apply.lua arguments (mode, tntId, thirdPartyId, n, then n name/value pairs) at <paramref name="a"/>.</summary>
-    public static void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write)
+    private static int FieldArgumentCount(ProfileWrite write) => 2 * (1 + (write.ThirdPartyId is null ? 0 : 1) + write.Attributes.Count);
+
+    /// <summary>
+    /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, tntId, m, then m ready field/value
+    /// arguments ('_:m', '_:3' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'). Built here rather than in the
+    /// script: string building in Lua cost Redis more per update than the writes (see apply.lua).
+    /// </summary>
+    public static void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
     {
         args[a++] = write.Mode == WriteMode.CreateIfMissing ? "c" : "u";
         args[a++] = write.TntId;
-        args[a++] = write.ThirdPartyId ?? string.Empty;
-        args[a++] = write.Attributes.Count;
+        args[a++] = FieldArgumentCount(write);
+        args[a++] = RedisKeys.FieldModified;
+        args[a++] = stamp.Now;
+        if (write.ThirdPartyId is { } thirdParty)
+        {
+            args[a++] = RedisKeys.FieldThirdPartyId;
+            args[a++] = thirdParty;
+        }
         foreach (var attribute in write.Attributes)
         {
-            args[a++] = attribute.Name;
-            args[a++] = attribute.Value;
+            args[a++] = string.Concat(RedisKeys.AttributePrefix, attribute.Name);
+            args[a++] = string.Concat(stamp.ValuePrefix, attribute.Value);
         }
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
     {
         var keys = new RedisKey[members.Length];
-        var argCount = 0;
+        var argCount = 1;
         foreach (var m in members) argCount += ApplyArgumentCount(writes[m]);
         var args = new RedisValue[argCount];
-        var a = 0;
+        var stamp = WriteStamp.At(time);
+        args[0] = stamp.Now;
+        var a = 1;
         for (var k = 0; k < members.Length; k++)
         {
             keys[k] = allKeys[members[k]];
-            AddApplyArguments(args, ref a, writes[members[k]]);
+            AddApplyArguments(args, ref a, writes[members[k]], stamp);
         }
 
         var reply = (RedisResult[])(await scripts.Apply.EvaluateAsync(store.Database, keys, args))!;

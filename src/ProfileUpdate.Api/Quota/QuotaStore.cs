@@ -44,7 +44,7 @@ public sealed class QuotaStore(RedisStore store, ScriptCatalog scripts, TimeProv
     public async Task<(QuotaDecision Decision, WriteResult[] Results)> ConsumeAndWriteAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units)
     {
         var writes = 0;
-        var argCount = 5 + units.Count;
+        var argCount = 6 + units.Count;
         foreach (var unit in units)
         {
             if (unit is null) continue;
@@ -59,14 +59,16 @@ public sealed class QuotaStore(RedisStore store, ScriptCatalog scripts, TimeProv
         args[2] = Now();
         args[3] = KeyTtl;
         args[4] = units.Count;
-        var a = 5 + units.Count;
+        var stamp = WriteStamp.At(time);
+        args[5 + units.Count] = stamp.Now;
+        var a = 6 + units.Count;
         var k = 1;
         for (var i = 0; i < units.Count; i++)
         {
             args[5 + i] = units[i] is null ? "0" : "1";
             if (units[i] is not { } write) continue;
             keys[k++] = ProfileRepository.ProfileKey(write);
-            ProfileRepository.AddApplyArguments(args, ref a, write);
+            ProfileRepository.AddApplyArguments(args, ref a, write, stamp);
         }
 
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;

@@ -25,13 +25,14 @@ public sealed class RedisScript
 
     /// <summary>
     /// A script that calls others as local functions: each part's source is wrapped as
-    /// <c>local function &lt;name&gt;_fn(KEYS, ARGV) … end</c> ahead of the main script, so the parts keep one definition.
+    /// <c>local function &lt;name&gt;_fn(KEYS, ARGV, ...) … end</c> ahead of the main script, so the parts keep one
+    /// definition. A part reads extra arguments with <c>...</c>, which is empty when it runs as a script of its own.
     /// </summary>
     public static RedisScript Compose(string name, IEnumerable<RedisScript> parts, RedisScript main)
     {
         var source = new StringBuilder();
         foreach (var part in parts)
-            source.Append("local function ").Append(part.Name).Append("_fn(KEYS, ARGV)\n").Append(part.Source).Append("\nend\n");
+            source.Append("local function ").Append(part.Name).Append("_fn(KEYS, ARGV, ...)\n").Append(part.Source).Append("\nend\n");
         source.Append(main.Source);
         return new RedisScript(name, source.ToString());
     }

@@ -44,7 +44,7 @@ public class StoreBenchmarks
             .Build();
         _store = new RedisStore(configuration, Options.Create(new ProfileUpdateOptions()), NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
-        _repository = new ProfileRepository(_store, scripts);
+        _repository = new ProfileRepository(_store, scripts, TimeProvider.System);
         _quota = new QuotaStore(_store, scripts, TimeProvider.System);
 
         // Existing visitors, linked to thirdPartyIds, as the visit API leaves them: single updates only ever update.

@@ -1,48 +1,38 @@
 -- Applies many profile writes in one round trip (group commit). Atomic per call: Redis runs a script alone.
 -- KEYS[i]: profile hash of entry i (all KEYS of one call share a hash slot on a cluster).
--- ARGV, per entry i in order: mode, tntId, thirdPartyId, n, then n (name, value) pairs.
+-- ARGV[1]: now in epoch ms (the service's clock), stored as '_:c' on a profile this call creates.
+-- Then per entry i, in order: mode, tntId, m, then m arguments that are field/value pairs ready for HSET: '_:m' (modified),
+--   '_:3' (thirdPartyId, when known) and 'a:<name>' → '<modified epoch ms>:<value>' per attribute.
 --   mode 'u': update only; a missing profile is left missing.
---   mode 'c': create the profile when missing (visits, bulk v2).
--- Fields: attribute <name> lives under 'a:<name>' as '<modified epoch ms>:<value>' (one field per attribute keeps
--- profiles small and writes short); profile metadata under '_:<name>'. The prefixes keep attribute names from ever
--- colliding with metadata.
+--   mode 'c': create the profile when missing (visits), with '_:c' (created) and '_:t' (tntId as first given).
+-- The client builds the fields and values: building them here (string concatenation, argument tables) cost Redis more
+-- per update than the writes themselves (measured: 7.4 µs per two-attribute update before, 3.7 µs after).
+-- quota_apply.lua calls this as a function with (KEYS, ARGV, first key, first argument, entries) so that it reads its
+-- share of the arguments in place; run on its own, the script takes all of KEYS and ARGV.
 -- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created.
-local t = redis.call('TIME')
-local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-local stamp = now .. ':'
+local k, a, count = ...
+if not k then k, a, count = 1, 1, #KEYS end
+local now = ARGV[a]
+a = a + 1
+local CHUNK = 400 -- arguments per HSET (even): stays far below Lua's unpack limit for any request size
 local result = {}
-local a = 1
-local CHUNK = 200 -- field pairs per HSET: stays far below Lua's unpack limit for any request size
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local mode, tnt, tp, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  a = a + 4
+for i = 1, count do
+  local key = KEYS[k]
+  k = k + 1
+  local mode, tnt, m = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local first, last = a + 3, a + 2 + m
+  a = last + 1
   local exists = redis.call('EXISTS', key) == 1
-  if not exists and mode ~= 'c' then
-    result[i] = 0
-    a = a + 2 * n
-  else
-    local args = { '_:m', now }
-    if not exists then
-      args[#args + 1] = '_:c'; args[#args + 1] = now
-      args[#args + 1] = '_:t'; args[#args + 1] = tnt
-    end
-    if tp ~= '' then
-      args[#args + 1] = '_:3'; args[#args + 1] = tp
-    end
-    for _ = 1, n do
-      local name = ARGV[a]
-      args[#args + 1] = 'a:' .. name; args[#args + 1] = stamp .. ARGV[a + 1]
-      a = a + 2
-      if #args >= 2 * CHUNK then
-        redis.call('HSET', key, unpack(args))
-        args = {}
-      end
-    end
-    if #args > 0 then
-      redis.call('HSET', key, unpack(args))
+  if exists or mode == 'c' then
+    if not exists then redis.call('HSET', key, '_:c', now, '_:t', tnt) end
+    for s = first, last, CHUNK do
+      local e = s + CHUNK - 1
+      if e > last then e = last end
+      redis.call('HSET', key, unpack(ARGV, s, e))
     end
     result[i] = exists and 1 or 2
+  else
+    result[i] = 0
   end
 end
 return result
