@@ -19,6 +19,11 @@ public static class Logging
             logger.MinimumLevel.Information()
                 // ASP.NET Core's "Request starting … ?query" lines carry the query string: keep hosting below Information.
                 .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                // Hosting opens a log scope and starts an Activity on every request whenever this category is enabled at
+                // any level, though it never writes a line worth having here (request start/finish; the access log has
+                // those). Off: measured ~0.8 KB of garbage and a visible share of CPU per update. Log lines written
+                // during a request name its RequestId themselves.
+                .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", LevelAlias.Off)
                 .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
                 .MinimumLevel.Override("Garnet", LogEventLevel.Error)
                 .MinimumLevel.Override("Tsavorite", LogEventLevel.Warning)

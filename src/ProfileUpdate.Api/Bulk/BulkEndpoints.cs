@@ -97,7 +97,7 @@ public static class BulkEndpoints
             }
             catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
             {
-                services.Logger.LogWarning("Profile store failed during batch {BatchId} ({Error})", batchId, ex.GetType().Name);
+                services.Logger.LogWarning("Profile store failed during batch {BatchId} ({Error}, request {RequestId})", batchId, ex.GetType().Name, context.TraceIdentifier);
                 context.Response.Headers.RetryAfter = options.Applier.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                 return Error(StatusCodes.Status503ServiceUnavailable,
                     $"The profile store became unavailable while batch {batchId} was applied; rows already applied stay applied " +

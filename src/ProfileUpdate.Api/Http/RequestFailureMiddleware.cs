@@ -19,7 +19,7 @@ public sealed class RequestFailureMiddleware(RequestDelegate next, ILogger<Reque
         }
         catch (Exception ex) when (!context.Response.HasStarted && ClientFault(ex, context) is { } status)
         {
-            logger.LogInformation("Request refused as malformed ({Error}); answered {Status}", ex.GetType().Name, status);
+            logger.LogInformation("Request refused as malformed ({Error}, request {RequestId}); answered {Status}", ex.GetType().Name, status, context.TraceIdentifier);
             context.Response.Clear();
             var message = status == StatusCodes.Status413PayloadTooLarge
                 ? "The request body is larger than this endpoint accepts."

@@ -76,7 +76,7 @@ public static class VisitEndpoints
         }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
         {
-            loggerFactory.CreateLogger(typeof(VisitEndpoints)).LogWarning("Profile store failed during a visit ({Error}); answered 503", ex.GetType().Name);
+            loggerFactory.CreateLogger(typeof(VisitEndpoints)).LogWarning("Profile store failed during a visit ({Error}, request {RequestId}); answered 503", ex.GetType().Name, context.TraceIdentifier);
             return Problems.Unavailable(context, options.Value.Applier.RetryAfterSeconds,
                 "The profile store is unavailable; the visit was not recorded. Retry after the Retry-After interval.");
         }

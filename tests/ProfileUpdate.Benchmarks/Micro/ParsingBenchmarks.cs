@@ -7,7 +7,7 @@ using ProfileUpdate.Api.Updates;
 namespace ProfileUpdate.Benchmarks.Micro;
 
 /// <summary>
-/// The endpoint's parsing of one single update (UpdateEndpoints.ProcessAsync): the query string, a form body, then the
+/// The endpoint's parsing of one single update (UpdateHandler.ParseAsync): the query string, a form body, then the
 /// validated request. Lists are fresh per call because the endpoint allocates them per request; reusing them here would
 /// hide an allocation the service really makes.
 /// </summary>
