@@ -115,4 +115,50 @@ public sealed class StoreOutageTests : IDisposable
         Assert.Equal("after", Wire.Attribute(profile, "phase"));
         using (var ready = await http.GetAsync("/health/ready")) Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
     }
+
+    [SkippableFact]
+    public async Task A_store_that_stalls_gets_a_503_at_the_request_timeout_and_the_update_still_lands_afterwards()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var factory = new ServiceFactory(_redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ProfileUpdate:Applier:RequestTimeout"] = "00:00:00.300",
+        });
+        using var http = factory.CreateHttpClient();
+        var client = Wire.NewClient();
+        var id = Wire.NewId();
+        await Wire.VisitAsync(http, client, thirdPartyId: id);
+        using (var before = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=before"))
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+
+        // Redis holds every write (scripts included) for 2 s but stays connected: no error, just no answer.
+        using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true"))
+            await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "2000", "WRITE");
+        var watch = Stopwatch.StartNew();
+        using (var stalled = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=stalled"))
+        {
+            watch.Stop();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, stalled.StatusCode);
+            Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(250), $"503 after {watch.Elapsed.TotalMilliseconds:0} ms: before the timeout");
+            Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(1500), $"503 after {watch.Elapsed.TotalMilliseconds:0} ms: the timeout did not hold");
+            Assert.True(stalled.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+            Assert.Contains("in time", await Wire.ProblemMessageAsync(stalled), StringComparison.Ordinal);
+        }
+
+        // Not acknowledged, but not dropped either: it stays queued and lands once Redis answers. Reads answer 503
+        // while the pause lasts (the read script counts as a write to CLIENT PAUSE), so only a 200 is looked into.
+        var landed = Stopwatch.StartNew();
+        string? phase = null;
+        do
+        {
+            using var read = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{id}?client={client}");
+            if (read.StatusCode == HttpStatusCode.OK)
+                phase = Wire.Attribute(System.Text.Json.JsonDocument.Parse(await read.Content.ReadAsStringAsync()).RootElement, "phase");
+            else
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+            if (phase != "stalled") await Task.Delay(100);
+        }
+        while (phase != "stalled" && landed.Elapsed < TimeSpan.FromSeconds(10));
+        Assert.Equal("stalled", phase);
+    }
 }
