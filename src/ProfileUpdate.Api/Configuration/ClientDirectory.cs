@@ -20,17 +20,18 @@ public sealed class ClientDirectory(IOptions<ProfileUpdateOptions> options)
         return null;
     }
 
-    /// <summary>The RateLimit-Policy header value (spec §1); the common case, the default limit, is built once.</summary>
-    public string RateLimitPolicy(string client)
-    {
-        var limit = QuotaLimit(client);
-        return limit == _options.Quota.Limit ? _defaultPolicy ??= Policy(limit) : Policy(limit);
+    /// <summary>The RateLimit-Policy header value (spec §1): one string per limit in use, built once (it is on every answer).</summary>
+    public string RateLimitPolicy(string client) =>
+        _policies.TryGetValue(client, out var policy) ? policy : _defaultPolicy;
 
-        static string Policy(long limit) =>
-            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"updates\";q={limit};w={Quota.QuotaStore.WindowSeconds}");
-    }
+    private readonly string _defaultPolicy = Policy(options.Value.Quota.Limit);
 
-    private string? _defaultPolicy;
+    private readonly Dictionary<string, string> _policies = options.Value.Clients
+        .Where(c => c.Value.QuotaLimit is not null)
+        .ToDictionary(c => c.Key, c => Policy(c.Value.QuotaLimit!.Value), options.Value.Clients.Comparer);
+
+    private static string Policy(long limit) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"updates\";q={limit};w={Quota.QuotaStore.WindowSeconds}");
 
     public long QuotaLimit(string client) =>
         _options.Clients.TryGetValue(client, out var settings) && settings.QuotaLimit is { } limit ? limit : _options.Quota.Limit;
