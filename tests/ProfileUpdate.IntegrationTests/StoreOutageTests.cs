@@ -146,14 +146,18 @@ public sealed class StoreOutageTests : IDisposable
         }
 
         // Not acknowledged, but not dropped either: it stays queued and lands once Redis answers. Reads answer 503
-        // while the pause lasts (the read script counts as a write to CLIENT PAUSE), so only a 200 is looked into.
+        // while the pause lasts (they share the connection with the paused script and wait behind it), so only a 200
+        // is looked into.
         var landed = Stopwatch.StartNew();
         string? phase = null;
         do
         {
             using var read = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{id}?client={client}");
             if (read.StatusCode == HttpStatusCode.OK)
-                phase = Wire.Attribute(System.Text.Json.JsonDocument.Parse(await read.Content.ReadAsStringAsync()).RootElement, "phase");
+            {
+                using var json = System.Text.Json.JsonDocument.Parse(await read.Content.ReadAsStringAsync());
+                phase = Wire.Attribute(json.RootElement, "phase");
+            }
             else
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
             if (phase != "stalled") await Task.Delay(100);
