@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using ProfileUpdate.Api.Store;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
@@ -61,11 +63,7 @@ public sealed class StoreOutageTests : IDisposable
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         var http = _http!;
-        var client = Wire.NewClient();
-        var id = Wire.NewId();
-        await Wire.VisitAsync(http, client, thirdPartyId: id);
-        using (var before = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=before"))
-            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
 
         _redis.Stop();
         for (var i = 0; i < 5; i++)
@@ -117,19 +115,43 @@ public sealed class StoreOutageTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task An_update_sent_while_the_store_connection_is_being_reopened_waits_for_it_instead_of_failing()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
+
+        // A restart (or failover) that is over by the time the update arrives, while the client has not re-opened its
+        // connection yet (it retries on its heartbeat): the update is sent in that gap.
+        var multiplexer = _factory!.Services.GetRequiredService<RedisStore>().Multiplexer;
+        _redis.Stop();
+        var watch = Stopwatch.StartNew();
+        while (multiplexer.IsConnected && watch.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+        Assert.False(multiplexer.IsConnected, "the service never saw its store connection down");
+        _redis.Start();
+        Assert.False(multiplexer.IsConnected, "reconnected before the update could be sent in the gap; the test proves nothing");
+
+        var sent = Stopwatch.StartNew();
+        using (var during = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=reconnect"))
+        {
+            Assert.True(during.StatusCode == HttpStatusCode.OK,
+                $"{(int)during.StatusCode} after {sent.ElapsedMilliseconds} ms: {await during.Content.ReadAsStringAsync()}");
+        }
+        var profile = (await Wire.ReadByThirdPartyAsync(http, client, id))!.Value;
+        Assert.Equal("reconnect", Wire.Attribute(profile, "phase"));
+    }
+
+    [SkippableFact]
     public async Task A_store_that_stalls_gets_a_503_at_the_request_timeout_and_the_update_still_lands_afterwards()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         using var factory = new ServiceFactory(_redis.ConnectionString, new Dictionary<string, string?>
         {
             ["ProfileUpdate:Applier:RequestTimeout"] = "00:00:00.300",
+            ["ProfileUpdate:Applier:ReconnectGrace"] = "00:00:00.100",
         });
         using var http = factory.CreateHttpClient();
-        var client = Wire.NewClient();
-        var id = Wire.NewId();
-        await Wire.VisitAsync(http, client, thirdPartyId: id);
-        using (var before = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=before"))
-            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
 
         // Redis holds every write (scripts included) for 2 s but stays connected: no error, just no answer.
         using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true"))
@@ -164,5 +186,16 @@ public sealed class StoreOutageTests : IDisposable
         }
         while (phase != "stalled" && landed.Elapsed < TimeSpan.FromSeconds(10));
         Assert.Equal("stalled", phase);
+    }
+
+    /// <summary>A new client and visitor whose first update (phase=before) was stored while the store was healthy.</summary>
+    private static async Task<(string Client, string Id)> VisitorUpdatedOnceAsync(HttpClient http)
+    {
+        var client = Wire.NewClient();
+        var id = Wire.NewId();
+        await Wire.VisitAsync(http, client, thirdPartyId: id);
+        using (var before = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=before"))
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        return (client, id);
     }
 }

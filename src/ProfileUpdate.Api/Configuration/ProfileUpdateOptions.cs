@@ -75,6 +75,13 @@ public sealed class ApplierOptions
 
     /// <summary>Seconds sent in Retry-After when the store is unavailable or the queue is full.</summary>
     [Range(1, 3600)] public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// How long after the store connection is lost a batch still waits for it to come back before answering 503: bridges
+    /// a reconnect (the client re-opens a connection it judged dead within about a second) without slowing 503s in an outage.
+    /// Less than <see cref="RequestTimeout"/>; 0 answers 503 at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")] public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(1.5);
 }
 
 /// <summary>The embedded Redis-compatible store (Garnet) used when no <c>ConnectionStrings:Redis</c> is configured.</summary>

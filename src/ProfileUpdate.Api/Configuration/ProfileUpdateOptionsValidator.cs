@@ -6,7 +6,7 @@ namespace ProfileUpdate.Api.Configuration;
 [OptionsValidator]
 public sealed partial class ProfileUpdateOptionsValidator : IValidateOptions<ProfileUpdateOptions>;
 
-/// <summary>Rules the attributes cannot express: the per-client dictionary.</summary>
+/// <summary>Rules the attributes cannot express: the per-client dictionary, and limits that depend on each other.</summary>
 public sealed class ClientsOptionsValidator : IValidateOptions<ProfileUpdateOptions>
 {
     public ValidateOptionsResult Validate(string? name, ProfileUpdateOptions options)
@@ -27,6 +27,9 @@ public sealed class ClientsOptionsValidator : IValidateOptions<ProfileUpdateOpti
         }
         if (options.DefaultClient is not null && options.Clients.Count > 0 && !options.Clients.ContainsKey(options.DefaultClient))
             failures.Add($"ProfileUpdate:DefaultClient '{options.DefaultClient}' is not one of the configured clients.");
+        if (options.Applier.ReconnectGrace >= options.Applier.RequestTimeout)
+            failures.Add($"ProfileUpdate:Applier:ReconnectGrace ({options.Applier.ReconnectGrace}) must be less than " +
+                $"ProfileUpdate:Applier:RequestTimeout ({options.Applier.RequestTimeout}): requests would time out while the applier still waits.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -3,6 +3,7 @@ using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
+using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -17,6 +18,7 @@ public sealed partial class UpdateApplier(
     ProfileRepository repository,
     LinkCache links,
     QuotaStore quota,
+    RedisStore store,
     ClientDirectory clients,
     ServiceMetrics metrics,
     IOptions<ProfileUpdateOptions> options,
@@ -25,6 +27,7 @@ public sealed partial class UpdateApplier(
     private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
     private readonly int _maxInFlight = options.Value.Applier.MaxBatchesInFlight;
     private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
+    private readonly TimeSpan _reconnectGrace = options.Value.Applier.ReconnectGrace;
     private readonly bool _quotaEnabled = options.Value.Quota.Enabled;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -70,6 +73,9 @@ public sealed partial class UpdateApplier(
     {
         try
         {
+            // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap. If it does not come, the
+            // first command below fails at once (fail-fast backlog policy) and the batch is answered 503.
+            await store.WaitForConnectionAsync(_reconnectGrace);
             var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)
             {

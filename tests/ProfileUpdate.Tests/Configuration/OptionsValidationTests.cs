@@ -1,0 +1,35 @@
+using ProfileUpdate.Api.Configuration;
+using Xunit;
+
+namespace ProfileUpdate.Tests.Configuration;
+
+public sealed class OptionsValidationTests
+{
+    private static readonly ClientsOptionsValidator Validator = new();
+
+    [Fact]
+    public void The_defaults_are_valid() => Assert.True(Validator.Validate(null, new ProfileUpdateOptions()).Succeeded);
+
+    [Theory]
+    [InlineData("00:00:02", "00:00:02")]
+    [InlineData("00:00:00.300", "00:00:01.500")]
+    public void A_reconnect_grace_not_shorter_than_the_request_timeout_is_refused_naming_both(string requestTimeout, string grace)
+    {
+        var options = new ProfileUpdateOptions();
+        options.Applier.RequestTimeout = TimeSpan.Parse(requestTimeout, System.Globalization.CultureInfo.InvariantCulture);
+        options.Applier.ReconnectGrace = TimeSpan.Parse(grace, System.Globalization.CultureInfo.InvariantCulture);
+        var result = Validator.Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains("ProfileUpdate:Applier:ReconnectGrace", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("ProfileUpdate:Applier:RequestTimeout", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_shorter_reconnect_grace_is_accepted()
+    {
+        var options = new ProfileUpdateOptions();
+        options.Applier.RequestTimeout = TimeSpan.FromMilliseconds(300);
+        options.Applier.ReconnectGrace = TimeSpan.FromMilliseconds(100);
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
+}
