@@ -77,7 +77,7 @@ public sealed class ApplierOptions
     [Range(1, 3600)] public int RetryAfterSeconds { get; set; } = 1;
 
     /// <summary>
-    /// How long after the store connection is lost a batch still waits for it to come back before answering 503: bridges
+    /// How long after a store connection is lost a batch (or a profile read) still waits for it to come back before answering 503: bridges
     /// a reconnect (the client re-opens a connection it judged dead within about a second) without slowing 503s in an outage.
     /// Less than <see cref="RequestTimeout"/>; 0 answers 503 at once.
     /// </summary>

@@ -4,7 +4,7 @@ using ProfileUpdate.Api.Store;
 namespace ProfileUpdate.Api.Operations;
 
 /// <summary>
-/// Ready = every primary of the profile store answers and holds the service's Lua scripts (SCRIPT LOAD is idempotent,
+/// Ready = both connections to the profile store (writes, reads) answer, every primary of it and holds the service's Lua scripts (SCRIPT LOAD is idempotent,
 /// so this also re-loads them after a Redis restart or failover before traffic needs them).
 /// </summary>
 public sealed class StoreHealthCheck(RedisStore store, ScriptCatalog scripts) : IHealthCheck
@@ -13,7 +13,10 @@ public sealed class StoreHealthCheck(RedisStore store, ScriptCatalog scripts) : 
     {
         try
         {
-            var latency = await store.Database.PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            var ping = store.Database.PingAsync();
+            var readPing = store.ReadDatabase.PingAsync(); // the read API's own connection must answer too
+            await Task.WhenAll(ping, readPing).WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            var latency = await ping;
             var primaries = store.Multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToArray();
             if (primaries.Length == 0) return HealthCheckResult.Unhealthy("no connected primary");
             await Task.WhenAll(primaries.SelectMany(server => scripts.All.Select(script => server.ScriptLoadAsync(script.Source))))

@@ -77,9 +77,11 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts, T
         return result;
     }
 
+    /// <summary>For the read API: on the read connection.</summary>
     public async Task<string?> ResolveThirdPartyAsync(string client, string thirdPartyId)
     {
-        var value = await store.Database.StringGetAsync(RedisKeys.ThirdParty(client, thirdPartyId));
+        await store.WaitForReadsAsync();
+        var value = await store.ReadDatabase.StringGetAsync(RedisKeys.ThirdParty(client, thirdPartyId));
         return value.IsNull ? null : (string?)value;
     }
 
@@ -253,9 +255,11 @@ public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts, T
             results[members[k]] = (WriteResult)(int)reply[k];
     }
 
+    /// <summary>For the read API: on the read connection.</summary>
     public async Task<ProfileDocument?> ReadAsync(string client, string tntId)
     {
-        var entries = await store.Database.HashGetAllAsync(RedisKeys.Profile(client, VisitorIds.TntBase(tntId)));
+        await store.WaitForReadsAsync();
+        var entries = await store.ReadDatabase.HashGetAllAsync(RedisKeys.Profile(client, VisitorIds.TntBase(tntId)));
         if (entries.Length == 0) return null;
 
         string? storedTnt = null, thirdParty = null;

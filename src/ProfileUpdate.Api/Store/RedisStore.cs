@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using StackExchange.Redis;
@@ -6,22 +5,20 @@ using StackExchange.Redis;
 namespace ProfileUpdate.Api.Store;
 
 /// <summary>
-/// The one connection to the profile store: the configured Redis (standalone or cluster), or the embedded Garnet when
+/// The connections to the profile store (writes and reads, see the constructor): the configured Redis (standalone or cluster), or the embedded Garnet when
 /// none is configured. Connecting never blocks start-up: a store that is down makes requests answer 503 until it is back,
 /// and the multiplexer reconnects by itself.
 /// </summary>
-public sealed partial class RedisStore : IDisposable
+public sealed class RedisStore : IDisposable
 {
     private readonly EmbeddedStore? _embedded;
-    private readonly ILogger<RedisStore> _logger;
+    private readonly ConnectionWatch _writes;
+    private readonly ConnectionWatch _reads;
     private bool? _isCluster;
-    // Stopwatch timestamp of the moment the interactive connection was reported lost, 0 while connected. Real time on purpose,
-    // like the client's own timeouts: it bounds a wait on a real socket (tests' fake clocks drive quota windows only).
-    private long _lostAt;
 
     public RedisStore(IConfiguration configuration, IOptions<ProfileUpdateOptions> options, ILoggerFactory loggerFactory)
     {
-        var logger = _logger = loggerFactory.CreateLogger<RedisStore>();
+        var logger = loggerFactory.CreateLogger<RedisStore>();
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -50,59 +47,31 @@ public sealed partial class RedisStore : IDisposable
         config.ClientName ??= "profile-update";
 
         Multiplexer = ConnectionMultiplexer.Connect(config);
-        if (!Multiplexer.IsConnected) _lostAt = Stopwatch.GetTimestamp();
-        Multiplexer.ConnectionFailed += OnConnectionFailed;
-        Multiplexer.ConnectionRestored += OnConnectionRestored;
+        // Profile reads get their own connection: Redis answers a connection's commands in order, so on the shared one
+        // a read would wait behind every write batch sent before it — and time out while Redis holds writes (CLIENT
+        // PAUSE WRITE during a failover), though it could answer the read at once.
+        var readConfig = config.Clone();
+        readConfig.ClientName = config.ClientName + "-reads";
+        Reads = ConnectionMultiplexer.Connect(readConfig);
+        _writes = new ConnectionWatch(Multiplexer, "write", options.Value.Applier.ReconnectGrace, logger);
+        _reads = new ConnectionWatch(Reads, "read", options.Value.Applier.ReconnectGrace, logger);
         logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
     }
 
-    /// <summary>
-    /// Waits, if the connection is down, until it is back — but never past <paramref name="grace"/> after it was lost.
-    /// The client drops and re-opens a connection that has answered nothing for a while (e.g. while Redis pauses writes),
-    /// and re-opening takes up to a heartbeat or two: a batch that fails fast in that gap would answer 503 to updates
-    /// that a moment later would have been stored. Past the grace (a real outage) it returns at once, so 503s stay fast.
-    /// </summary>
-    /// <returns>Whether the connection is up.</returns>
-    public async ValueTask<bool> WaitForConnectionAsync(TimeSpan grace)
-    {
-        if (Multiplexer.IsConnected) return true;
-        // The client raises no ConnectionFailed when it drops a connection it judged dead (only ConnectionRestored when
-        // the new one is up): without the event's time, the grace counts from now. Failed reconnects do raise it.
-        var lostAt = Volatile.Read(ref _lostAt);
-        if (lostAt == 0) lostAt = Stopwatch.GetTimestamp();
-        while (!Multiplexer.IsConnected)
-        {
-            if (Stopwatch.GetElapsedTime(lostAt) >= grace) return false;
-            await Task.Delay(10);
-        }
-        return true;
-    }
+    /// <summary>Waits (at most ReconnectGrace after the loss) for the write connection if it is being re-opened.</summary>
+    public ValueTask<bool> WaitForWritesAsync() => _writes.WaitAsync();
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
-    {
-        if (e.ConnectionType != ConnectionType.Interactive) return;
-        Interlocked.CompareExchange(ref _lostAt, Stopwatch.GetTimestamp(), 0);
-        // The failure type only: exception texts can name keys, i.e. visitor ids.
-        LogConnectionLost(_logger, e.EndPoint?.ToString(), e.FailureType);
-    }
-
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
-    {
-        if (e.ConnectionType != ConnectionType.Interactive) return;
-        var lostAt = Interlocked.Exchange(ref _lostAt, 0);
-        // No time when the old connection was dropped silently (see WaitForConnectionAsync).
-        LogConnectionRestored(_logger, e.EndPoint?.ToString(), lostAt == 0 ? null : (long)Stopwatch.GetElapsedTime(lostAt).TotalMilliseconds);
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile store connection to {EndPoint} lost ({FailureType}); reconnecting")]
-    private static partial void LogConnectionLost(ILogger logger, string? endPoint, ConnectionFailureType failureType);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Profile store connection to {EndPoint} restored (down {DownMilliseconds} ms)")]
-    private static partial void LogConnectionRestored(ILogger logger, string? endPoint, long? downMilliseconds);
+    /// <summary>Waits (at most ReconnectGrace after the loss) for the read connection if it is being re-opened.</summary>
+    public ValueTask<bool> WaitForReadsAsync() => _reads.WaitAsync();
 
     public IConnectionMultiplexer Multiplexer { get; }
 
     public IDatabase Database => Multiplexer.GetDatabase();
+
+    /// <summary>The connection for the profile read API (see the constructor for why it is separate).</summary>
+    public IConnectionMultiplexer Reads { get; }
+
+    public IDatabase ReadDatabase => Reads.GetDatabase();
 
     public string Description { get; }
 
@@ -127,9 +96,10 @@ public sealed partial class RedisStore : IDisposable
 
     public void Dispose()
     {
-        Multiplexer.ConnectionFailed -= OnConnectionFailed;
-        Multiplexer.ConnectionRestored -= OnConnectionRestored;
+        _writes.Detach();
+        _reads.Detach();
         Multiplexer.Dispose();
+        Reads.Dispose();
         _embedded?.Dispose();
     }
 }

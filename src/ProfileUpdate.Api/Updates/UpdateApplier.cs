@@ -27,7 +27,6 @@ public sealed partial class UpdateApplier(
     private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
     private readonly int _maxInFlight = options.Value.Applier.MaxBatchesInFlight;
     private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
-    private readonly TimeSpan _reconnectGrace = options.Value.Applier.ReconnectGrace;
     private readonly bool _quotaEnabled = options.Value.Quota.Enabled;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -75,7 +74,7 @@ public sealed partial class UpdateApplier(
         {
             // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap. If it does not come, the
             // first command below fails at once (fail-fast backlog policy) and the batch is answered 503.
-            await store.WaitForConnectionAsync(_reconnectGrace);
+            await store.WaitForWritesAsync();
             var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)
             {

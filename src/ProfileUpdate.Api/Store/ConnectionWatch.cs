@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace ProfileUpdate.Api.Store;
+
+/// <summary>
+/// Knows since when one multiplexer's connection has been down, and lets a caller wait (bounded) for it to come back.
+/// The client drops and re-opens a connection that has answered nothing for a while (e.g. while Redis pauses writes), or
+/// after a restart or failover, and re-opening takes up to a heartbeat or two: a command that fails fast in that gap
+/// would answer 503 where a moment later it would have succeeded. Past the grace (a real outage) waiting returns at once,
+/// so 503s stay fast. Lost/restored are logged with the endpoint and failure type only (exception texts can name keys).
+/// </summary>
+internal sealed partial class ConnectionWatch
+{
+    private readonly IConnectionMultiplexer _multiplexer;
+    private readonly string _role;
+    private readonly TimeSpan _grace;
+    private readonly ILogger _logger;
+    // Stopwatch timestamp of the moment the connection was reported lost, 0 while connected. Real time on purpose, like
+    // the client's own timeouts: it bounds a wait on a real socket (tests' fake clocks drive quota windows only).
+    private long _lostAt;
+
+    public ConnectionWatch(IConnectionMultiplexer multiplexer, string role, TimeSpan grace, ILogger logger)
+    {
+        (_multiplexer, _role, _grace, _logger) = (multiplexer, role, grace, logger);
+        if (!multiplexer.IsConnected) _lostAt = Stopwatch.GetTimestamp();
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
+    }
+
+    /// <summary>Waits, if the connection is down, until it is back — but never past the grace after it was lost.</summary>
+    /// <returns>Whether the connection is up.</returns>
+    public async ValueTask<bool> WaitAsync()
+    {
+        if (_multiplexer.IsConnected) return true;
+        // The client raises no ConnectionFailed when it drops a connection it judged dead (only ConnectionRestored when
+        // the new one is up): without the event's time, the grace counts from now. Failed reconnects do raise it.
+        var lostAt = Volatile.Read(ref _lostAt);
+        if (lostAt == 0) lostAt = Stopwatch.GetTimestamp();
+        while (!_multiplexer.IsConnected)
+        {
+            if (Stopwatch.GetElapsedTime(lostAt) >= _grace) return false;
+            await Task.Delay(10);
+        }
+        return true;
+    }
+
+    public void Detach()
+    {
+        _multiplexer.ConnectionFailed -= OnConnectionFailed;
+        _multiplexer.ConnectionRestored -= OnConnectionRestored;
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType != ConnectionType.Interactive) return;
+        Interlocked.CompareExchange(ref _lostAt, Stopwatch.GetTimestamp(), 0);
+        LogConnectionLost(_logger, _role, e.EndPoint?.ToString(), e.FailureType);
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType != ConnectionType.Interactive) return;
+        var lostAt = Interlocked.Exchange(ref _lostAt, 0);
+        // No time when the old connection was dropped silently (see WaitAsync).
+        LogConnectionRestored(_logger, _role, e.EndPoint?.ToString(), lostAt == 0 ? null : (long)Stopwatch.GetElapsedTime(lostAt).TotalMilliseconds);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Profile store {Role} connection to {EndPoint} lost ({FailureType}); reconnecting")]
+    private static partial void LogConnectionLost(ILogger logger, string role, string? endPoint, ConnectionFailureType failureType);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Profile store {Role} connection to {EndPoint} restored (down {DownMilliseconds} ms)")]
+    private static partial void LogConnectionRestored(ILogger logger, string role, string? endPoint, long? downMilliseconds);
+}
