@@ -24,12 +24,16 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
         _redis = redisConnectionString;
         _settings = settings ?? new Dictionary<string, string?>();
         _services = services;
-        UseKestrel(0);
+        // Not UseKestrel(0): with a port it rewrites the server's addresses after the app has started binding them, which
+        // fails now and then ("Addresses cannot be modified after the server has started"; dotnet/aspnetcore#67714).
+        // The URL setting below gives Kestrel a free loopback port before it starts instead.
+        UseKestrel();
     }
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        builder.UseUrls("http://127.0.0.1:0");
         builder.ConfigureAppConfiguration(config =>
         {
             var values = new Dictionary<string, string?>(_settings) { ["ConnectionStrings:Redis"] = _redis };
