@@ -18,7 +18,7 @@ public static class ServiceComposition
     {
         services.AddOptions<ProfileUpdateOptions>().BindConfiguration(ProfileUpdateOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, ProfileUpdateOptionsValidator>();
-        services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, ClientsOptionsValidator>();
+        services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, CrossFieldOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ClientDirectory>();

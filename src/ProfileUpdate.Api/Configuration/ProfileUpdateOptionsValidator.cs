@@ -6,8 +6,8 @@ namespace ProfileUpdate.Api.Configuration;
 [OptionsValidator]
 public sealed partial class ProfileUpdateOptionsValidator : IValidateOptions<ProfileUpdateOptions>;
 
-/// <summary>Rules the attributes cannot express: the per-client dictionary, and limits that depend on each other.</summary>
-public sealed class ClientsOptionsValidator : IValidateOptions<ProfileUpdateOptions>
+/// <summary>Rules the attributes cannot express: the per-client dictionary, and settings that depend on each other.</summary>
+public sealed class CrossFieldOptionsValidator : IValidateOptions<ProfileUpdateOptions>
 {
     public ValidateOptionsResult Validate(string? name, ProfileUpdateOptions options)
     {

@@ -4,8 +4,8 @@ using ProfileUpdate.Api.Store;
 namespace ProfileUpdate.Api.Operations;
 
 /// <summary>
-/// Ready = both connections to the profile store (writes, reads) answer, every primary of it and holds the service's Lua scripts (SCRIPT LOAD is idempotent,
-/// so this also re-loads them after a Redis restart or failover before traffic needs them).
+/// Ready = both connections to the profile store (writes, reads) answer, and every primary holds the service's Lua
+/// scripts (SCRIPT LOAD is idempotent, so this also re-loads them after a Redis restart or failover before traffic needs them).
 /// </summary>
 public sealed class StoreHealthCheck(RedisStore store, ScriptCatalog scripts) : IHealthCheck
 {

@@ -28,21 +28,18 @@ internal sealed partial class ConnectionWatch
         multiplexer.ConnectionRestored += OnConnectionRestored;
     }
 
-    /// <summary>Waits, if the connection is down, until it is back — but never past the grace after it was lost.</summary>
-    /// <returns>Whether the connection is up.</returns>
-    public async ValueTask<bool> WaitAsync()
+    /// <summary>
+    /// Waits, if the connection is down, until it is back — but never past the grace after it was lost. Callers then just
+    /// send: on a connection still down the command fails at once (fail-fast backlog policy) and they answer 503.
+    /// </summary>
+    public async ValueTask WaitAsync()
     {
-        if (_multiplexer.IsConnected) return true;
+        if (_multiplexer.IsConnected) return;
         // The client raises no ConnectionFailed when it drops a connection it judged dead (only ConnectionRestored when
         // the new one is up): without the event's time, the grace counts from now. Failed reconnects do raise it.
         var lostAt = Volatile.Read(ref _lostAt);
         if (lostAt == 0) lostAt = Stopwatch.GetTimestamp();
-        while (!_multiplexer.IsConnected)
-        {
-            if (Stopwatch.GetElapsedTime(lostAt) >= _grace) return false;
-            await Task.Delay(10);
-        }
-        return true;
+        while (!_multiplexer.IsConnected && Stopwatch.GetElapsedTime(lostAt) < _grace) await Task.Delay(10);
     }
 
     public void Detach()

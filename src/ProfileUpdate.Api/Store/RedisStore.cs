@@ -12,6 +12,7 @@ namespace ProfileUpdate.Api.Store;
 public sealed class RedisStore : IDisposable
 {
     private readonly EmbeddedStore? _embedded;
+    private readonly ConnectionMultiplexer _readMultiplexer;
     private readonly ConnectionWatch _writes;
     private readonly ConnectionWatch _reads;
     private bool? _isCluster;
@@ -52,26 +53,24 @@ public sealed class RedisStore : IDisposable
         // PAUSE WRITE during a failover), though it could answer the read at once.
         var readConfig = config.Clone();
         readConfig.ClientName = config.ClientName + "-reads";
-        Reads = ConnectionMultiplexer.Connect(readConfig);
+        _readMultiplexer = ConnectionMultiplexer.Connect(readConfig);
         _writes = new ConnectionWatch(Multiplexer, "write", options.Value.Applier.ReconnectGrace, logger);
-        _reads = new ConnectionWatch(Reads, "read", options.Value.Applier.ReconnectGrace, logger);
+        _reads = new ConnectionWatch(_readMultiplexer, "read", options.Value.Applier.ReconnectGrace, logger);
         logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
     }
 
     /// <summary>Waits (at most ReconnectGrace after the loss) for the write connection if it is being re-opened.</summary>
-    public ValueTask<bool> WaitForWritesAsync() => _writes.WaitAsync();
+    public ValueTask WaitForWritesAsync() => _writes.WaitAsync();
 
     /// <summary>Waits (at most ReconnectGrace after the loss) for the read connection if it is being re-opened.</summary>
-    public ValueTask<bool> WaitForReadsAsync() => _reads.WaitAsync();
+    public ValueTask WaitForReadsAsync() => _reads.WaitAsync();
 
     public IConnectionMultiplexer Multiplexer { get; }
 
     public IDatabase Database => Multiplexer.GetDatabase();
 
-    /// <summary>The connection for the profile read API (see the constructor for why it is separate).</summary>
-    public IConnectionMultiplexer Reads { get; }
-
-    public IDatabase ReadDatabase => Reads.GetDatabase();
+    /// <summary>The profile read API's own connection (see the constructor for why it is separate).</summary>
+    public IDatabase ReadDatabase => _readMultiplexer.GetDatabase();
 
     public string Description { get; }
 
@@ -99,7 +98,7 @@ public sealed class RedisStore : IDisposable
         _writes.Detach();
         _reads.Detach();
         Multiplexer.Dispose();
-        Reads.Dispose();
+        _readMultiplexer.Dispose();
         _embedded?.Dispose();
     }
 }

@@ -72,8 +72,7 @@ public sealed partial class UpdateApplier(
     {
         try
         {
-            // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap. If it does not come, the
-            // first command below fails at once (fail-fast backlog policy) and the batch is answered 503.
+            // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap.
             await store.WaitForWritesAsync();
             var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < batch.Count; i++)

@@ -5,7 +5,7 @@ namespace ProfileUpdate.Tests.Configuration;
 
 public sealed class OptionsValidationTests
 {
-    private static readonly ClientsOptionsValidator Validator = new();
+    private static readonly CrossFieldOptionsValidator Validator = new();
 
     [Fact]
     public void The_defaults_are_valid() => Assert.True(Validator.Validate(null, new ProfileUpdateOptions()).Succeeded);
