@@ -142,6 +142,51 @@ public sealed class StoreOutageTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task A_read_whose_connection_comes_back_after_the_write_connection_waits_for_it()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
+        Assert.Equal("before", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, id))!.Value, "phase"));
+
+        // After an outage the two connections re-open on their own retry schedules. To hold the read connection back
+        // on purpose, Redis refuses new connections (open ones stay) and the read connection is cut.
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        var server = admin.GetServers()[0];
+        await server.ConfigSetAsync("maxclients", "1");
+        try
+        {
+            foreach (var reads in (await server.ClientListAsync()).Where(c => c.Name?.EndsWith("-reads", StringComparison.Ordinal) == true))
+                await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "ID", reads.Id);
+
+            // While it cannot come back, a read gets its 503 after the grace (1.5 s), and updates go on.
+            var watch = Stopwatch.StartNew();
+            using (var during = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{id}?client={client}"))
+            {
+                watch.Stop();
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"503 took {watch.Elapsed.TotalMilliseconds:0} ms");
+            }
+            using (var update = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=after"))
+                Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+            await Task.Delay(500); // now well past the grace since the read connection was lost
+        }
+        finally
+        {
+            await server.ConfigSetAsync("maxclients", "10000");
+        }
+
+        // Redis takes connections again; the read connection is re-opened on its next retry, a few hundred ms away. A
+        // read sent now waits for it: the write connection is up, so the store answers.
+        var sent = Stopwatch.StartNew();
+        using var read = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{id}?client={client}");
+        Assert.True(read.StatusCode == HttpStatusCode.OK,
+            $"{(int)read.StatusCode} after {sent.ElapsedMilliseconds} ms: {await read.Content.ReadAsStringAsync()}");
+        using var json = System.Text.Json.JsonDocument.Parse(await read.Content.ReadAsStringAsync());
+        Assert.Equal("after", Wire.Attribute(json.RootElement, "phase"));
+    }
+
+    [SkippableFact]
     public async Task Profile_reads_keep_answering_while_the_store_holds_writes()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);

@@ -8,11 +8,13 @@ namespace ProfileUpdate.Api.Store;
 /// The client drops and re-opens a connection that has answered nothing for a while (e.g. while Redis pauses writes), or
 /// after a restart or failover, and re-opening takes up to a heartbeat or two: a command that fails fast in that gap
 /// would answer 503 where a moment later it would have succeeded. Past the grace (a real outage) waiting returns at once,
-/// so 503s stay fast. Lost/restored are logged with the endpoint and failure type only (exception texts can name keys).
+/// so 503s stay fast — unless the sibling connection to the same store is up: the store answers, and this connection is
+/// about to come back too. Lost/restored are logged with the endpoint and failure type only (exception texts can name keys).
 /// </summary>
 internal sealed partial class ConnectionWatch
 {
     private readonly IConnectionMultiplexer _multiplexer;
+    private readonly IConnectionMultiplexer _sibling;
     private readonly string _role;
     private readonly TimeSpan _grace;
     private readonly ILogger _logger;
@@ -20,17 +22,17 @@ internal sealed partial class ConnectionWatch
     // the client's own timeouts: it bounds a wait on a real socket (tests' fake clocks drive quota windows only).
     private long _lostAt;
 
-    public ConnectionWatch(IConnectionMultiplexer multiplexer, string role, TimeSpan grace, ILogger logger)
+    public ConnectionWatch(IConnectionMultiplexer multiplexer, IConnectionMultiplexer sibling, string role, TimeSpan grace, ILogger logger)
     {
-        (_multiplexer, _role, _grace, _logger) = (multiplexer, role, grace, logger);
+        (_multiplexer, _sibling, _role, _grace, _logger) = (multiplexer, sibling, role, grace, logger);
         if (!multiplexer.IsConnected) _lostAt = Stopwatch.GetTimestamp();
         multiplexer.ConnectionFailed += OnConnectionFailed;
         multiplexer.ConnectionRestored += OnConnectionRestored;
     }
 
     /// <summary>
-    /// Waits, if the connection is down, until it is back — but never past the grace after it was lost. Callers then just
-    /// send: on a connection still down the command fails at once (fail-fast backlog policy) and they answer 503.
+    /// Waits, if the connection is down, until it is back — but never past the grace after it was lost, or after now while
+    /// the sibling connection is up. Callers then just send: on a connection still down the command fails at once (fail-fast backlog policy) and they answer 503.
     /// </summary>
     public async ValueTask WaitAsync()
     {
@@ -38,7 +40,10 @@ internal sealed partial class ConnectionWatch
         // The client raises no ConnectionFailed when it drops a connection it judged dead (only ConnectionRestored when
         // the new one is up): without the event's time, the grace counts from now. Failed reconnects do raise it.
         var lostAt = Volatile.Read(ref _lostAt);
-        if (lostAt == 0) lostAt = Stopwatch.GetTimestamp();
+        // After an outage longer than the grace, the two connections re-open on their own retry schedules, up to a retry
+        // interval apart: the first one back proves the store answers, so a request on the other one waits for it rather
+        // than getting a 503 just after the previous request was answered.
+        if (lostAt == 0 || _sibling.IsConnected) lostAt = Stopwatch.GetTimestamp();
         while (!_multiplexer.IsConnected && Stopwatch.GetElapsedTime(lostAt) < _grace) await Task.Delay(10);
     }
 

@@ -54,15 +54,15 @@ public sealed class RedisStore : IDisposable
         var readConfig = config.Clone();
         readConfig.ClientName = config.ClientName + "-reads";
         _readMultiplexer = ConnectionMultiplexer.Connect(readConfig);
-        _writes = new ConnectionWatch(Multiplexer, "write", options.Value.Applier.ReconnectGrace, logger);
-        _reads = new ConnectionWatch(_readMultiplexer, "read", options.Value.Applier.ReconnectGrace, logger);
+        _writes = new ConnectionWatch(Multiplexer, _readMultiplexer, "write", options.Value.Applier.ReconnectGrace, logger);
+        _reads = new ConnectionWatch(_readMultiplexer, Multiplexer, "read", options.Value.Applier.ReconnectGrace, logger);
         logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
     }
 
-    /// <summary>Waits (at most ReconnectGrace after the loss) for the write connection if it is being re-opened.</summary>
+    /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the write connection if it is being re-opened.</summary>
     public ValueTask WaitForWritesAsync() => _writes.WaitAsync();
 
-    /// <summary>Waits (at most ReconnectGrace after the loss) for the read connection if it is being re-opened.</summary>
+    /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the read connection if it is being re-opened.</summary>
     public ValueTask WaitForReadsAsync() => _reads.WaitAsync();
 
     public IConnectionMultiplexer Multiplexer { get; }
