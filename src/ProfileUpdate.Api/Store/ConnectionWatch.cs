@@ -32,7 +32,8 @@ internal sealed partial class ConnectionWatch
 
     /// <summary>
     /// Waits, if the connection is down, until it is back — but never past the grace after it was lost, or after now while
-    /// the sibling connection is up. Callers then just send: on a connection still down the command fails at once (fail-fast backlog policy) and they answer 503.
+    /// the sibling connection is up. Callers then just send: on a connection still down the command fails at once
+    /// (fail-fast backlog policy) and they answer 503.
     /// </summary>
     public async ValueTask WaitAsync()
     {

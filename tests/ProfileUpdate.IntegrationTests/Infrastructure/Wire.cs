@@ -33,20 +33,20 @@ public static class Wire
         return json.RootElement.GetProperty("id").GetProperty("tntId").GetString()!;
     }
 
-    public static async Task<JsonElement?> ReadByThirdPartyAsync(HttpClient http, string client, string thirdPartyId)
-    {
-        using var response = await http.GetAsync($"/rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(thirdPartyId)}?client={client}");
-        if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-    }
+    public static Task<JsonElement?> ReadByThirdPartyAsync(HttpClient http, string client, string thirdPartyId) =>
+        ReadProfileAsync(http, $"/rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(thirdPartyId)}?client={client}");
 
-    public static async Task<JsonElement?> ReadByTntAsync(HttpClient http, string client, string tntId)
+    public static Task<JsonElement?> ReadByTntAsync(HttpClient http, string client, string tntId) =>
+        ReadProfileAsync(http, $"/rest/v1/profiles/{Uri.EscapeDataString(tntId)}?client={client}");
+
+    /// <summary>The profile, or null on 404; any other status fails with the body (a 503 says which store trouble).</summary>
+    private static async Task<JsonElement?> ReadProfileAsync(HttpClient http, string url)
     {
-        using var response = await http.GetAsync($"/rest/v1/profiles/{Uri.EscapeDataString(tntId)}?client={client}");
+        using var response = await http.GetAsync(url);
         if (response.StatusCode == System.Net.HttpStatusCode.NotFound) return null;
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"profile read answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
     }
 
     public static string? Attribute(JsonElement profile, string name) =>
