@@ -221,7 +221,8 @@ public static class ApiDocumentation
     {
         SetExample(operation, "tntId", "1368007744041-575948.01_00");
         SetExample(operation, "thirdPartyId", "crm-42");
-        SetExample(operation, "client", "demo");
+        operation.Parameters ??= [];
+        operation.Parameters.Add(Query("client", "Your client code (required).", "demo"));
         Respond(operation, "200", "The profile.", "application/json", JsonNode.Parse("""
             {"client":"demo","visitorId":"crm-42","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42",
              "modifiedAt":"2026-11-23T15:31:16.123+00:00",

@@ -42,8 +42,6 @@ public static class Logging
     public static WebApplication UseServiceRequestLogging(this WebApplication app)
     {
         app.UseMiddleware<Http.RequestLogMiddleware>();
-        // Inside the request log, so a malformed request is logged with the 4xx it gets.
-        app.UseMiddleware<Http.RequestFailureMiddleware>();
         return app;
     }
 }

@@ -2,7 +2,7 @@ using ProfileUpdate.Api;
 using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
-using ProfileUpdate.Api.Security;
+using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Api.Visits;
 
@@ -19,7 +19,7 @@ builder.Services.AddApiDocumentation();
 var app = builder.Build();
 
 app.UseServiceRequestLogging();
-app.UseClientAccess();
+app.UseErrorHandling();
 app.MapApiDocumentation();
 app.MapProfileUpdate();
 app.MapBulk();

@@ -1,11 +1,11 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Operations;
+using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
-using ProfileUpdate.Api.Security;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
 
@@ -19,20 +19,28 @@ public static class ServiceComposition
         services.AddOptions<ProfileUpdateOptions>().BindConfiguration(ProfileUpdateOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, ProfileUpdateOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, CrossFieldOptionsValidator>();
-
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ClientDirectory>();
+        services.AddErrorHandling();
+
+        // Store
         services.AddSingleton<ScriptCatalog>();
-        services.AddSingleton<RedisStore>();
+        services.AddSingleton<StoreConnections>();
+        services.AddSingleton<StoreMetrics>();
+
+        // Features
+        services.AddSingleton<ClientDirectory>();
+        services.AddHostedService<OpenModeWarning>();
         services.AddSingleton<ProfileRepository>();
         services.AddSingleton<LinkCache>();
-        services.AddSingleton<QuotaStore>();
-        services.AddSingleton<ServiceMetrics>();
+        services.AddSingleton<QuotaRepository>();
+        services.AddSingleton<QuotaLimits>();
+        services.AddSingleton<QuotaApplyCall>();
+        services.AddSingleton<UpdateQueue>();
+        services.AddSingleton<UpdateMetrics>();
+        services.AddHostedService<UpdateApplier>();
         services.AddSingleton<BatchStatusStore>();
         services.AddSingleton<BulkProcessor>();
-        services.AddSingleton<UpdateQueue>();
-        services.AddHostedService<UpdateApplier>();
-        services.AddClientAccess();
+        services.AddSingleton<BulkMetrics>();
         return services;
     }
 

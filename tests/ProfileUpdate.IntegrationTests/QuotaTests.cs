@@ -8,7 +8,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 namespace ProfileUpdate.IntegrationTests;
 
 /// <summary>
-/// The quota script through the service's own QuotaStore, with a FakeTimeProvider so a day passes in milliseconds
+/// The quota script through the service's own QuotaRepository, with a FakeTimeProvider so a day passes in milliseconds
 /// (production reads Redis TIME instead). Run against real Redis and the embedded store.
 /// </summary>
 public abstract class QuotaWindowContract : IDisposable
@@ -23,13 +23,13 @@ public abstract class QuotaWindowContract : IDisposable
         _redis = onRedis ? new RedisServer() : null;
         _factory = new ServiceFactory(_redis?.ConnectionString, services: s => s.AddSingleton<TimeProvider>(_time));
         _ = _factory.CreateHttpClient();
-        Quota = _factory.Services.GetRequiredService<QuotaStore>();
-        Store = _factory.Services.GetRequiredService<RedisStore>();
+        Quota = _factory.Services.GetRequiredService<QuotaRepository>();
+        Store = _factory.Services.GetRequiredService<StoreConnections>();
     }
 
-    protected QuotaStore Quota { get; } = null!;
+    protected QuotaRepository Quota { get; } = null!;
 
-    protected RedisStore Store { get; } = null!;
+    protected StoreConnections Store { get; } = null!;
 
     protected bool Available => _factory is not null;
 
@@ -135,7 +135,7 @@ public abstract class QuotaWindowContract : IDisposable
         if (!Store.IsEmbedded)
         {
             // State per client stays small at any rate (DESIGN.md §3: at most 1,441 small fields).
-            var bytes = (long)await Store.Database.ExecuteAsync("MEMORY", "USAGE", QuotaStore.Key(client), "SAMPLES", "0");
+            var bytes = (long)await Store.Database.ExecuteAsync("MEMORY", "USAGE", QuotaRepository.Key(client), "SAMPLES", "0");
             Assert.True(bytes <= 100 * 1024, $"quota state is {bytes} bytes");
         }
     }
@@ -147,7 +147,7 @@ public abstract class QuotaWindowContract : IDisposable
         var client = Wire.NewClient();
         At(0);
         await Quota.ConsumeAsync(client, 2, 2);
-        Assert.True(await Store.Database.KeyTimeToLiveAsync(QuotaStore.Key(client)) > TimeSpan.FromHours(24));
+        Assert.True(await Store.Database.KeyTimeToLiveAsync(QuotaRepository.Key(client)) > TimeSpan.FromHours(24));
 
         At(3000); // two days later: all expired at once
         Assert.Equal(2, (await Quota.ConsumeAsync(client, 2, 2)).Admitted);
@@ -156,7 +156,7 @@ public abstract class QuotaWindowContract : IDisposable
         var scripts = _factory!.Services.GetRequiredService<ScriptCatalog>();
         var behind = _time.GetUtcNow().AddDays(-1).ToUnixTimeSeconds();
         var reply = (StackExchange.Redis.RedisResult[])(await scripts.Quota.EvaluateAsync(Store.Database,
-            [QuotaStore.Key(client)], [2, 1, behind, 90_000]))!;
+            [QuotaRepository.Key(client)], [2, 1, behind, 90_000]))!;
         Assert.Equal(0, (long)reply[0]);
     }
 }

@@ -123,7 +123,7 @@ public sealed class StoreOutageTests : IDisposable
 
         // A restart (or failover) that is over by the time the update arrives, while the client has not re-opened its
         // connection yet (it retries on its heartbeat): the update is sent in that gap.
-        var multiplexer = _factory!.Services.GetRequiredService<RedisStore>().Multiplexer;
+        var multiplexer = _factory!.Services.GetRequiredService<StoreConnections>().Multiplexer;
         _redis.Stop();
         var watch = Stopwatch.StartNew();
         while (multiplexer.IsConnected && watch.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
@@ -218,7 +218,7 @@ public sealed class StoreOutageTests : IDisposable
         using var factory = new ServiceFactory(_redis.ConnectionString, new Dictionary<string, string?>
         {
             ["ProfileUpdate:Applier:RequestTimeout"] = "00:00:00.300",
-            ["ProfileUpdate:Applier:ReconnectGrace"] = "00:00:00.100",
+            ["ProfileUpdate:Store:ReconnectGrace"] = "00:00:00.100",
         });
         using var http = factory.CreateHttpClient();
         var (client, id) = await VisitorUpdatedOnceAsync(http);

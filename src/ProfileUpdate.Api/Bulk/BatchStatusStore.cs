@@ -15,7 +15,7 @@ public sealed record BatchStatusView(string BatchId, string Status, BatchCounts 
 /// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c>: one hash of counters and one list of the
 /// first 1,000 failed rows, both under the batch's hash tag (one slot).
 /// </summary>
-public sealed class BatchStatusStore(RedisStore store, TimeProvider time)
+public sealed class BatchStatusStore(StoreConnections store, TimeProvider time)
 {
     public const int MaxFailuresKept = 1000;
 

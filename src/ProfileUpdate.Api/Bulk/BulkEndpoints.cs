@@ -6,11 +6,12 @@ using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
-using ProfileUpdate.Api.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using ProfileUpdate.Api.Clients;
 
 namespace ProfileUpdate.Api.Bulk;
 
-/// <summary>Bulk Profile Update API v1/v2 and batch status (spec §2). Answers are XML, as Adobe's.</summary>
+/// <summary>Bulk Profile Update API v1/v2 and batch status. Answers are XML, as Adobe's, errors included.</summary>
 public static class BulkEndpoints
 {
     private const string Xml = "application/xml; charset=utf-8";
@@ -19,13 +20,17 @@ public static class BulkEndpoints
 
     public static IEndpointRouteBuilder MapBulk(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update").RequireClientAccess();
-        group.MapPost("/profile/batchUpdate", (HttpContext c, string client, [AsParameters] BulkServices s) => SubmitAsync(c, client, s, createMissing: false))
+        var limits = app.ServiceProvider.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.Limits;
+        var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update").ForClient(ClientSource.Route).WithXmlErrors();
+        var fileLimits = $"The file must be at most {limits.MaxBatchBytes:N0} bytes and {limits.MaxBatchRows:N0} rows.";
+        group.MapPost("/profile/batchUpdate", SubmitV1Async)
             .WithName("BatchUpdateV1")
-            .WithSummary("Bulk update (v1): apply a batch file to existing profiles only");
-        group.MapPost("/v2/profile/batchUpdate", (HttpContext c, string client, [AsParameters] BulkServices s) => SubmitAsync(c, client, s, createMissing: true))
+            .WithSummary("Bulk update (v1): apply a batch file to existing profiles only")
+            .WithDescription(fileLimits);
+        group.MapPost("/v2/profile/batchUpdate", SubmitV2Async)
             .WithName("BatchUpdateV2")
-            .WithSummary("Bulk update (v2): apply a batch file, creating missing profiles");
+            .WithSummary("Bulk update (v2): apply a batch file, creating missing profiles")
+            .WithDescription(fileLimits);
         group.MapGet("/profile/batchStatus", StatusAsync)
             .WithName("BatchStatusV1")
             .WithSummary("Status of a batch (v1 path)");
@@ -36,17 +41,23 @@ public static class BulkEndpoints
     }
 
     /// <summary>The services a bulk submission needs, bound as one parameter.</summary>
-    public sealed record BulkServices(
-        ClientDirectory Clients,
+    public readonly record struct BulkServices(
         BulkProcessor Processor,
         BatchStatusStore Statuses,
         IOptions<ProfileUpdateOptions> Options,
-        TimeProvider Time,
-        ILogger<BulkProcessor> Logger);
+        TimeProvider Time);
 
-    internal static async Task<IResult> SubmitAsync(HttpContext context, string client, BulkServices services, bool createMissing)
+    internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitV1Async(
+        ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
+        SubmitAsync(client.Code, context, services, createMissing: false);
+
+    internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitV2Async(
+        ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
+        SubmitAsync(client.Code, context, services, createMissing: true);
+
+    private static async Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitAsync(
+        string client, HttpContext context, BulkServices services, bool createMissing)
     {
-        if (services.Clients.Check(client) is { } refusal) return Error(refusal.Status, refusal.Message);
         var options = services.Options.Value;
         var limits = options.Limits;
 
@@ -54,7 +65,7 @@ public static class BulkEndpoints
         if (submissions > options.Bulk.SubmissionsPerMinute)
         {
             context.Response.Headers.RetryAfter = secondsLeft.ToString(CultureInfo.InvariantCulture);
-            return Error(StatusCodes.Status429TooManyRequests,
+            return Problems.Create(StatusCodes.Status429TooManyRequests,
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
 
@@ -62,7 +73,7 @@ public static class BulkEndpoints
         if (context.Request.ContentLength > limits.MaxBatchBytes) return TooLarge(limits);
 
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
-        if (body is null) return Error(bodyError!.Value.Status, bodyError.Value.Message);
+        if (body is null) return bodyError!;
 
         BatchSpool spool;
         SpoolLimit limit;
@@ -79,33 +90,21 @@ public static class BulkEndpoints
         {
             if (limit == SpoolLimit.TooManyBytes) return TooLarge(limits);
             if (limit == SpoolLimit.TooManyRows)
-                return Error(StatusCodes.Status413PayloadTooLarge,
+                return Problems.Create(StatusCodes.Status413PayloadTooLarge,
                     $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied.");
 
             await using var file = spool.OpenRead();
             var reader = new LineReader(file);
             var (header, headerError) = await services.Processor.ReadHeaderAsync(reader, context.RequestAborted);
-            if (header is null) return Error(StatusCodes.Status400BadRequest, headerError! + " Nothing was applied.");
+            if (header is null) return Problems.BadRequest(headerError! + " Nothing was applied.");
 
             var batchId = NewBatchId(client, services.Time);
-            var retention = options.Bulk.StatusRetention;
-            try
-            {
-                await services.Statuses.CreateAsync(client, batchId, spool.Rows, retention);
-                // Not tied to RequestAborted: once rows start to apply, the batch is finished even if the client goes away.
-                await services.Processor.ApplyAsync(client, batchId, reader, header, createMissing, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
-            {
-                services.Logger.LogWarning("Profile store failed during batch {BatchId} ({Error}, request {RequestId})", batchId, ex.GetType().Name, context.TraceIdentifier);
-                context.Response.Headers.RetryAfter = options.Applier.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                return Error(StatusCodes.Status503ServiceUnavailable,
-                    $"The profile store became unavailable while batch {batchId} was applied; rows already applied stay applied " +
-                    "(updates are idempotent): resubmit the file after the Retry-After interval.");
-            }
+            await services.Statuses.CreateAsync(client, batchId, spool.Rows, options.Bulk.StatusRetention);
+            // Not tied to RequestAborted: once rows start to apply, the batch is finished even if the client goes away.
+            await services.Processor.ApplyAsync(client, batchId, reader, header, createMissing, CancellationToken.None);
 
             var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
-            return Results.Text(new XElement("response",
+            return TypedResults.Text(new XElement("response",
                 new XElement("success", "true"),
                 new XElement("batchId", batchId),
                 new XElement("batchStatus", statusUrl),
@@ -113,16 +112,18 @@ public static class BulkEndpoints
         }
     }
 
-    internal static async Task<IResult> StatusAsync(string client, string? batchId, string? showDetails, ClientDirectory clients, BatchStatusStore statuses)
+    internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> StatusAsync(
+        ResolvedClient client, string? batchId, string? showDetails, BatchStatusStore statuses)
     {
-        if (clients.Check(client) is { } refusal) return Error(refusal.Status, refusal.Message);
-        if (string.IsNullOrEmpty(batchId)) return Error(StatusCodes.Status400BadRequest, "The query parameter batchId is required.");
+        if (string.IsNullOrEmpty(batchId)) return Problems.BadRequest("The query parameter batchId is required.");
         var details = string.Equals(showDetails, "true", StringComparison.OrdinalIgnoreCase);
-        var view = await statuses.ReadAsync(client, batchId, details);
-        if (view is null) return Error(StatusCodes.Status404NotFound, $"No batch {batchId} is known for client {client} (statuses are kept for a limited time).");
+        var view = await statuses.ReadAsync(client.Code, batchId, details);
+        if (view is null)
+            return Problems.Create(StatusCodes.Status404NotFound,
+                $"No batch {batchId} is known for client {client.Code} (statuses are kept for a limited time).");
 
         var response = new XElement("response",
-            new XElement("batchId", XmlSafe(view.BatchId)),
+            new XElement("batchId", XmlText.Safe(view.BatchId)),
             new XElement("status", view.Status),
             new XElement("batchSize", view.Counts.BatchSize));
         if (details)
@@ -136,25 +137,25 @@ public static class BulkEndpoints
             foreach (var failure in view.Failures)
             {
                 response.Add(new XElement("profile",
-                    new XElement("id", XmlSafe(failure.Id ?? string.Empty)),
+                    new XElement("id", XmlText.Safe(failure.Id ?? string.Empty)),
                     new XElement("status", "failed"),
                     new XElement("row", failure.Row),
-                    new XElement("message", XmlSafe(failure.Message))));
+                    new XElement("message", XmlText.Safe(failure.Message))));
             }
         }
-        return Results.Text(response.ToString(SaveOptions.DisableFormatting), Xml);
+        return TypedResults.Text(response.ToString(SaveOptions.DisableFormatting), Xml);
     }
 
     /// <summary>
     /// The batch file: the raw body for curl's <c>--data-binary</c> (labelled form-urlencoded but not form-decoded here),
     /// CSV, text or octet-stream; or the one file part of a multipart/form-data upload (Swagger UI).
     /// </summary>
-    private static async Task<(Stream? Body, (int Status, string Message)? Error)> OpenBatchBodyAsync(HttpRequest request)
+    private static async Task<(Stream? Body, ProblemHttpResult? Error)> OpenBatchBodyAsync(HttpRequest request)
     {
         var contentType = request.ContentType;
         if (string.IsNullOrEmpty(contentType)) return (request.Body, null);
         if (!MediaTypeHeaderValue.TryParse(contentType, out var media))
-            return (null, (StatusCodes.Status415UnsupportedMediaType, "The Content-Type header cannot be parsed."));
+            return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The Content-Type header cannot be parsed."));
         var mediaType = media.MediaType.Value ?? string.Empty;
         if (RawContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase)) return (request.Body, null);
 
@@ -162,7 +163,7 @@ public static class BulkEndpoints
         {
             var boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;
             if (string.IsNullOrEmpty(boundary))
-                return (null, (StatusCodes.Status400BadRequest, "The multipart/form-data body has no boundary."));
+                return (null, Problems.BadRequest("The multipart/form-data body has no boundary."));
             var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
             while (await reader.ReadNextSectionAsync(request.HttpContext.RequestAborted) is { } section)
             {
@@ -170,21 +171,15 @@ public static class BulkEndpoints
                     disposition.IsFileDisposition())
                     return (section.Body, null);
             }
-            return (null, (StatusCodes.Status400BadRequest, "The multipart/form-data body has no file part; upload the batch file as a file."));
+            return (null, Problems.BadRequest("The multipart/form-data body has no file part; upload the batch file as a file."));
         }
-        return (null, (StatusCodes.Status415UnsupportedMediaType,
+        return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType,
             $"Content-Type '{mediaType}' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."));
     }
 
-    private static IResult TooLarge(LimitsOptions limits) =>
-        Error(StatusCodes.Status413PayloadTooLarge,
+    private static ProblemHttpResult TooLarge(LimitsOptions limits) =>
+        Problems.Create(StatusCodes.Status413PayloadTooLarge,
             $"The batch file is larger than {limits.MaxBatchBytes} bytes; split it into several files. Nothing was applied.");
-
-    private static IResult Error(int status, string message) =>
-        Results.Text(new XElement("response",
-            new XElement("success", "false"),
-            new XElement("batchStatus", string.Empty),
-            new XElement("message", XmlSafe(message))).ToString(SaveOptions.DisableFormatting), Xml, statusCode: status);
 
     private static string NewBatchId(string client, TimeProvider time) =>
         $"{client}-{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-" +
@@ -192,24 +187,4 @@ public static class BulkEndpoints
 
     private static string StatusUrl(HttpRequest request, string client, string batchId, bool v2) =>
         $"{request.Scheme}://{request.Host}{request.PathBase}/m2/{Uri.EscapeDataString(client)}{(v2 ? "/v2" : "")}/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}";
-
-    /// <summary>
-    /// XML 1.0 cannot carry control characters, U+FFFE/U+FFFF or lone surrogates, and echoed text (ids, header names,
-    /// batch ids) may contain them: they are shown as U+FFFD instead of failing the response.
-    /// </summary>
-    internal static string XmlSafe(string value) =>
-        string.Create(value.Length, value, static (span, s) =>
-        {
-            for (var i = 0; i < s.Length; i++)
-            {
-                if (i + 1 < s.Length && System.Xml.XmlConvert.IsXmlSurrogatePair(s[i + 1], s[i]))
-                {
-                    span[i] = s[i];
-                    span[i + 1] = s[i + 1];
-                    i++;
-                    continue;
-                }
-                span[i] = System.Xml.XmlConvert.IsXmlChar(s[i]) ? s[i] : '\uFFFD';
-            }
-        });
 }

@@ -12,7 +12,7 @@ namespace ProfileUpdate.Api.Bulk;
 public sealed class BulkProcessor(
     ProfileRepository repository,
     BatchStatusStore statuses,
-    Operations.ServiceMetrics metrics,
+    BulkMetrics metrics,
     IOptions<ProfileUpdateOptions> options,
     TimeProvider time)
 {
@@ -66,7 +66,7 @@ public sealed class BulkProcessor(
                     await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done && inFlight.Count == 0, retention);
                     failuresKept += failures.Count;
                     total = Add(total, delta);
-                    metrics.BulkRows(client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
+                    metrics.Rows(client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
                 }
             }
         }

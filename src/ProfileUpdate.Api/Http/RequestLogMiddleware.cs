@@ -36,7 +36,7 @@ public sealed partial class RequestLogMiddleware(RequestDelegate next, ILogger<R
     {
         var level = LevelOf(status, exception is not null);
         if (!logger.IsEnabled(level)) return;
-        var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
+        var route = RequestEndpoint.Route(context);
         Log(logger, level, exception, context.Request.Method, route, status, time.GetElapsedTime(started).TotalMilliseconds, context.TraceIdentifier);
     }
 

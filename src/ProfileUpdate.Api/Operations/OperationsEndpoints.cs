@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Operations;
 
-/// <summary>Liveness and readiness (spec §7).</summary>
+/// <summary>Liveness, readiness and the metrics endpoint.</summary>
 public static class OperationsEndpoints
 {
     public const string ReadyTag = "ready";
@@ -11,9 +12,9 @@ public static class OperationsEndpoints
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("profile-store", tags: [ReadyTag]);
-        // Prometheus text at /metrics from the service's own meter (ServiceMetrics) plus ASP.NET Core's and the runtime's.
+        // Prometheus text at /metrics from the service's own meter (each feature's instruments) plus ASP.NET Core's and the runtime's.
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(ServiceMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+            .AddMeter(ServiceMeter.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddView("profileupdate.applier.batch.size", new OpenTelemetry.Metrics.ExplicitBucketHistogramConfiguration
             {
                 Boundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],

@@ -7,7 +7,7 @@ namespace ProfileUpdate.Api.Operations;
 /// Ready = both connections to the profile store (writes, reads) answer, and every primary holds the service's Lua
 /// scripts (SCRIPT LOAD is idempotent, so this also re-loads them after a Redis restart or failover before traffic needs them).
 /// </summary>
-public sealed class StoreHealthCheck(RedisStore store, ScriptCatalog scripts) : IHealthCheck
+public sealed class StoreHealthCheck(StoreConnections store, ScriptCatalog scripts) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -13,7 +13,7 @@ namespace ProfileUpdate.Api.Profiles;
 public sealed class LinkCache(IOptions<ProfileUpdateOptions> options)
 {
     private readonly ConcurrentDictionary<(string Client, string ThirdPartyId), string> _links = new();
-    private readonly int _capacity = options.Value.Applier.LinkCacheSize;
+    private readonly int _capacity = options.Value.Profiles.LinkCacheSize;
     private int _count;
 
     public bool TryGet(string client, string thirdPartyId, out string tntId) =>

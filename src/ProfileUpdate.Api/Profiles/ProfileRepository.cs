@@ -47,7 +47,7 @@ public readonly struct WriteStamp(long epochMs)
 }
 
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
-public sealed class ProfileRepository(RedisStore store, ScriptCatalog scripts, TimeProvider time)
+public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time)
 {
     /// <summary>True on Redis Cluster, where one script cannot touch a client's quota and its profiles together.</summary>
     public bool IsCluster => store.IsCluster;

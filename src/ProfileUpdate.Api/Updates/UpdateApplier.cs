@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
@@ -9,25 +8,27 @@ namespace ProfileUpdate.Api.Updates;
 
 /// <summary>
 /// Drains the <see cref="UpdateQueue"/> in batches and writes each batch with one script call per client (quota and
-/// writes together; on a cluster, quota then one apply call per hash slot): group commit. Whatever arrives while a batch is in flight forms the next batch, so the wait per update stays
-/// about one Redis round trip while throughput grows with load. On shutdown the queue is closed and drained before the
+/// writes together; on a cluster, quota then one apply call per hash slot): group commit. Whatever arrives while a
+/// batch is in flight forms the next batch, so the wait per update stays about one Redis round trip while throughput grows with load. On shutdown the queue is closed and drained before the
 /// host exits, so every accepted request is answered.
 /// </summary>
 public sealed partial class UpdateApplier(
     UpdateQueue queue,
     ProfileRepository repository,
     LinkCache links,
-    QuotaStore quota,
-    RedisStore store,
-    ClientDirectory clients,
-    ServiceMetrics metrics,
+    QuotaRepository quota,
+    QuotaApplyCall quotaApply,
+    QuotaLimits limits,
+    StoreConnections store,
+    UpdateMetrics metrics,
+    StoreMetrics storeMetrics,
     IOptions<ProfileUpdateOptions> options,
     ILogger<UpdateApplier> logger) : BackgroundService
 {
     private readonly int _maxBatch = options.Value.Applier.MaxBatchSize;
     private readonly int _maxInFlight = options.Value.Applier.MaxBatchesInFlight;
-    private readonly int _retryAfter = options.Value.Applier.RetryAfterSeconds;
-    private readonly bool _quotaEnabled = options.Value.Quota.Enabled;
+    private readonly int _retryAfter = options.Value.Store.RetryAfterSeconds;
+    private readonly bool _quotaEnabled = limits.Enabled;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -88,7 +89,7 @@ public sealed partial class UpdateApplier(
             // Store down, timed out or failing: nothing still open in this batch is acknowledged. Writes are idempotent
             // (attribute sets), so a client retrying after the 503 is safe even if part of the batch did reach the store.
             LogStoreFailure(logger, batch.Count, ex.GetType().Name);
-            metrics.StoreError("apply");
+            storeMetrics.Error("apply");
             foreach (var command in batch) command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, _retryAfter));
         }
     }
@@ -109,7 +110,7 @@ public sealed partial class UpdateApplier(
                 var command = batch[members[j]];
                 if (tntIds[members[j]] is { } tnt) units[j] = new ProfileWrite(client, tnt, null, WriteMode.UpdateOnly, command.Attributes);
             }
-            calls.Add((client, members, units, quota.ConsumeAndWriteAsync(client, clients.QuotaLimit(client), units)));
+            calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units)));
         }
         await Task.WhenAll(calls.Select(c => c.Call));
 
@@ -136,8 +137,8 @@ public sealed partial class UpdateApplier(
         var decisions = byClient.ToDictionary(
             g => g.Key,
             g => _quotaEnabled
-                ? quota.ConsumeAsync(g.Key, clients.QuotaLimit(g.Key), g.Value.Count)
-                : Task.FromResult(QuotaDecision.Unlimited(clients.QuotaLimit(g.Key), g.Value.Count)),
+                ? quota.ConsumeAsync(g.Key, limits.Limit(g.Key), g.Value.Count)
+                : Task.FromResult(QuotaDecision.Unlimited(limits.Limit(g.Key), g.Value.Count)),
             StringComparer.Ordinal);
         var resolving = ResolveAsync(batch);
         await Task.WhenAll(decisions.Values.Append<Task>(resolving));
@@ -184,7 +185,7 @@ public sealed partial class UpdateApplier(
     /// </summary>
     private QuotaState?[] Admit(List<UpdateCommand> batch, string client, List<int> members, QuotaDecision decision)
     {
-        var limit = clients.QuotaLimit(client);
+        var limit = limits.Limit(client);
         metrics.QuotaRemaining(client, Math.Max(0, decision.Remaining));
         var admitted = new QuotaState?[members.Count];
         for (var j = 0; j < members.Count; j++)

@@ -6,6 +6,7 @@ using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
+using ProfileUpdate.Api.Updates;
 
 namespace ProfileUpdate.Benchmarks.Micro;
 
@@ -24,9 +25,10 @@ public class StoreBenchmarks
     private const long QuotaLimit = 1_000_000_000;
 
     private RedisServerProcess? _server;
-    private RedisStore? _store;
+    private StoreConnections? _store;
     private ProfileRepository _repository = null!;
-    private QuotaStore _quota = null!;
+    private QuotaRepository _quota = null!;
+    private QuotaApplyCall _quotaApply = null!;
     private ProfileWrite[] _writes = [];
     private (string Client, string ThirdPartyId)[] _thirdPartyIds = [];
     private WriteResult[] _results = [];
@@ -42,10 +44,11 @@ public class StoreBenchmarks
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = _server.ConnectionString })
             .Build();
-        _store = new RedisStore(configuration, Options.Create(new ProfileUpdateOptions()), NullLoggerFactory.Instance);
+        _store = new StoreConnections(configuration, Options.Create(new ProfileUpdateOptions()), NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
         _repository = new ProfileRepository(_store, scripts, TimeProvider.System);
-        _quota = new QuotaStore(_store, scripts, TimeProvider.System);
+        _quota = new QuotaRepository(_store, scripts, TimeProvider.System);
+        _quotaApply = new QuotaApplyCall(_store, scripts, _quota, TimeProvider.System);
 
         // Existing visitors, linked to thirdPartyIds, as the visit API leaves them: single updates only ever update.
         var tntIds = Enumerable.Range(0, BatchSize).Select(_ => VisitorIds.NewTntId()).ToArray();
@@ -56,7 +59,7 @@ public class StoreBenchmarks
         for (var i = 0; i < BatchSize; i++) await _repository.LinkThirdPartyAsync(Client, _thirdPartyIds[i].ThirdPartyId, tntIds[i]);
 
         // What the applier writes for a resolved single update: update-only, by tntId, no thirdPartyId; two attributes each
-        // (the shape of DESIGN.md's throughput measurement).
+        // (the shape of the load harness's updates).
         _writes = tntIds.Select((t, i) => new ProfileWrite(Client, t, null, WriteMode.UpdateOnly,
             [new("tier", "gold"), new("score", (i * 7).ToString(System.Globalization.CultureInfo.InvariantCulture))])).ToArray();
         _results = new WriteResult[BatchSize];
@@ -93,7 +96,7 @@ public class StoreBenchmarks
     /// quota and writes in one script call, one round trip.
     /// </summary>
     [Benchmark]
-    public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCall() => _quota.ConsumeAndWriteAsync(Client, QuotaLimit, _writes);
+    public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCall() => _quotaApply.RunAsync(Client, QuotaLimit, _writes);
 
     /// <summary>The two-step store traffic (Redis Cluster, or links not yet known): quota and resolve sent together, then the writes.</summary>
     [Benchmark]

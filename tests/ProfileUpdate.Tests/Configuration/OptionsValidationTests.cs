@@ -17,10 +17,10 @@ public sealed class OptionsValidationTests
     {
         var options = new ProfileUpdateOptions();
         options.Applier.RequestTimeout = TimeSpan.Parse(requestTimeout, System.Globalization.CultureInfo.InvariantCulture);
-        options.Applier.ReconnectGrace = TimeSpan.Parse(grace, System.Globalization.CultureInfo.InvariantCulture);
+        options.Store.ReconnectGrace = TimeSpan.Parse(grace, System.Globalization.CultureInfo.InvariantCulture);
         var result = Validator.Validate(null, options);
         Assert.True(result.Failed);
-        Assert.Contains("ProfileUpdate:Applier:ReconnectGrace", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("ProfileUpdate:Store:ReconnectGrace", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("ProfileUpdate:Applier:RequestTimeout", result.FailureMessage, StringComparison.Ordinal);
     }
 
@@ -29,7 +29,7 @@ public sealed class OptionsValidationTests
     {
         var options = new ProfileUpdateOptions();
         options.Applier.RequestTimeout = TimeSpan.FromMilliseconds(300);
-        options.Applier.ReconnectGrace = TimeSpan.FromMilliseconds(100);
+        options.Store.ReconnectGrace = TimeSpan.FromMilliseconds(100);
         Assert.True(Validator.Validate(null, options).Succeeded);
     }
 }

@@ -7,7 +7,7 @@ namespace ProfileUpdate.Tests.Profiles;
 public sealed class LinkCacheTests
 {
     private static LinkCache Cache(int size) =>
-        new(Options.Create(new ProfileUpdateOptions { Applier = new ApplierOptions { LinkCacheSize = size } }));
+        new(Options.Create(new ProfileUpdateOptions { Profiles = new ProfilesOptions { LinkCacheSize = size } }));
 
     [Fact]
     public void Remembers_links_per_client()

@@ -9,7 +9,7 @@ namespace ProfileUpdate.Api.Store;
 /// none is configured. Connecting never blocks start-up: a store that is down makes requests answer 503 until it is back,
 /// and the multiplexer reconnects by itself.
 /// </summary>
-public sealed class RedisStore : IDisposable
+public sealed class StoreConnections : IDisposable
 {
     private readonly EmbeddedStore? _embedded;
     private readonly ConnectionMultiplexer _readMultiplexer;
@@ -17,13 +17,13 @@ public sealed class RedisStore : IDisposable
     private readonly ConnectionWatch _reads;
     private bool? _isCluster;
 
-    public RedisStore(IConfiguration configuration, IOptions<ProfileUpdateOptions> options, ILoggerFactory loggerFactory)
+    public StoreConnections(IConfiguration configuration, IOptions<ProfileUpdateOptions> options, ILoggerFactory loggerFactory)
     {
-        var logger = loggerFactory.CreateLogger<RedisStore>();
+        var logger = loggerFactory.CreateLogger<StoreConnections>();
         var connectionString = configuration.GetConnectionString("Redis");
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            _embedded = new EmbeddedStore(options.Value.Embedded, new PrefixedLoggerFactory(loggerFactory, "Garnet."));
+            _embedded = new EmbeddedStore(options.Value.Store.Embedded, new PrefixedLoggerFactory(loggerFactory, "Garnet."));
             connectionString = _embedded.ConnectionString;
             Description = $"embedded Garnet on {connectionString} (in memory; set ConnectionStrings:Redis for durable storage)";
         }
@@ -54,8 +54,8 @@ public sealed class RedisStore : IDisposable
         var readConfig = config.Clone();
         readConfig.ClientName = config.ClientName + "-reads";
         _readMultiplexer = ConnectionMultiplexer.Connect(readConfig);
-        _writes = new ConnectionWatch(Multiplexer, _readMultiplexer, "write", options.Value.Applier.ReconnectGrace, logger);
-        _reads = new ConnectionWatch(_readMultiplexer, Multiplexer, "read", options.Value.Applier.ReconnectGrace, logger);
+        _writes = new ConnectionWatch(Multiplexer, _readMultiplexer, "write", options.Value.Store.ReconnectGrace, logger);
+        _reads = new ConnectionWatch(_readMultiplexer, Multiplexer, "read", options.Value.Store.ReconnectGrace, logger);
         logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
     }
 

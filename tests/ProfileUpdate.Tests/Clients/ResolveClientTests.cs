@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
-using ProfileUpdate.Api.Visits;
+using ProfileUpdate.Api.Clients;
 
-namespace ProfileUpdate.Tests.Visits;
+namespace ProfileUpdate.Tests.Clients;
 
 public sealed class ResolveClientTests
 {
@@ -10,7 +10,7 @@ public sealed class ResolveClientTests
         var context = new DefaultHttpContext();
         if (query is not null) context.Request.QueryString = new QueryString(query);
         if (host is not null) context.Request.Host = new HostString(host);
-        return VisitEndpoints.ResolveClient(context.Request, defaultClient);
+        return ClientFilter.Resolve(context, ClientSource.QueryOrHost, defaultClient);
     }
 
     [Fact]

@@ -1,0 +1,14 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ProfileUpdate.Api.Configuration;
+
+/// <summary>Size limits of requests, attribute names and values, and batch files.</summary>
+public sealed class LimitsOptions
+{
+    [Range(256, 1_048_576)] public int MaxGetBytes { get; set; } = 8192;
+    [Range(1024, 16_777_216)] public int MaxPostBytes { get; set; } = 61_440;
+    [Range(1, 4096)] public int MaxNameLength { get; set; } = 128;
+    [Range(1, 65_536)] public int MaxValueLength { get; set; } = 256;
+    [Range(1024, 1_073_741_824)] public long MaxBatchBytes { get; set; } = 52_428_800;
+    [Range(1, 10_000_000)] public int MaxBatchRows { get; set; } = 500_000;
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace ProfileUpdate.Api.Http;
+
+/// <summary>
+/// Turns a request the client broke into a 4xx instead of a 500: malformed framing that Kestrel reports as
+/// <see cref="BadHttpRequestException"/> (bad chunks, body ended early, body too large) or as a bare
+/// <see cref="IOException"/> (a chunk size that overflows — a known Kestrel behaviour), and multipart bodies that never
+/// end or carry oversized part headers (<see cref="InvalidDataException"/>). Anything else is left to the next handler.
+/// </summary>
+internal sealed partial class MalformedRequestHandler(IProblemDetailsService problems, ILogger<MalformedRequestHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (ClientFault(exception, context) is not { } status) return false;
+        LogRefused(logger, exception.GetType().Name, status, context.TraceIdentifier);
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = status,
+                Detail = status == StatusCodes.Status413PayloadTooLarge
+                    ? "The request body is larger than this endpoint accepts."
+                    : "The request body could not be read: its framing (Content-Length, chunked encoding or multipart boundaries) is malformed.",
+            },
+        });
+    }
+
+    private static int? ClientFault(Exception ex, HttpContext context) => ex switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        InvalidDataException => StatusCodes.Status400BadRequest,
+        // A client that went away is not a fault to answer; anything else reading the body is malformed input.
+        IOException when !context.RequestAborted.IsCancellationRequested => StatusCodes.Status400BadRequest,
+        _ => null,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Request refused as malformed ({Error}, request {RequestId}); answered {Status}")]
+    private static partial void LogRefused(ILogger logger, string error, int status, string requestId);
+}

@@ -1,0 +1,4 @@
+namespace ProfileUpdate.Api.Profiles;
+
+/// <summary>One attribute as the read API shows it.</summary>
+public sealed record AttributeView(string Value, string ModifiedAt);

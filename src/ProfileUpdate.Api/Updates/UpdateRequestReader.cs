@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Quota;
+using ProfileUpdate.Api.Clients;
+
+namespace ProfileUpdate.Api.Updates;
+
+/// <summary>Reads and checks the parameters of one update request.</summary>
+internal static class UpdateRequestReader
+{
+    /// <summary>The command to queue, or the problem that refuses the request.</summary>
+    public static async ValueTask<(UpdateCommand? Command, ProblemHttpResult? Problem)> ReadAsync(HttpContext context, string client, LimitsOptions limits)
+    {
+        var request = context.Request;
+
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(rawTarget)) rawTarget = request.Path.ToUriComponent() + request.QueryString;
+        if (rawTarget.Length > limits.MaxGetBytes)
+            return (null, Problems.Create(StatusCodes.Status414UriTooLong,
+                $"The request target is {rawTarget.Length} bytes; the limit is {limits.MaxGetBytes} bytes. " +
+                "Send fewer or shorter attributes, or POST them as an application/x-www-form-urlencoded body."));
+
+        var query = new List<UrlParameter>();
+        if (UrlEncodedParser.Parse(request.QueryString.Value ?? string.Empty, query, "query string") is { } queryError)
+            return (null, Problems.BadRequest(queryError));
+
+        var body = new List<UrlParameter>(0);
+        if (HttpMethods.IsPost(request.Method))
+        {
+            var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+            if (request.ContentType is { } contentType && !IsForm(contentType))
+                return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType,
+                    $"Content-Type '{UrlEncodedParser.Sanitize(contentType)}' is not accepted; send the parameters as application/x-www-form-urlencoded (UTF-8)."));
+            if (hasBody && request.ContentType is null)
+                return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType,
+                    "A request body needs Content-Type: application/x-www-form-urlencoded."));
+            if (hasBody)
+            {
+                var bytes = await RequestBody.ReadAtMostAsync(request, limits.MaxPostBytes, context.RequestAborted);
+                if (bytes is null)
+                    return (null, Problems.Create(StatusCodes.Status413PayloadTooLarge,
+                        $"The request body is larger than {limits.MaxPostBytes} bytes; split the attributes over several requests."));
+                if (UrlEncodedParser.Parse(bytes, body, "body") is { } bodyError) return (null, Problems.BadRequest(bodyError));
+            }
+        }
+
+        var parsed = UpdateRequestParser.Parse(query, body, limits);
+        if (parsed.Error is { } error) return (null, Problems.BadRequest(error));
+        return (new UpdateCommand(client, parsed.Request!.Identity, parsed.Request.Attributes), null);
+    }
+
+    private static bool IsForm(string contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var parsed) &&
+        string.Equals(parsed.MediaType, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) &&
+        (parsed.CharSet is null || string.Equals(parsed.CharSet.Trim('"'), "utf-8", StringComparison.OrdinalIgnoreCase));
+}
