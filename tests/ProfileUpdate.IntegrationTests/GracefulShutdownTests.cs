@@ -33,7 +33,8 @@ public sealed class GracefulShutdownTests
                     return null; // not accepted: the server had stopped listening
                 }
             }).ToArray();
-            await Task.Delay(5);
+            // Stop once the first update has been answered: the service is demonstrably taking load, most still in flight.
+            await Task.WhenAny(load).WaitAsync(TimeSpan.FromSeconds(60));
             await factory.DisposeAsync(); // StopAsync: the server stops, then the applier drains
             foreach (var id in await Task.WhenAll(load))
                 if (id is not null) acknowledged.Add(id);

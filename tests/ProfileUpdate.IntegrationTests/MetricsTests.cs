@@ -20,11 +20,11 @@ public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<Re
 
         // The exporter caches a scrape for a short while: poll until this test's client shows up.
         string text = string.Empty;
-        for (var attempt = 0; attempt < 50 && !text.Contains(client, StringComparison.Ordinal); attempt++)
+        await Eventually.TryWaitUntilAsync(async () =>
         {
-            await Task.Delay(200);
             text = await http.GetStringAsync("/metrics");
-        }
+            return text.Contains(client, StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), poll: TimeSpan.FromMilliseconds(200));
         Assert.Matches($"(?m)^profileupdate_updates_total{{[^}}]*client=\"{client}\",outcome=\"applied\"}} 1$", text);
         Assert.Matches($"(?m)^profileupdate_updates_total{{[^}}]*client=\"{client}\",outcome=\"profile_not_found\"}} 1$", text);
         Assert.Matches($"(?m)^profileupdate_quota_remaining{{[^}}]*client=\"{client}\"}} 999998$", text);

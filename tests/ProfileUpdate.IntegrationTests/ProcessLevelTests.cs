@@ -19,12 +19,25 @@ public sealed class ProcessLevelTests
         return ids;
     }
 
-    /// <summary>Updates in a loop from several workers until stopped; each 200 is recorded as (id, attribute, value).</summary>
-    private static async Task<(ConcurrentBag<(string Id, string Name, string Value)> Acked, ConcurrentBag<HttpStatusCode> Statuses)> DriveAsync(
-        Uri baseAddress, string client, string[] ids, int workers, CancellationToken stop)
+    /// <summary>Generous bound on waiting for load to build up; only a broken test waits this long.</summary>
+    private static readonly TimeSpan LoadDeadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>What a load run has seen so far, readable while it runs.</summary>
+    private sealed class LoadRecord
     {
-        var acked = new ConcurrentBag<(string, string, string)>();
-        var statuses = new ConcurrentBag<HttpStatusCode>();
+        public ConcurrentBag<(string Id, string Name, string Value)> Acked { get; } = [];
+
+        public ConcurrentBag<HttpStatusCode> Statuses { get; } = [];
+
+        /// <summary>Returns once this many updates were acknowledged, so that what follows happens under real load.</summary>
+        public Task AckedAtLeastAsync(int count) =>
+            Eventually.WaitUntilAsync(() => Task.FromResult(Acked.Count >= count), LoadDeadline, $"{count} acknowledged updates under load");
+    }
+
+    /// <summary>Updates in a loop from several workers until stopped; each 200 is recorded as (id, attribute, value).</summary>
+    private static async Task DriveAsync(Uri baseAddress, string client, string[] ids, int workers, LoadRecord record, CancellationToken stop)
+    {
+        var (acked, statuses) = (record.Acked, record.Statuses);
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
         {
             using var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(5) };
@@ -46,7 +59,6 @@ public sealed class ProcessLevelTests
                 }
             }
         }));
-        return (acked, statuses);
     }
 
     private static async Task AssertAllReadableAsync(Uri baseAddress, string client, IEnumerable<(string Id, string Name, string Value)> acked)
@@ -68,19 +80,19 @@ public sealed class ProcessLevelTests
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         using var redis = new RedisServer();
         var client = Wire.NewClient();
-        string[] ids;
-        ConcurrentBag<(string, string, string)> acked;
+        var record = new LoadRecord();
         using (var service = await ServiceProcess.StartAsync(redis.ConnectionString))
         {
             using var http = new HttpClient { BaseAddress = service.BaseAddress };
-            ids = await CreateVisitorsAsync(http, client, 200);
+            var ids = await CreateVisitorsAsync(http, client, 200);
             using var stop = new CancellationTokenSource();
-            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, stop.Token);
-            await Task.Delay(TimeSpan.FromSeconds(3));
+            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
+            await record.AckedAtLeastAsync(500);
             service.Kill(); // mid-load, no warning
             stop.Cancel();
-            (acked, _) = await load;
+            await load;
         }
+        var acked = record.Acked;
         Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
 
         using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString);
@@ -97,12 +109,14 @@ public sealed class ProcessLevelTests
         using var http = new HttpClient { BaseAddress = service.BaseAddress };
         var ids = await CreateVisitorsAsync(http, client, 100);
         using var stop = new CancellationTokenSource();
-        var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, stop.Token);
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        var record = new LoadRecord();
+        var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
+        await record.AckedAtLeastAsync(300);
 
         Assert.True(service.Terminate(TimeSpan.FromSeconds(30)), "the service did not exit within 30 s of SIGTERM");
         stop.Cancel();
-        var (acked, statuses) = await load;
+        await load;
+        var (acked, statuses) = (record.Acked, record.Statuses);
         Assert.Equal(0, service.ExitCode);
         Assert.DoesNotContain(statuses, s => (int)s >= 500 && s != HttpStatusCode.ServiceUnavailable);
         Assert.True(acked.Count > 50, $"only {acked.Count} updates were acknowledged");
@@ -126,7 +140,9 @@ public sealed class ProcessLevelTests
         using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
         await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "120000", "WRITE");
         using var stop = new CancellationTokenSource();
-        var load = DriveAsync(service.BaseAddress, client, ids, workers: 48, stop.Token);
+        var record = new LoadRecord();
+        var load = DriveAsync(service.BaseAddress, client, ids, workers: 48, record, stop.Token);
+        // Not a wait for an event: the overload is kept up for a fixed time while memory is sampled, to show it stays bounded.
         long peakRss = 0;
         var watch = Stopwatch.StartNew();
         while (watch.Elapsed < TimeSpan.FromSeconds(30))
@@ -141,7 +157,8 @@ public sealed class ProcessLevelTests
         }
         await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
         stop.Cancel();
-        var (_, statuses) = await load;
+        await load;
+        var statuses = record.Statuses;
 
         Assert.True(statuses.Count(s => s == HttpStatusCode.ServiceUnavailable) > 100, "overload was not answered with 503");
         Assert.DoesNotContain(statuses, s => s is not (HttpStatusCode.OK or HttpStatusCode.ServiceUnavailable));
@@ -151,7 +168,9 @@ public sealed class ProcessLevelTests
         using var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[1]}&profile.after=1");
         Assert.True(after.StatusCode == HttpStatusCode.OK,
             $"first update after recovery: {(int)after.StatusCode} {await after.Content.ReadAsStringAsync()} after {recovered.Elapsed}\n{service.Output}");
-        Assert.True(recovered.Elapsed < TimeSpan.FromSeconds(2), $"recovery took {recovered.Elapsed}");
+        // The 200 is the proof of recovering at once (the service answers 503 past its 2 s request timeout); this bound
+        // only catches a hang and leaves room for a busy machine.
+        Assert.True(recovered.Elapsed < TimeSpan.FromSeconds(5), $"recovery took {recovered.Elapsed}");
     }
 
     [SkippableFact]
@@ -243,9 +262,10 @@ public sealed class ProcessLevelTests
         }
         redis.Stop(); // failures get logged too
         using (var down = await http.GetAsync($"/m2/leaky/profile/update?mbox3rdPartyId={thirdParty}&profile.secret={value}")) { }
-        await Task.Delay(500); // the async log sink flushes
+        // Logs go through an async sink, in order: once the access line of one more request shows, all of the above are out.
+        using (var last = await http.GetAsync("/health/live")) { }
+        var output = await service.OutputOnceContainsAsync("/health/live");
 
-        var output = service.Output;
         File.WriteAllText(Path.Combine(Path.GetTempPath(), "profileupdate-leak-test.log"), output);
         Assert.Contains("responded", output, StringComparison.Ordinal); // request logging did run
         Assert.DoesNotContain(value, output, StringComparison.Ordinal);

@@ -1,14 +1,24 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.IntegrationTests.Infrastructure;
+using StackExchange.Redis;
 
 namespace ProfileUpdate.IntegrationTests;
 
 /// <summary>Redis goes away under the service and comes back: honest 503s fast, recovery without a restart, nothing acknowledged lost.</summary>
 public sealed class StoreOutageTests : IDisposable
 {
+    /// <summary>Generous bound on waits for the service or Redis to get somewhere; only a broken test waits this long.</summary>
+    private static readonly TimeSpan RecoveryDeadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long Redis holds writes where a test pauses it; lifted early once the test has what it needs.</summary>
+    private static readonly TimeSpan HeldWrites = TimeSpan.FromSeconds(30);
+
     private readonly RedisServer _redis = new(persistent: true);
     private readonly object _slowestLock = new();
     private readonly ServiceFactory? _factory;
@@ -98,15 +108,13 @@ public sealed class StoreOutageTests : IDisposable
         Assert.True(slowest < TimeSpan.FromSeconds(2), $"slowest 503 took {slowest.TotalMilliseconds:0} ms");
 
         _redis.Start();
-        var recovered = Stopwatch.StartNew();
-        HttpStatusCode status;
-        do
+        var status = HttpStatusCode.ServiceUnavailable;
+        await Eventually.TryWaitUntilAsync(async () =>
         {
             using var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=after");
             status = after.StatusCode;
-            if (status != HttpStatusCode.OK) await Task.Delay(100);
-        }
-        while (status != HttpStatusCode.OK && recovered.Elapsed < TimeSpan.FromSeconds(20));
+            return status == HttpStatusCode.OK;
+        }, RecoveryDeadline, poll: TimeSpan.FromMilliseconds(100));
         Assert.Equal(HttpStatusCode.OK, status);
 
         var profile = (await Wire.ReadByThirdPartyAsync(http, client, id))!.Value;
@@ -125,8 +133,8 @@ public sealed class StoreOutageTests : IDisposable
         // connection yet (it retries on its heartbeat): the update is sent in that gap.
         var multiplexer = _factory!.Services.GetRequiredService<StoreConnections>().Multiplexer;
         _redis.Stop();
-        var watch = Stopwatch.StartNew();
-        while (multiplexer.IsConnected && watch.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(5);
+        // Polled tightly: the gap between noticing the loss and re-opening is what the update has to be sent in.
+        await Eventually.TryWaitUntilAsync(() => Task.FromResult(!multiplexer.IsConnected), RecoveryDeadline, poll: TimeSpan.FromMilliseconds(5));
         Assert.False(multiplexer.IsConnected, "the service never saw its store connection down");
         _redis.Start();
         Assert.False(multiplexer.IsConnected, "reconnected before the update could be sent in the gap; the test proves nothing");
@@ -156,8 +164,9 @@ public sealed class StoreOutageTests : IDisposable
         await server.ConfigSetAsync("maxclients", "1");
         try
         {
-            foreach (var reads in (await server.ClientListAsync()).Where(c => c.Name?.EndsWith("-reads", StringComparison.Ordinal) == true))
+            foreach (var reads in (await server.ClientListAsync()).Where(IsReadConnection))
                 await admin.GetDatabase().ExecuteAsync("CLIENT", "KILL", "ID", reads.Id);
+            var sinceCut = Stopwatch.StartNew();
 
             // While it cannot come back, a read gets its 503 after the grace (1.5 s), and updates go on.
             var watch = Stopwatch.StartNew();
@@ -169,7 +178,11 @@ public sealed class StoreOutageTests : IDisposable
             }
             using (var update = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=after"))
                 Assert.Equal(HttpStatusCode.OK, update.StatusCode);
-            await Task.Delay(500); // now well past the grace since the read connection was lost
+            // The read below must come well past the grace since the read connection was lost, while it is still out.
+            var grace = _factory!.Services.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.Store.ReconnectGrace;
+            await Eventually.WaitUntilAsync(
+                async () => sinceCut.Elapsed > grace + TimeSpan.FromMilliseconds(500) && !(await server.ClientListAsync()).Any(IsReadConnection),
+                RecoveryDeadline, "the read connection to stay out for longer than the reconnect grace");
         }
         finally
         {
@@ -192,16 +205,19 @@ public sealed class StoreOutageTests : IDisposable
         // Redis holds writes (as during a failover's pause); an update is stuck waiting for its script. Reads on the
         // same connection would queue behind it until they time out.
         using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
-        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "3000", "WRITE");
+        // The pause is far longer than the read may take, so a read that queued behind the held update could not pass;
+        // the finally block ends it as soon as the test is done.
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", HeldWrites.TotalMilliseconds.ToString(CultureInfo.InvariantCulture), "WRITE");
         try
         {
             var stuck = http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=stuck");
-            await Task.Delay(200); // the stuck update's script is on the wire before the read
+            await Eventually.WaitUntilAsync(async () => await HoldsAWriteAsync(admin), RecoveryDeadline,
+                "the stuck update's script to be held by Redis before the read is sent");
 
             var watch = Stopwatch.StartNew();
             var profile = await Wire.ReadByThirdPartyAsync(http, client, id); // asserts 200 or 404
             watch.Stop();
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1), $"the read took {watch.Elapsed.TotalMilliseconds:0} ms");
+            Assert.True(watch.Elapsed < HeldWrites / 3, $"the read took {watch.Elapsed.TotalMilliseconds:0} ms");
             Assert.Equal("before", Wire.Attribute(profile!.Value, "phase"));
             (await stuck).Dispose(); // 503 at the request timeout: the pause outlasts it
         }
@@ -223,32 +239,39 @@ public sealed class StoreOutageTests : IDisposable
         using var http = factory.CreateHttpClient();
         var (client, id) = await VisitorUpdatedOnceAsync(http);
 
-        // Redis holds every write (scripts included) for 2 s but stays connected: no error, just no answer.
-        using (var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true"))
-            await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", "2000", "WRITE");
+        // Redis holds every write (scripts included) but stays connected: no error, just no answer. The hold is far longer
+        // than the timeout, so only the timeout can explain a 503; it is lifted below once the 503 is in.
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", HeldWrites.TotalMilliseconds.ToString(CultureInfo.InvariantCulture), "WRITE");
         var watch = Stopwatch.StartNew();
         using (var stalled = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.phase=stalled"))
         {
             watch.Stop();
             Assert.Equal(HttpStatusCode.ServiceUnavailable, stalled.StatusCode);
             Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(250), $"503 after {watch.Elapsed.TotalMilliseconds:0} ms: before the timeout");
-            Assert.True(watch.Elapsed < TimeSpan.FromMilliseconds(1500), $"503 after {watch.Elapsed.TotalMilliseconds:0} ms: the timeout did not hold");
+            Assert.True(watch.Elapsed < HeldWrites / 3, $"503 after {watch.Elapsed.TotalMilliseconds:0} ms: the timeout did not hold");
             Assert.True(stalled.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
             Assert.Contains("in time", await Wire.ProblemMessageAsync(stalled), StringComparison.Ordinal);
         }
 
         // Not acknowledged, but not dropped either: it stays queued and lands once Redis answers. Reads answer all
         // along (their own connection), showing the last stored value until then.
-        var landed = Stopwatch.StartNew();
+        Assert.Equal("before", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, id))!.Value, "phase"));
+        await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
         string? phase = null;
-        do
+        await Eventually.TryWaitUntilAsync(async () =>
         {
             phase = Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, id))!.Value, "phase");
-            if (phase != "stalled") await Task.Delay(100);
-        }
-        while (phase != "stalled" && landed.Elapsed < TimeSpan.FromSeconds(10));
+            return phase == "stalled";
+        }, RecoveryDeadline, poll: TimeSpan.FromMilliseconds(100));
         Assert.Equal("stalled", phase);
     }
+
+    private static bool IsReadConnection(ClientInfo client) => client.Name?.EndsWith("-reads", StringComparison.Ordinal) == true;
+
+    /// <summary>Whether Redis holds some client's command back (CLIENT PAUSE shows it as blocked).</summary>
+    private static async Task<bool> HoldsAWriteAsync(ConnectionMultiplexer admin) =>
+        (await admin.GetServers()[0].ClientListAsync()).Any(c => c.Flags.HasFlag(ClientFlags.Blocked));
 
     /// <summary>A new client and visitor whose first update (phase=before) was stored while the store was healthy.</summary>
     private static async Task<(string Client, string Id)> VisitorUpdatedOnceAsync(HttpClient http)

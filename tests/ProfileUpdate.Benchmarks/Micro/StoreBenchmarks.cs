@@ -7,6 +7,7 @@ using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
+using ProfileUpdate.Testing;
 
 namespace ProfileUpdate.Benchmarks.Micro;
 
@@ -24,7 +25,7 @@ public class StoreBenchmarks
     /// <summary>Far above what any run consumes (a long run makes a few million calls of at most 64 units), so it never denies.</summary>
     private const long QuotaLimit = 1_000_000_000;
 
-    private RedisServerProcess? _server;
+    private RedisServer? _server;
     private StoreConnections? _store;
     private ProfileRepository _repository = null!;
     private QuotaRepository _quota = null!;
@@ -40,7 +41,10 @@ public class StoreBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _server = RedisServerProcess.Start();
+        // Without persistence: the benchmarks measure the service's own round trips against real Redis, not disk writes.
+        _server = RedisServer.IsAvailable ? new RedisServer() : throw new InvalidOperationException(
+            RedisServer.NotInstalled + ". StoreBenchmarks run against a real Redis; install it or leave them out with " +
+            "--filter '*Parsing*' '*BulkRow*'.");
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = _server.ConnectionString })
             .Build();

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ProfileUpdate.IntegrationTests.Infrastructure;
 
@@ -10,123 +8,56 @@ namespace ProfileUpdate.IntegrationTests.Infrastructure;
 /// </summary>
 public sealed class RedisCluster : IDisposable
 {
-    private readonly List<Process> _nodes = [];
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "pu-cluster-" + Guid.NewGuid().ToString("N"));
+    /// <summary>Generous: the nodes agree on their slots within a second or two even on a busy machine.</summary>
+    private static readonly TimeSpan ClusterOkDeadline = TimeSpan.FromSeconds(60);
+
+    private readonly List<RedisServer> _nodes = [];
 
     public RedisCluster()
     {
         if (!IsAvailable) return;
-        Directory.CreateDirectory(_directory);
-        Ports = FreePorts(3);
-        foreach (var port in Ports)
+        try
         {
-            var info = new ProcessStartInfo(RedisServer.Executable!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = _directory };
-            foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-                         "--cluster-enabled", "yes", "--cluster-config-file", $"nodes-{port}.conf", "--save", "", "--appendonly", "no",
-                         "--daemonize", "no", "--protected-mode", "no", "--dir", _directory })
-                info.ArgumentList.Add(arg);
-            var node = Process.Start(info)!;
-            node.OutputDataReceived += (_, _) => { };
-            node.ErrorDataReceived += (_, _) => { };
-            node.BeginOutputReadLine();
-            node.BeginErrorReadLine();
-            _nodes.Add(node);
+            for (var i = 0; i < 3; i++) _nodes.Add(new RedisServer(clusterNode: true));
+            var (exitCode, output) = RunCli(["--cluster", "create", .. _nodes.Select(n => n.ConnectionString), "--cluster-replicas", "0", "--cluster-yes"]);
+            if (exitCode != 0) throw new InvalidOperationException($"redis-cli --cluster create failed:\n{output}");
+            Eventually.WaitUntil(
+                () => RunCli(["-p", Ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info"]).Output
+                    .Contains("cluster_state:ok", StringComparison.Ordinal),
+                ClusterOkDeadline, "the Redis Cluster to reach cluster_state:ok", poll: TimeSpan.FromMilliseconds(200));
         }
-        foreach (var port in Ports) WaitForPort(port);
-
-        var create = new ProcessStartInfo(RedisCli!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--cluster", "create" }.Concat(Ports.Select(p => $"127.0.0.1:{p}")).Concat(["--cluster-replicas", "0", "--cluster-yes"]))
-            create.ArgumentList.Add(arg);
-        using (var process = Process.Start(create)!)
+        catch
         {
-            var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0) throw new InvalidOperationException($"redis-cli --cluster create failed:\n{output}");
+            Dispose();
+            throw;
         }
-        WaitForClusterOk();
     }
 
-    public static string? RedisCli { get; } = RedisServer.Executable is { } server && File.Exists(Path.Combine(Path.GetDirectoryName(server)!, "redis-cli"))
-        ? Path.Combine(Path.GetDirectoryName(server)!, "redis-cli") : null;
+    public static string? RedisCli { get; } = RedisServer.FindExecutable("redis-cli");
 
-    public static bool IsAvailable => RedisServer.Executable is not null && RedisCli is not null;
+    public static bool IsAvailable => RedisServer.IsAvailable && RedisCli is not null;
 
     public static string SkipReason => "redis-server/redis-cli are not installed (apt-get install -y redis-server); Redis Cluster tests skipped.";
 
-    public int[] Ports { get; } = [];
+    public int[] Ports => [.. _nodes.Select(n => n.Port)];
 
-    public string ConnectionString => string.Join(',', Ports.Select(p => $"127.0.0.1:{p}"));
+    public string ConnectionString => string.Join(',', _nodes.Select(n => n.ConnectionString));
 
     public void Dispose()
     {
-        foreach (var node in _nodes)
-        {
-            if (!node.HasExited) node.Kill(entireProcessTree: true);
-            node.WaitForExit();
-            node.Dispose();
-        }
-        if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+        foreach (var node in _nodes) node.Dispose();
+        _nodes.Clear();
     }
 
-    private void WaitForClusterOk()
+    private static (int ExitCode, string Output) RunCli(IEnumerable<string> arguments)
     {
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            var info = new ProcessStartInfo(RedisCli!) { UseShellExecute = false, RedirectStandardOutput = true };
-            foreach (var arg in new[] { "-p", Ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info" }) info.ArgumentList.Add(arg);
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (output.Contains("cluster_state:ok", StringComparison.Ordinal)) return;
-            Thread.Sleep(200);
-        }
-        throw new TimeoutException("The Redis Cluster did not reach cluster_state:ok.");
-    }
-
-    private static void WaitForPort(int port)
-    {
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(25);
-            }
-        }
-        throw new TimeoutException($"redis-server on {port} did not start.");
-    }
-
-    /// <summary>Free ports whose cluster bus port (+10000) is free too.</summary>
-    private static int[] FreePorts(int count)
-    {
-        var ports = new List<int>();
-        while (ports.Count < count)
-        {
-            var port = Random.Shared.Next(20000, 29000);
-            if (!ports.Contains(port) && IsFree(port) && IsFree(port + 10000)) ports.Add(port);
-        }
-        return [.. ports];
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
+        var info = new ProcessStartInfo(RedisCli!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in arguments) info.ArgumentList.Add(arg);
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd() + error.GetAwaiter().GetResult();
+        process.WaitForExit();
+        return (process.ExitCode, output);
     }
 }
 

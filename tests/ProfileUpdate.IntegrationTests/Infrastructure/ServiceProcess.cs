@@ -35,16 +35,14 @@ public sealed class ServiceProcess : IDisposable
     /// <summary>Everything the process printed so far.</summary>
     public string Output => string.Join('\n', _output);
 
-    /// <summary>The output once it contains <paramref name="text"/> (logs go through an async sink), or as it is after 5 s.</summary>
+    /// <summary>
+    /// The output once it contains <paramref name="text"/> (logs go through an async sink), or as it is after a generous
+    /// deadline: the caller's assertion on it then says what is missing.
+    /// </summary>
     public async Task<string> OutputOnceContainsAsync(string text)
     {
-        var output = Output;
-        for (var i = 0; i < 50 && !output.Contains(text, StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(100);
-            output = Output;
-        }
-        return output;
+        await Eventually.TryWaitUntilAsync(() => Task.FromResult(Output.Contains(text, StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
+        return Output;
     }
 
     /// <summary>The API assembly built next to this test assembly's configuration (Debug/Release).</summary>
