@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using ProfileUpdate.Api.Clients;
 
 namespace ProfileUpdate.Api;
 
@@ -24,6 +25,7 @@ public static class ApiDocumentation
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                DescribeClient(operation, context.Description.ActionDescriptor.EndpointMetadata.OfType<ClientSource>().FirstOrDefault());
                 var name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
                 switch (name)
                 {
@@ -71,7 +73,6 @@ public static class ApiDocumentation
     private static void DescribeUpdate(OpenApiOperation operation, bool isPost)
     {
         operation.Parameters ??= [];
-        SetExample(operation, "client", "demo");
         // Only one id has an example, so "Try it out" works as prefilled (both ids at once is a 400).
         operation.Parameters.Add(Query("mboxPC", "Target visitor id (tntId), with or without its location hint, e.g. 1368007744041-575948.01_00. Give this or mbox3rdPartyId.",
             null));
@@ -126,7 +127,6 @@ public static class ApiDocumentation
     private static void DescribeDelivery(OpenApiOperation operation)
     {
         operation.Parameters ??= [];
-        operation.Parameters.Add(Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"));
         operation.Parameters.Add(Query("sessionId", "Adobe session id (accepted, not used).", "a1b2c3"));
         operation.RequestBody = new OpenApiRequestBody
         {
@@ -155,7 +155,6 @@ public static class ApiDocumentation
 
     private static void DescribeBatchUpdate(OpenApiOperation operation, bool v2)
     {
-        SetExample(operation, "client", "demo");
         operation.Description = (v2 ? "Creates missing profiles (a new tntId linked to a new thirdPartyId, or the given pcId). "
                 : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
             "The answer comes once every row is applied or recorded as failed. At most 50 MB / 500,000 rows; 50 submissions per minute.";
@@ -203,7 +202,6 @@ public static class ApiDocumentation
 
     private static void DescribeBatchStatus(OpenApiOperation operation)
     {
-        SetExample(operation, "client", "demo");
         SetExample(operation, "batchId", "demo-1795449600054-50504229");
         SetExample(operation, "showDetails", "true");
         Respond(operation, "200", "complete, incomplete or stuck; with showDetails=true the counts and the first 1,000 failed rows.", "application/xml",
@@ -221,8 +219,6 @@ public static class ApiDocumentation
     {
         SetExample(operation, "tntId", "1368007744041-575948.01_00");
         SetExample(operation, "thirdPartyId", "crm-42");
-        operation.Parameters ??= [];
-        operation.Parameters.Add(Query("client", "Your client code (required).", "demo"));
         Respond(operation, "200", "The profile.", "application/json", JsonNode.Parse("""
             {"client":"demo","visitorId":"crm-42","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42",
              "modifiedAt":"2026-11-23T15:31:16.123+00:00",
@@ -232,10 +228,35 @@ public static class ApiDocumentation
         ProblemResponse(operation, "404", "No profile found for client demo with third party id=crm-42");
     }
 
-    private static OpenApiParameter Query(string name, string description, string? example) => new()
+    /// <summary>
+    /// The client code: handlers take it resolved (<see cref="ResolvedClient"/>), so the generator sees no parameter;
+    /// where it comes from is the group's <see cref="ClientSource"/>.
+    /// </summary>
+    private static void DescribeClient(OpenApiOperation operation, ClientSource source)
+    {
+        if (source == default) return;
+        operation.Parameters ??= [];
+        operation.Parameters.Insert(0, source switch
+        {
+            ClientSource.Route => new OpenApiParameter
+            {
+                Name = "client",
+                In = ParameterLocation.Path,
+                Required = true,
+                Description = "Your client code (Adobe's CLIENTCODE).",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                Example = JsonValue.Create("demo"),
+            },
+            ClientSource.Query => Query("client", "Your client code (required).", "demo", required: true),
+            _ => Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"),
+        });
+    }
+
+    private static OpenApiParameter Query(string name, string description, string? example, bool required = false) => new()
     {
         Name = name,
         In = ParameterLocation.Query,
+        Required = required,
         Description = description,
         Schema = new OpenApiSchema { Type = JsonSchemaType.String },
         Example = example is null ? null : JsonValue.Create(example),
