@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Single-update cost of two revisions of the service, measured in one run: A, B, A, B, … against the same fresh
+# redis-server with the same wrk command (the load of run-load.sh: 10,000 pre-created visitors, two attributes per
+# update, quota on). Each run prints req/s, p99, hypervisor steal, and the CPU time per request of the service process
+# and of its Redis (from /proc/<pid>/stat around the measured window) — on shared cores throughput moves by tens of
+# percent from minute to minute, CPU per request much less.
+#   usage: tests/ProfileUpdate.Benchmarks/run-compare.sh REV_A [REV_B (default: the working tree)]
+#   env:   ROUNDS (2), DURATION (15s), WARMUP (30s), CONNECTIONS (64), VISITORS (10000), EXTRA_A / EXTRA_B (extra env
+#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code)
+# Needs: dotnet, git, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REV_A=${1:?usage: run-compare.sh REV_A [REV_B]}
+REV_B=${2:-}
+ROUNDS=${ROUNDS:-2}
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-64}
+VISITORS=${VISITORS:-10000}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  git worktree remove --force "$work/src-a" 2>/dev/null || true; git worktree remove --force "$work/src-b" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in dotnet git redis-server redis-cli wrk; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
+done
+
+publish() { # $1 = revision ('' = working tree), $2 = output folder
+  local src=.
+  if [ -n "$1" ]; then src="$work/src-$(basename "$2")"; git worktree add -q --detach "$src" "$1"; fi
+  dotnet publish "$src/src/ProfileUpdate.Api" -c Release -o "$2" --nologo -v q >/dev/null
+}
+echo "# building A = ${REV_A} and B = ${REV_B:-working tree} (Release)"
+publish "$REV_A" "$work/a"
+publish "$REV_B" "$work/b"
+
+free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+redis_pid=$!; pids+=($redis_pid)
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+seed() { # the visitors in the service's own layout (docs/architecture.md: key layout)
+  redis-cli -p "$redis_port" flushall >/dev/null
+  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
+      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
+      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
+      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
+}
+
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
+# utime + stime of a process, in clock ticks
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+run() { # $1 = A|B
+  local side=$1 dir extra port app_pid out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
+  dir="$work/$(tr 'AB' 'ab' <<<"$side")"; extra=$([ "$side" = A ] && echo "${EXTRA_A:-}" || echo "${EXTRA_B:-}")
+  port=$(free_port)
+  seed
+  env $extra ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
+    ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" "$dir/ProfileUpdate.Api" >"$work/$side.log" 2>&1 &
+  app_pid=$!; pids+=($app_pid)
+  wait_http "http://127.0.0.1:$port/health/ready"
+  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port" >/dev/null
+  before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
+  out=$(VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port")
+  after=$(cpu_ticks); s1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid")
+  kill "$app_pid"; wait "$app_pid" 2>/dev/null || true
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }')
+  svc_us=$(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
+  redis_us=$(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
+  printf '%s  %10s req/s   p99 %-9s steal %3s%%   CPU/request: service %6s µs + redis %5s µs = %6s µs\n' \
+    "$side" "$rps" "$p99" "$steal" "$svc_us" "$redis_us" "$(awk -v a="$svc_us" -v b="$redis_us" 'BEGIN { printf "%.1f", a + b }')"
+  echo "$side $rps $svc_us $redis_us" >>"$work/results"
+}
+
+echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores, $ROUNDS rounds"
+for _ in $(seq 1 "$ROUNDS"); do run A; run B; done
+awk '{ n[$1]++; r[$1] += $2; c[$1] += $3 + $4 } END {
+  printf "\nmeans: A %.0f req/s, %.1f µs CPU per request; B %.0f req/s, %.1f µs CPU per request\n", r["A"]/n["A"], c["A"]/n["A"], r["B"]/n["B"], c["B"]/n["B"]
+  printf "B/A: throughput %.2f, CPU per request %.2f\n", (r["B"]/n["B"]) / (r["A"]/n["A"]), (c["B"]/n["B"]) / (c["A"]/n["A"]) }' "$work/results"
