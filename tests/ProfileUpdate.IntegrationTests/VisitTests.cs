@@ -41,7 +41,7 @@ public sealed class VisitTests(RedisServiceFixture fixture) : IClassFixture<Redi
     public async Task Invalid_visits_answer_400_with_a_message(string json, string expected)
     {
         Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
-        using var response = await PostAsync($"/rest/v1/delivery?client={Wire.NewClient()}", json);
+        using var response = await PostAsync($"/rest/v1/delivery?client={Wire.NewClient()}&sessionId=s1", json);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected, await Wire.ProblemMessageAsync(response), StringComparison.Ordinal);
     }

@@ -22,7 +22,7 @@ public static class BulkEndpoints
     {
         var limits = app.ServiceProvider.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.Limits;
         var group = app.MapGroup("/m2/{client}").WithTags("Bulk profile update").ForClient(ClientSource.Route).WithXmlErrors();
-        var fileLimits = $"The file must be at most {limits.MaxBatchBytes:N0} bytes and {limits.MaxBatchRows:N0} rows.";
+        var fileLimits = $"The file must be smaller than {limits.MaxBatchBytes:N0} bytes and hold at most {limits.MaxBatchRows:N0} rows.";
         group.MapPost("/profile/batchUpdate", SubmitV1Async)
             .WithName("BatchUpdateV1")
             .WithSummary("Bulk update (v1): apply a batch file to existing profiles only")
@@ -69,8 +69,11 @@ public static class BulkEndpoints
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
 
+        // The file must be smaller than MaxBatchBytes (Adobe: "smaller than 50 MB"): MaxBatchBytes is the first size refused.
+        // Kestrel's own limit sits a little above, so it can still drain a body just over the limit after the 413 and the
+        // client reads the answer instead of a reset connection.
         RequestBody.AllowBodyOf(context, limits.MaxBatchBytes + 1);
-        if (context.Request.ContentLength > limits.MaxBatchBytes) return TooLarge(limits);
+        if (context.Request.ContentLength >= limits.MaxBatchBytes) return TooLarge(limits);
 
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
         if (body is null) return bodyError!;
@@ -79,7 +82,7 @@ public static class BulkEndpoints
         SpoolLimit limit;
         try
         {
-            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes, limits.MaxBatchRows, context.RequestAborted);
+            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -179,7 +182,7 @@ public static class BulkEndpoints
 
     private static ProblemHttpResult TooLarge(LimitsOptions limits) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge,
-            $"The batch file is larger than {limits.MaxBatchBytes} bytes; split it into several files. Nothing was applied.");
+            $"The batch file must be smaller than {limits.MaxBatchBytes} bytes; split it into several files. Nothing was applied.");
 
     private static string NewBatchId(string client, TimeProvider time) =>
         $"{client}-{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-" +

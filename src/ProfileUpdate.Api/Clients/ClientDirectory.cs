@@ -15,6 +15,9 @@ public sealed class ClientDirectory(IOptions<ProfileUpdateOptions> options)
 
     public bool AnyConfigured => _clients.Count > 0;
 
+    /// <summary>A client literally named like the path placeholder is configured, so the placeholder means that client.</summary>
+    public bool PlaceholderIsAClient => _clients.ContainsKey(ClientFilter.Placeholder);
+
     /// <summary>Null when <paramref name="client"/> may be served; else the problem to answer with (400 or 404).</summary>
     public ProblemHttpResult? Refuse(string client)
     {

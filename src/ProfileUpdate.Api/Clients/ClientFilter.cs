@@ -40,10 +40,11 @@ public static class ClientFilter
             var services = factory.ApplicationServices;
             var clients = services.GetRequiredService<ClientDirectory>();
             var defaultClient = services.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.DefaultClient;
+            var placeholderIsAClient = clients.PlaceholderIsAClient;
             return invocation =>
             {
                 var context = invocation.HttpContext;
-                var code = Resolve(context, source, defaultClient);
+                var code = Resolve(context, source, defaultClient, placeholderIsAClient);
                 if (code is null) return ValueTask.FromResult<object?>(Missing(source));
                 if (clients.Refuse(code) is { } refusal) return ValueTask.FromResult<object?>(refusal);
                 if (authenticate && Challenge(context, clients.Tokens(code)) is { } challenge) return ValueTask.FromResult<object?>(challenge);
@@ -54,11 +55,23 @@ public static class ClientFilter
         return group;
     }
 
+    /// <summary>The path segment Adobe's documentation writes where the client code goes (the code is in the host name).</summary>
+    public const string Placeholder = "client";
+
     /// <summary>The client code a request names, or null when it names none.</summary>
-    internal static string? Resolve(HttpContext context, ClientSource source, string? defaultClient)
+    /// <param name="placeholderIsAClient">True when a client named <c>client</c> is configured: then the segment is its code.</param>
+    internal static string? Resolve(HttpContext context, ClientSource source, string? defaultClient, bool placeholderIsAClient = false)
     {
         var request = context.Request;
-        if (source == ClientSource.Route) return request.RouteValues["client"] as string;
+        if (source == ClientSource.Route)
+        {
+            // Adobe's pages write the path literally as /m2/client/profile/update and put the client code in the host
+            // (demo.tt.omtrdc.net): requests copied from them resolve like a visit's, by host, then the default client.
+            var segment = request.RouteValues["client"] as string;
+            return segment == Placeholder && !placeholderIsAClient
+                ? HostLabel(request.Host.Host) ?? defaultClient ?? Placeholder
+                : segment;
+        }
         if (request.Query.TryGetValue("client", out var fromQuery) && !string.IsNullOrEmpty(fromQuery.ToString()))
             return fromQuery.ToString();
         if (source == ClientSource.Query) return null;

@@ -9,6 +9,7 @@ public sealed class LimitsOptions
     [Range(1024, 16_777_216)] public int MaxPostBytes { get; set; } = 61_440;
     [Range(1, 4096)] public int MaxNameLength { get; set; } = 128;
     [Range(1, 65_536)] public int MaxValueLength { get; set; } = 256;
+    /// <summary>The first batch file size refused: a file must be smaller (Adobe: "smaller than 50 MB").</summary>
     [Range(1024, 1_073_741_824)] public long MaxBatchBytes { get; set; } = 52_428_800;
     [Range(1, 10_000_000)] public int MaxBatchRows { get; set; } = 500_000;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Operations;
@@ -9,11 +10,18 @@ public static class OperationsEndpoints
 {
     public const string ReadyTag = "ready";
 
+    /// <summary>The OpenTelemetry resource's service.name.</summary>
+    public const string ServiceName = "profile-update";
+
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("profile-store", tags: [ReadyTag]);
         // Prometheus text at /metrics from the service's own meter (each feature's instruments) plus ASP.NET Core's and the runtime's.
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        // The resource names the service in every exported series (target_info), instead of the SDK's "unknown_service:…".
+        var version = typeof(OperationsEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(ServiceName, serviceVersion: version))
+            .WithMetrics(metrics => metrics
             .AddMeter(ServiceMeter.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
             .AddView("profileupdate.applier.batch.size", new OpenTelemetry.Metrics.ExplicitBucketHistogramConfiguration
             {

@@ -30,6 +30,9 @@ public static class VisitEndpoints
         ProfileRepository repository,
         IOptions<ProfileUpdateOptions> options)
     {
+        // Adobe's Delivery API requires a session id, and its SDKs always send one: a request without is not theirs.
+        if (string.IsNullOrEmpty(context.Request.Query["sessionId"].ToString()))
+            return Problems.BadRequest("The query parameter sessionId is required (any id of the visitor's session, e.g. sessionId=s1), as in Adobe's Delivery API.");
         if (context.Request.ContentType is not { } contentType ||
             !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Send the visit as Content-Type: application/json.");
