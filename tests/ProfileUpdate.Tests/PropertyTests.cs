@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using CsCheck;
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Api.Visits;
@@ -136,14 +136,14 @@ public sealed class PropertyTests
         {
             var limits = new LimitsOptions { MaxNameLength = maxName, MaxValueLength = maxValue };
             var result = UpdateRequestParser.Parse(query, body, limits);
-            Assert.True(result.Request is null != result.Error is null, "Exactly one of Request and Error must be set.");
+            Assert.True(result.Value is null != result.Error is null, "Exactly one of Request and Error must be set.");
             if (result.Error is { } error)
             {
                 Assert.EndsWith(".", error, StringComparison.Ordinal);
                 return;
             }
 
-            var request = result.Request!;
+            var request = result.Value!;
             var all = query.Concat(body).ToList();
             var id = Assert.Single(all, p => p.Name is UpdateRequestParser.TntParameter or UpdateRequestParser.ThirdPartyParameter);
             Assert.Equal(id.Name == UpdateRequestParser.TntParameter ? VisitorIdentity.Tnt(id.Value) : VisitorIdentity.ThirdParty(id.Value), request.Identity);
@@ -179,8 +179,8 @@ public sealed class PropertyTests
             var cut = Math.Min(split, all.Count);
             var result = UpdateRequestParser.Parse(all.Take(cut).ToList(), all.Skip(cut).ToList(), new LimitsOptions());
             Assert.Null(result.Error);
-            Assert.Equal(identity.Value, result.Request!.Identity.Id);
-            Assert.Equal(attrs.Select(a => new ProfileAttribute(a.Item1, a.Item2)), result.Request.Attributes);
+            Assert.Equal(identity.Value, result.Value!.Identity.Id);
+            Assert.Equal(attrs.Select(a => new ProfileAttribute(a.Item1, a.Item2)), result.Value.Attributes);
         }, iter: Iterations);
     }
 

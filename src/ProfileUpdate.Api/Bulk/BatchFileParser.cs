@@ -1,18 +1,8 @@
-using System.Text;
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Bulk;
-
-/// <summary>The header line of a batch file: which id column, then the attribute names (spec §2).</summary>
-public sealed record BatchHeader(IdentityKind IdKind, IReadOnlyList<string> AttributeNames);
-
-/// <summary>One data row: either the profile write it asks for, or why it failed.</summary>
-public readonly record struct BatchRow(long Line, string? Id, IReadOnlyList<ProfileAttribute>? Attributes, string? Error)
-{
-    public bool Failed => Error is not null;
-}
 
 /// <summary>
 /// Parses the Bulk Profile Update file format: <c>batch=</c> then a header, then one row per line; cells split on ','
@@ -29,12 +19,12 @@ public static class BatchFileParser
     public static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept((byte)'\r') < 0;
 
     /// <summary>Parses the first non-blank line; returns the header or the 400 message.</summary>
-    public static (BatchHeader? Header, string? Error) ParseHeader(ReadOnlySpan<byte> line, LimitsOptions limits)
+    public static Parsed<BatchHeader> ParseHeader(ReadOnlySpan<byte> line, LimitsOptions limits)
     {
         if (line.StartsWith(Bom)) line = line[Bom.Length..];
         line = TrimCr(line);
         if (!line.StartsWith(Prefix))
-            return (null, "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier.");
+            return Parsed<BatchHeader>.Fail("The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier.");
         line = line[Prefix.Length..];
 
         var names = new List<string>();
@@ -43,7 +33,7 @@ public static class BatchFileParser
         {
             column++;
             if (!UrlEncodedParser.TryDecode(line[range], out var name, out var error))
-                return (null, $"Header column {column} {error}.");
+                return Parsed<BatchHeader>.Fail($"Header column {column} {error}.");
             names.Add(name);
         }
 
@@ -52,29 +42,24 @@ public static class BatchFileParser
         if (first.Equals("pcId", StringComparison.OrdinalIgnoreCase)) kind = IdentityKind.TntId;
         else if (first.Equals("thirdPartyId", StringComparison.OrdinalIgnoreCase)) kind = IdentityKind.ThirdPartyId;
         else if (EcidColumns.Any(e => e.Equals(first, StringComparison.OrdinalIgnoreCase)))
-            return (null, $"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId.");
+            return Parsed<BatchHeader>.Fail($"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId.");
         else
-            return (null, $"The first header column must be pcId or thirdPartyId, not '{UrlEncodedParser.Sanitize(first)}'.");
+            return Parsed<BatchHeader>.Fail($"The first header column must be pcId or thirdPartyId, not '{UrlEncodedParser.Sanitize(first)}'.");
 
         var attributes = names.Skip(1).ToList();
         if (attributes.Count == 0)
-            return (null, "The header names no attribute columns; add them after the id column, e.g. batch=thirdPartyId,tier.");
+            return Parsed<BatchHeader>.Fail("The header names no attribute columns; add them after the id column, e.g. batch=thirdPartyId,tier.");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < attributes.Count; i++)
         {
             var name = attributes[i];
             var label = $"Header column {i + 2}";
-            if (name.Length == 0) return (null, $"{label} is empty; every attribute column needs a name.");
-            if (name.StartsWith("profile.", StringComparison.Ordinal))
-                return (null, $"{label} '{UrlEncodedParser.Sanitize(name)}' must be the bare attribute name, without the 'profile.' prefix.");
-            if (TextRules.CountCharacters(name) > limits.MaxNameLength)
-                return (null, $"{label} is longer than {limits.MaxNameLength} characters.");
-            if (TextRules.HasControlCharacter(name, allowLineBreaks: false))
-                return (null, $"{label} contains a control character.");
-            if (!seen.Add(name))
-                return (null, $"{label} '{UrlEncodedParser.Sanitize(name)}' appears more than once; each attribute may have one column.");
+            if (name.StartsWith(ProfileAttributes.Prefix, StringComparison.Ordinal))
+                return Parsed<BatchHeader>.Fail(ProfileAttributes.Prefixed($"{label} '{UrlEncodedParser.Sanitize(name)}'"));
+            if (ProfileAttributes.CheckName(name, label, limits) is { } nameError) return Parsed<BatchHeader>.Fail(nameError);
+            if (!seen.Add(name)) return Parsed<BatchHeader>.Fail(ProfileAttributes.Duplicate($"{label} '{UrlEncodedParser.Sanitize(name)}'"));
         }
-        return (new BatchHeader(kind, attributes), null);
+        return Parsed<BatchHeader>.Ok(new BatchHeader(kind, attributes));
     }
 
     /// <summary>Parses one non-blank data line (without its LF). Never throws: a bad row comes back with its reason.</summary>
@@ -108,10 +93,7 @@ public static class BatchFileParser
             else if (value.Length > 0) // empty cells are ignored, as in the single update API
             {
                 var name = header.AttributeNames[index - 1];
-                if (TextRules.CountCharacters(value) > limits.MaxValueLength)
-                    return Fail(lineNumber, id, $"The value of '{name}' is longer than {limits.MaxValueLength} characters.");
-                if (TextRules.HasControlCharacter(value, allowLineBreaks: true))
-                    return Fail(lineNumber, id, $"The value of '{name}' contains a control character.");
+                if (ProfileAttributes.CheckValue(value, $"'{name}'", limits) is { } valueError) return Fail(lineNumber, id, valueError);
                 attributes.Add(new ProfileAttribute(name, value));
             }
             index++;
@@ -126,28 +108,4 @@ public static class BatchFileParser
 
     private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>
         !line.IsEmpty && line[^1] == (byte)'\r' ? line[..^1] : line;
-
-    /// <summary>Convenience for tests and small inputs: every row of a whole file.</summary>
-    public static (BatchHeader? Header, string? Error, List<BatchRow> Rows) ParseAll(string content, LimitsOptions limits)
-    {
-        var bytes = Encoding.UTF8.GetBytes(content);
-        var rows = new List<BatchRow>();
-        BatchHeader? header = null;
-        long lineNumber = 0;
-        foreach (var range in bytes.AsSpan().Split((byte)'\n'))
-        {
-            lineNumber++;
-            var line = bytes.AsSpan()[range];
-            if (IsBlank(line)) continue;
-            if (header is null)
-            {
-                var (parsed, error) = ParseHeader(line, limits);
-                if (parsed is null) return (null, error, rows);
-                header = parsed;
-                continue;
-            }
-            rows.Add(ParseRow(line, lineNumber, header, limits));
-        }
-        return header is null ? (null, "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.", rows) : (header, null, rows);
-    }
 }

@@ -98,13 +98,13 @@ public static class BulkEndpoints
 
             await using var file = spool.OpenRead();
             var reader = new LineReader(file);
-            var (header, headerError) = await services.Processor.ReadHeaderAsync(reader, context.RequestAborted);
-            if (header is null) return Problems.BadRequest(headerError! + " Nothing was applied.");
+            var header = await services.Processor.ReadHeaderAsync(reader, context.RequestAborted);
+            if (!header.Succeeded) return Problems.BadRequest(header.Error + " Nothing was applied.");
 
             var batchId = NewBatchId(client, services.Time);
             await services.Statuses.CreateAsync(client, batchId, spool.Rows, options.Bulk.StatusRetention);
             // Not tied to RequestAborted: once rows start to apply, the batch is finished even if the client goes away.
-            await services.Processor.ApplyAsync(client, batchId, reader, header, createMissing, CancellationToken.None);
+            await services.Processor.ApplyAsync(client, batchId, reader, header.Value, createMissing, CancellationToken.None);
 
             var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
             return TypedResults.Text(new XElement("response",

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Bulk;
 
@@ -20,14 +21,14 @@ public sealed class BulkProcessor(
     private const int ChunksInFlight = 4;
 
     /// <summary>Reads the header line; the reader is left at the first data row.</summary>
-    public async Task<(BatchHeader? Header, string? Error)> ReadHeaderAsync(LineReader reader, CancellationToken cancellationToken)
+    public async Task<Parsed<BatchHeader>> ReadHeaderAsync(LineReader reader, CancellationToken cancellationToken)
     {
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (BatchFileParser.IsBlank(line.Span)) continue;
             return BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
         }
-        return (null, "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.");
+        return Parsed<BatchHeader>.Fail("The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.");
     }
 
     /// <summary>

@@ -1,16 +1,9 @@
-using System.Buffers;
-using System.Globalization;
 using System.Net.Http.Headers;
-using System.Reflection;
-using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
-using ProfileUpdate.Api.Quota;
-using ProfileUpdate.Api.Clients;
+using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -54,8 +47,8 @@ internal static class UpdateRequestReader
         }
 
         var parsed = UpdateRequestParser.Parse(query, body, limits);
-        if (parsed.Error is { } error) return (null, Problems.BadRequest(error));
-        return (new UpdateCommand(client, parsed.Request!.Identity, parsed.Request.Attributes), null);
+        if (!parsed.Succeeded) return (null, Problems.BadRequest(parsed.Error));
+        return (new UpdateCommand(client, parsed.Value.Identity, parsed.Value.Attributes), null);
     }
 
     private static bool IsForm(string contentType) =>

@@ -43,8 +43,9 @@ public static class VisitEndpoints
         // JSON must be UTF-8 (RFC 8259 §8.1) even in fields this service ignores.
         if (!System.Text.Unicode.Utf8.IsValid(body))
             return Problems.BadRequest("The body is not valid UTF-8; send valid UTF-8 JSON.");
-        var (request, error) = DeliveryRequestReader.Read(body, options.Value.Limits);
-        if (request is null) return Problems.BadRequest(error!);
+        var parsed = DeliveryRequestReader.Read(body, options.Value.Limits);
+        if (!parsed.Succeeded) return Problems.BadRequest(parsed.Error);
+        var request = parsed.Value;
 
         var tnt = request.TntId ?? VisitorIds.NewTntId();
         if (request.ThirdPartyId is { } thirdParty)

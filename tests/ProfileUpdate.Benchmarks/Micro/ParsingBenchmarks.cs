@@ -1,7 +1,7 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Updates;
 
 namespace ProfileUpdate.Benchmarks.Micro;
@@ -56,11 +56,11 @@ public class ParsingBenchmarks
 
     /// <summary>Validation of the decoded GET parameters into an UpdateRequest (identity + 3 attributes).</summary>
     [Benchmark]
-    public ParseResult UpdateRequestFromQuery() => UpdateRequestParser.Parse(_queryParameters, NoParameters, _limits);
+    public Parsed<UpdateRequest> UpdateRequestFromQuery() => UpdateRequestParser.Parse(_queryParameters, NoParameters, _limits);
 
     /// <summary>Validation of the decoded 1 KB POST body (identity + ~20 attributes; the body path also checks for duplicates against the query).</summary>
     [Benchmark]
-    public ParseResult UpdateRequestFromBody() => UpdateRequestParser.Parse(NoParameters, _bodyParameters, _limits);
+    public Parsed<UpdateRequest> UpdateRequestFromBody() => UpdateRequestParser.Parse(NoParameters, _bodyParameters, _limits);
 
     /// <summary>A typical CRM form post: a thirdPartyId, then attributes with spaces, '+' and UTF-8 escapes, up to the size asked for.</summary>
     private static byte[] FormBody(int minBytes)

@@ -1,4 +1,5 @@
 using System.Text;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
@@ -29,7 +30,7 @@ public sealed class BatchFileParserTests
 
     private static List<BatchRow> RowsOk(string content, LimitsOptions? limits = null)
     {
-        var (header, error, rows) = BatchFileParser.ParseAll(content, limits ?? Limits);
+        var (header, error, rows) = BatchFiles.ParseAll(content, limits ?? Limits);
         Assert.Null(error);
         Assert.NotNull(header);
         return rows;
@@ -75,7 +76,7 @@ public sealed class BatchFileParserTests
     [Fact]
     public void File_without_the_batch_prefix_is_a_header_error_and_yields_no_rows()
     {
-        var (header, error, rows) = BatchFileParser.ParseAll("thirdPartyId,tier\nabc,gold\n", Limits);
+        var (header, error, rows) = BatchFiles.ParseAll("thirdPartyId,tier\nabc,gold\n", Limits);
         Assert.Null(header);
         Assert.NotNull(error);
         Assert.Contains("batch=", error, StringComparison.Ordinal);
@@ -88,7 +89,7 @@ public sealed class BatchFileParserTests
     [InlineData("\r\n\n\r\n")]
     public void Empty_or_blank_file_is_a_header_error(string content)
     {
-        var (header, error, rows) = BatchFileParser.ParseAll(content, Limits);
+        var (header, error, rows) = BatchFiles.ParseAll(content, Limits);
         Assert.Null(header);
         Assert.NotNull(error);
         Assert.Contains("empty", error, StringComparison.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text;
 using CsCheck;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
@@ -163,7 +164,7 @@ public sealed class BatchFilePropertyTests
             }
             if (crlfs[30]) file.Append("\r\n");
 
-            var (header, error, parsed) = BatchFileParser.ParseAll(file.ToString(), Limits);
+            var (header, error, parsed) = BatchFiles.ParseAll(file.ToString(), Limits);
             Assert.Null(error);
             Assert.Equal(["a", "b", "c"], header!.AttributeNames);
             Assert.Equal(expectedLines, parsed.Select(r => r.Line));

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Tests.Profiles;

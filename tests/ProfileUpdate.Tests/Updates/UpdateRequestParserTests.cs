@@ -1,5 +1,5 @@
 using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Updates;
 
@@ -17,8 +17,8 @@ public sealed class UpdateRequestParserTests
     {
         var result = UpdateRequestParser.Parse(query, body, limits ?? Limits);
         Assert.Null(result.Error);
-        Assert.NotNull(result.Request);
-        return result.Request;
+        Assert.NotNull(result.Value);
+        return result.Value;
     }
 
     private static UpdateRequest ParseOk(params (string Name, string Value)[] query) => ParseOk(Params(query), []);
@@ -26,7 +26,7 @@ public sealed class UpdateRequestParserTests
     private static string ParseError(List<UrlParameter> query, List<UrlParameter> body, LimitsOptions? limits = null)
     {
         var result = UpdateRequestParser.Parse(query, body, limits ?? Limits);
-        Assert.Null(result.Request);
+        Assert.Null(result.Value);
         Assert.NotNull(result.Error);
         AssertIsSentence(result.Error);
         return result.Error;

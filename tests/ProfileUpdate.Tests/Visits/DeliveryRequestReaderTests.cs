@@ -1,4 +1,5 @@
 using System.Text;
+using ProfileUpdate.Api.Text;
 using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Visits;
@@ -10,7 +11,7 @@ public sealed class DeliveryRequestReaderTests
     private const string Web = "\"context\":{\"channel\":\"web\"}";
     private static readonly LimitsOptions Limits = new();
 
-    private static (DeliveryRequest? Request, string? Error) Read(string json, LimitsOptions? limits = null) =>
+    private static Parsed<DeliveryRequest> Read(string json, LimitsOptions? limits = null) =>
         DeliveryRequestReader.Read(Encoding.UTF8.GetBytes(json), limits ?? Limits);
 
     private static DeliveryRequest ReadOk(string json, LimitsOptions? limits = null)
@@ -401,7 +402,7 @@ public sealed class DeliveryRequestReaderTests
     public void Profile_prefix_is_refused(string name)
     {
         Assert.Equal(
-            $"Profile parameter '{name}' must be given without the 'profile.' prefix.",
+            $"Profile parameter '{name}' must be the bare attribute name, without the 'profile.' prefix.",
             ReadError(WithParameters($"{{\"{name}\":\"x\"}}")));
     }
 
@@ -414,7 +415,7 @@ public sealed class DeliveryRequestReaderTests
     [Fact]
     public void Empty_name_is_refused()
     {
-        Assert.Equal("Profile parameter names must be 1-128 characters.", ReadError(WithParameters("""{"":"x"}""")));
+        Assert.Equal("Profile parameter '' is empty; an attribute needs a name of 1-128 characters.", ReadError(WithParameters("""{"":"x"}""")));
     }
 
     [Fact]
@@ -422,7 +423,7 @@ public sealed class DeliveryRequestReaderTests
     {
         var emoji128 = string.Concat(Enumerable.Repeat("😀", 128));
         Assert.Equal(emoji128, Parameters($"{{\"{emoji128}\":\"x\"}}")[0].Name);
-        Assert.Equal("Profile parameter names must be 1-128 characters.", ReadError(WithParameters($"{{\"{new string('n', 129)}\":\"x\"}}")));
+        Assert.EndsWith("' is longer than 128 characters.", ReadError(WithParameters($"{{\"{new string('n', 129)}\":\"x\"}}")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -446,14 +447,14 @@ public sealed class DeliveryRequestReaderTests
     {
         var limits = new LimitsOptions { MaxNameLength = 2, MaxValueLength = 3 };
         Assert.Equal([new ProfileAttribute("ab", "xyz")], Parameters("""{"ab":"xyz"}""", limits));
-        Assert.Equal("Profile parameter names must be 1-2 characters.", ReadError(WithParameters("""{"abc":"x"}"""), limits));
+        Assert.Equal("Profile parameter 'abc' is longer than 2 characters.", ReadError(WithParameters("""{"abc":"x"}"""), limits));
         Assert.Contains("longer than 3 characters", ReadError(WithParameters("""{"a":"wxyz"}"""), limits), StringComparison.Ordinal);
     }
 
     [Fact]
     public void Duplicate_names_are_refused()
     {
-        Assert.Equal("Profile parameter 'a' is given more than once.", ReadError(WithParameters("""{"a":"1","a":"2"}""")));
+        Assert.Equal("Profile parameter 'a' appears more than once; give each attribute once.", ReadError(WithParameters("""{"a":"1","a":"2"}""")));
     }
 
     [Fact]
@@ -471,7 +472,7 @@ public sealed class DeliveryRequestReaderTests
     [Fact]
     public void Control_character_in_a_name_is_refused()
     {
-        Assert.Equal("Profile parameter names must not contain control characters.", ReadError(WithParameters("""{"a\u0000b":"x"}""")));
+        Assert.Equal("Profile parameter 'a?b' contains a control character.", ReadError(WithParameters("""{"a\u0000b":"x"}""")));
     }
 
     [Theory]
@@ -481,7 +482,7 @@ public sealed class DeliveryRequestReaderTests
     public void Control_character_in_a_value_is_refused(string raw)
     {
         Assert.Equal(
-            "The value of profile parameter 'a' contains a control character.",
+            "The value of profile parameter 'a' contains a control character other than tab or line break.",
             ReadError(WithParameters($"{{\"a\":\"{raw}\"}}")));
     }
 

@@ -1,12 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-using ProfileUpdate.Api.Profiles;
-
-namespace ProfileUpdate.Api.Http;
-
-/// <summary>One decoded <c>name=value</c> pair of a query string or form body.</summary>
-public readonly record struct UrlParameter(string Name, string Value);
+namespace ProfileUpdate.Api.Text;
 
 /// <summary>
 /// Strict <c>application/x-www-form-urlencoded</c> decoding. ASP.NET Core's own query and form readers keep a malformed

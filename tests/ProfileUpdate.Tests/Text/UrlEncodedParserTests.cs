@@ -1,7 +1,7 @@
 using System.Text;
-using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Text;
 
-namespace ProfileUpdate.Tests.Http;
+namespace ProfileUpdate.Tests.Text;
 
 public sealed class UrlEncodedParserTests
 {

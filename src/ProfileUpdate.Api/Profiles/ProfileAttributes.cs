@@ -1,0 +1,43 @@
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Text;
+
+namespace ProfileUpdate.Api.Profiles;
+
+/// <summary>
+/// The one set of rules for profile attribute names and values, with their messages, used by every way attributes come
+/// in: single updates, batch files and visits. Limits come from configuration (<see cref="LimitsOptions"/>); lengths
+/// count Unicode characters as a person would (an emoji or 東 is one). The caller only says how the thing is called in
+/// its own request ("Attribute name 'tier'", "Header column 3", "'profile.tier'"), so a message points at the right spot.
+/// </summary>
+public static class ProfileAttributes
+{
+    /// <summary>The prefix single updates put before an attribute name; batch headers and visits must not use it.</summary>
+    public const string Prefix = "profile.";
+
+    /// <summary>Null when <paramref name="name"/> may be an attribute name, else why not.</summary>
+    /// <param name="label">How the request names it, e.g. <c>Attribute name 'tier'</c> or <c>Header column 3</c>.</param>
+    public static string? CheckName(string name, string label, LimitsOptions limits)
+    {
+        if (name.Length == 0) return $"{label} is empty; an attribute needs a name of 1-{limits.MaxNameLength} characters.";
+        if (TextRules.CountCharacters(name) > limits.MaxNameLength) return $"{label} is longer than {limits.MaxNameLength} characters.";
+        if (TextRules.HasControlCharacter(name, allowLineBreaks: false)) return $"{label} contains a control character.";
+        return null;
+    }
+
+    /// <summary>Null when <paramref name="value"/> may be stored, else why not. Tab and line breaks are text; other control characters are not.</summary>
+    /// <param name="label">How the request names the attribute, e.g. <c>'profile.tier'</c> or <c>'tier'</c>.</param>
+    public static string? CheckValue(string value, string label, LimitsOptions limits)
+    {
+        if (TextRules.CountCharacters(value) > limits.MaxValueLength)
+            return $"The value of {label} is longer than {limits.MaxValueLength} characters.";
+        if (TextRules.HasControlCharacter(value, allowLineBreaks: true))
+            return $"The value of {label} contains a control character other than tab or line break.";
+        return null;
+    }
+
+    /// <summary>The same attribute twice in one request or header.</summary>
+    public static string Duplicate(string label) => $"{label} appears more than once; give each attribute once.";
+
+    /// <summary>A name written with the single-update prefix where a bare name is expected.</summary>
+    public static string Prefixed(string label) => $"{label} must be the bare attribute name, without the '{Prefix}' prefix.";
+}

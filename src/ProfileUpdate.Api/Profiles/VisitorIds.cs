@@ -1,0 +1,70 @@
+using ProfileUpdate.Api.Text;
+
+namespace ProfileUpdate.Api.Profiles;
+
+/// <summary>Rules for visitor ids shared by every endpoint (docs/api.md, "Terms").</summary>
+public static class VisitorIds
+{
+    public const int MaxTntIdLength = 128;
+    public const int MaxThirdPartyIdLength = 256;
+
+    /// <summary>The part of a tntId before its optional location hint: <c>X</c> and <c>X.28_20</c> are one profile.</summary>
+    public static string TntBase(string tntId)
+    {
+        var dot = tntId.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? tntId : tntId[..dot];
+    }
+
+    /// <summary>Returns null when valid, else a sentence saying what is wrong (never echoing the id: it is personal data).</summary>
+    public static string? ValidateTntId(string id, string parameter)
+    {
+        if (id.Length == 0) return $"{parameter} must not be empty.";
+        if (id.Length > MaxTntIdLength) return $"{parameter} must be at most {MaxTntIdLength} characters.";
+        var dots = 0;
+        foreach (var c in id)
+        {
+            if (c == '.') { dots++; continue; }
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                return $"{parameter} may contain only letters, digits, '-', '_' and one '.' before the location hint.";
+        }
+        if (dots > 1) return $"{parameter} may contain at most one '.', the one before the location hint.";
+        if (id[0] == '.' || id[^1] == '.') return $"{parameter} must have characters on both sides of its '.'.";
+        return null;
+    }
+
+    /// <summary>Returns null when valid, else a sentence saying what is wrong.</summary>
+    public static string? ValidateThirdPartyId(string id, string parameter)
+    {
+        if (id.Length == 0) return $"{parameter} must not be empty.";
+        if (TextRules.CountCharacters(id) > MaxThirdPartyIdLength) return $"{parameter} must be at most {MaxThirdPartyIdLength} characters.";
+        if (id.AsSpan().IndexOfAny('+', '/') >= 0) return $"{parameter} must not contain '+' or '/'.";
+        if (TextRules.HasControlCharacter(id, allowLineBreaks: false)) return $"{parameter} must not contain control characters.";
+        return null;
+    }
+
+    /// <summary>A new tntId for a visitor seen for the first time: 32 lowercase hex characters (128 random bits) and a location hint.</summary>
+    public static string NewTntId(string locationHint = "0_0")
+    {
+        // Guid.NewGuid asks the kernel for 16 random bytes on every call (a getrandom syscall each): a bulk v2 file creates
+        // up to 500,000 ids, so random bytes are drawn 4 KB at a time per thread, from the same cryptographic source.
+        if (_randomPool is not { } pool || _randomUsed + 16 > pool.Length)
+        {
+            pool = _randomPool ??= new byte[4096];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(pool);
+            _randomUsed = 0;
+        }
+        var offset = _randomUsed;
+        _randomUsed += 16;
+        var id = string.Create(33 + locationHint.Length, (Pool: pool, Offset: offset, Hint: locationHint), static (chars, state) =>
+        {
+            Convert.TryToHexStringLower(state.Pool.AsSpan(state.Offset, 16), chars, out _);
+            chars[32] = '.';
+            state.Hint.AsSpan().CopyTo(chars[33..]);
+        });
+        pool.AsSpan(offset, 16).Clear(); // a drawn id's bytes are not left behind for anything else to read
+        return id;
+    }
+
+    [ThreadStatic] private static byte[]? _randomPool;
+    [ThreadStatic] private static int _randomUsed;
+}
