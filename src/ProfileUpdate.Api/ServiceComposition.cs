@@ -38,7 +38,7 @@ public static class ServiceComposition
         services.AddSingleton<UpdateQueue>();
         services.AddSingleton<UpdateMetrics>();
         services.AddHostedService<UpdateApplier>();
-        services.AddSingleton<BatchStatusStore>();
+        services.AddSingleton<BatchStatusRepository>();
         services.AddSingleton<BulkProcessor>();
         services.AddSingleton<BulkMetrics>();
         return services;

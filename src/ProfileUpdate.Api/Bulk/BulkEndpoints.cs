@@ -43,7 +43,7 @@ public static class BulkEndpoints
     /// <summary>The services a bulk submission needs, bound as one parameter.</summary>
     public readonly record struct BulkServices(
         BulkProcessor Processor,
-        BatchStatusStore Statuses,
+        BatchStatusRepository Statuses,
         IOptions<ProfileUpdateOptions> Options,
         TimeProvider Time);
 
@@ -116,7 +116,7 @@ public static class BulkEndpoints
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> StatusAsync(
-        ResolvedClient client, string? batchId, string? showDetails, BatchStatusStore statuses)
+        ResolvedClient client, string? batchId, string? showDetails, BatchStatusRepository statuses)
     {
         if (string.IsNullOrEmpty(batchId)) return Problems.BadRequest("The query parameter batchId is required.");
         var details = string.Equals(showDetails, "true", StringComparison.OrdinalIgnoreCase);

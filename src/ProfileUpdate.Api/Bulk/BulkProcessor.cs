@@ -12,7 +12,7 @@ namespace ProfileUpdate.Api.Bulk;
 /// </summary>
 public sealed class BulkProcessor(
     ProfileRepository repository,
-    BatchStatusStore statuses,
+    BatchStatusRepository statuses,
     BulkMetrics metrics,
     IOptions<ProfileUpdateOptions> options,
     TimeProvider time)
@@ -36,12 +36,11 @@ public sealed class BulkProcessor(
     /// <see cref="ChunksInFlight"/> chunks overlap (parsing and id lookups of the next while the previous writes), but their
     /// writes are issued strictly in file order, so a later row still wins.
     /// </summary>
-    public async Task<BatchCounts> ApplyAsync(string client, string batchId, LineReader reader, BatchHeader header, bool createMissing,
+    public async Task ApplyAsync(string client, string batchId, LineReader reader, BatchHeader header, bool createMissing,
         CancellationToken cancellationToken)
     {
         var limits = options.Value.Limits;
         var retention = options.Value.Bulk.StatusRetention;
-        var total = new BatchCounts(0, 0, 0, 0, 0, 0);
         long failuresKept = 0;
         var inFlight = new Queue<Task<(BatchCounts Delta, List<BatchFailure> Failures)>>();
         var previousWriteIssued = Task.CompletedTask;
@@ -66,7 +65,6 @@ public sealed class BulkProcessor(
                     var (delta, failures) = await inFlight.Dequeue();
                     await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done && inFlight.Count == 0, retention);
                     failuresKept += failures.Count;
-                    total = Add(total, delta);
                     metrics.Rows(client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
                 }
             }
@@ -79,7 +77,6 @@ public sealed class BulkProcessor(
                 try { await pending; } catch (Exception) { /* the first failure is already propagating */ }
             }
         }
-        return total;
     }
 
     private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(string client, List<BatchRow> chunk,
@@ -163,8 +160,4 @@ public sealed class BulkProcessor(
         }
         return (new BatchCounts(0, chunk.Count, successful, notFound, failures.Count, created), failures);
     }
-
-    private static BatchCounts Add(BatchCounts a, BatchCounts b) =>
-        new(a.BatchSize + b.BatchSize, a.Consumed + b.Consumed, a.Successful + b.Successful, a.NotFound + b.NotFound,
-            a.Failed + b.Failed, a.Created + b.Created);
 }

