@@ -1,6 +1,10 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Visits;
 using ProfileUpdate.Api.Clients;
 
 namespace ProfileUpdate.Api;
@@ -25,20 +29,23 @@ public static class ApiDocumentation
             });
             options.AddOperationTransformer((operation, context, _) =>
             {
+                // Limits as configured, so the document tells what this instance enforces.
+                var configured = context.ApplicationServices.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value;
+                var limits = configured.Limits;
                 DescribeClient(operation, context.Description.ActionDescriptor.EndpointMetadata.OfType<ClientSource>().FirstOrDefault());
                 var name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
                 switch (name)
                 {
                     case "UpdateProfileGet":
                     case "UpdateProfilePost":
-                        DescribeUpdate(operation, isPost: name == "UpdateProfilePost");
+                        DescribeUpdate(operation, isPost: name == "UpdateProfilePost", limits);
                         break;
                     case "Deliver":
-                        DescribeDelivery(operation);
+                        DescribeDelivery(operation, limits);
                         break;
                     case "BatchUpdateV1":
                     case "BatchUpdateV2":
-                        DescribeBatchUpdate(operation, v2: name == "BatchUpdateV2");
+                        DescribeBatchUpdate(operation, v2: name == "BatchUpdateV2", limits, configured.Bulk.SubmissionsPerMinute);
                         break;
                     case "BatchStatusV1":
                     case "BatchStatusV2":
@@ -70,18 +77,18 @@ public static class ApiDocumentation
         return app;
     }
 
-    private static void DescribeUpdate(OpenApiOperation operation, bool isPost)
+    private static void DescribeUpdate(OpenApiOperation operation, bool isPost, LimitsOptions limits)
     {
         operation.Parameters ??= [];
         // Only one id has an example, so "Try it out" works as prefilled (both ids at once is a 400).
         operation.Parameters.Add(Query("mboxPC", "Target visitor id (tntId), with or without its location hint, e.g. 1368007744041-575948.01_00. Give this or mbox3rdPartyId.",
             null));
-        operation.Parameters.Add(Query("mbox3rdPartyId", "Your own visitor id (1-256 characters, no '+' or '/'). Give this or mboxPC.", "crm-42"));
+        operation.Parameters.Add(Query("mbox3rdPartyId", $"Your own visitor id (1-{VisitorIds.MaxThirdPartyIdLength} characters, no '+' or '/'). Give this or mboxPC.", "crm-42"));
         operation.Parameters.Add(new OpenApiParameter
         {
             Name = "profile",
             In = ParameterLocation.Query,
-            Description = "Attributes to set, each as profile.{name}={value} (value up to 256 characters; empty values are ignored). " +
+            Description = $"Attributes to set, each as profile.{{name}}={{value}} (name up to {limits.MaxNameLength} characters, value up to {limits.MaxValueLength} characters; empty values are ignored). " +
                 "Swagger UI sends each entry of this object as its own query parameter.",
             Required = !isPost,
             Style = ParameterStyle.Form,
@@ -96,10 +103,10 @@ public static class ApiDocumentation
         Respond(operation, "200", "Stored and readable. X-Profile-Update says applied or profile-not-found (nothing is created).",
             "text/plain", JsonValue.Create("trueRequest successfully submitted"));
         ProblemResponse(operation, "400", "Missing or conflicting id, no profile.* parameter, malformed escape or invalid UTF-8, over-long name or value.");
-        ProblemResponse(operation, "414", "Request target longer than 8,192 bytes.");
+        ProblemResponse(operation, "414", $"Request target longer than {limits.MaxGetBytes:N0} bytes.");
         if (isPost)
         {
-            ProblemResponse(operation, "413", "Body larger than 61,440 bytes.");
+            ProblemResponse(operation, "413", $"Body larger than {limits.MaxPostBytes:N0} bytes.");
             ProblemResponse(operation, "415", "Body not application/x-www-form-urlencoded.");
             // Declared here rather than with .Accepts(): that would make routing refuse other content types with a bare 415,
             // where the contract wants a 415 with a message.
@@ -124,14 +131,15 @@ public static class ApiDocumentation
         ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
     }
 
-    private static void DescribeDelivery(OpenApiOperation operation)
+    private static void DescribeDelivery(OpenApiOperation operation, LimitsOptions limits)
     {
         operation.Parameters ??= [];
-        operation.Parameters.Add(Query("sessionId", "Adobe session id (accepted, not used).", "a1b2c3"));
+        operation.Parameters.Add(Query("sessionId", "The visitor's session id, required as in Adobe's Delivery API (not otherwise used).", "a1b2c3", required: true));
         operation.RequestBody = new OpenApiRequestBody
         {
             Required = true,
-            Description = "An Adobe Delivery API request; only context.channel, id and execute.pageLoad.profileParameters are read.",
+            Description = "An Adobe Delivery API request; only context.channel, id and execute.pageLoad.profileParameters are read " +
+                $"(at most {DeliveryRequestReader.MaxProfileParameters} parameters, names up to {limits.MaxNameLength} characters, values up to {limits.MaxValueLength}).",
             Content = new Dictionary<string, OpenApiMediaType>
             {
                 ["application/json"] = new()
@@ -153,11 +161,12 @@ public static class ApiDocumentation
 
     private const string BatchExample = "batch=pcId,param1,param2,param3,param4\n123,value1\n124,value1,,,value4\n125,,value2\n126,value1,value2,value3,value4\n";
 
-    private static void DescribeBatchUpdate(OpenApiOperation operation, bool v2)
+    private static void DescribeBatchUpdate(OpenApiOperation operation, bool v2, LimitsOptions limits, int submissionsPerMinute)
     {
         operation.Description = (v2 ? "Creates missing profiles (a new tntId linked to a new thirdPartyId, or the given pcId). "
                 : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
-            "The answer comes once every row is applied or recorded as failed. At most 50 MB / 500,000 rows; 50 submissions per minute.";
+            $"The answer comes once every row is applied or recorded as failed. The file must be smaller than {limits.MaxBatchBytes:N0} bytes " +
+            $"and hold at most {limits.MaxBatchRows:N0} rows; at most {submissionsPerMinute} submissions per minute.";
         operation.RequestBody = new OpenApiRequestBody
         {
             Required = true,
@@ -190,9 +199,9 @@ public static class ApiDocumentation
         foreach (var (status, text) in new[]
                  {
                      ("400", "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier. Nothing was applied."),
-                     ("413", "The batch has more than 500000 rows; split it into several files. Nothing was applied."),
+                     ("413", $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied."),
                      ("415", "Content-Type 'application/json' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."),
-                     ("429", "Client demo may submit at most 50 batches per minute; retry in 12 seconds."),
+                     ("429", $"Client demo may submit at most {submissionsPerMinute} batches per minute; retry in 12 seconds."),
                  })
         {
             Respond(operation, status, text, "application/xml",
