@@ -1,11 +1,8 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.OpenApi;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
-using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Visits;
-using ProfileUpdate.Api.Clients;
 
 namespace ProfileUpdate.Api;
 
@@ -110,23 +107,18 @@ public static class ApiDocumentation
             ProblemResponse(operation, "415", "Body not application/x-www-form-urlencoded.");
             // Declared here rather than with .Accepts(): that would make routing refuse other content types with a bare 415,
             // where the contract wants a 415 with a message.
-            operation.RequestBody = new OpenApiRequestBody
+            operation.RequestBody = Body(required: false, "Parameters as application/x-www-form-urlencoded (merged with the query string; a name in both is refused).", new()
             {
-                Required = false,
-                Description = "Parameters as application/x-www-form-urlencoded (merged with the query string; a name in both is refused).",
-                Content = new Dictionary<string, OpenApiMediaType>
+                ["application/x-www-form-urlencoded"] = new()
                 {
-                    ["application/x-www-form-urlencoded"] = new()
+                    Schema = new OpenApiSchema
                     {
-                        Schema = new OpenApiSchema
-                        {
-                            Type = JsonSchemaType.Object,
-                            AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
-                        },
-                        Example = new JsonObject { ["mbox3rdPartyId"] = "crm-42", ["profile.tier"] = "gold" },
+                        Type = JsonSchemaType.Object,
+                        AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.String },
                     },
+                    Example = new JsonObject { ["mbox3rdPartyId"] = "crm-42", ["profile.tier"] = "gold" },
                 },
-            };
+            });
         }
         ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
     }
@@ -135,23 +127,18 @@ public static class ApiDocumentation
     {
         operation.Parameters ??= [];
         operation.Parameters.Add(Query("sessionId", "The visitor's session id, required as in Adobe's Delivery API (not otherwise used).", "a1b2c3", required: true));
-        operation.RequestBody = new OpenApiRequestBody
+        operation.RequestBody = Body(required: true, "An Adobe Delivery API request; only context.channel, id and execute.pageLoad.profileParameters are read " +
+                $"(at most {DeliveryRequestReader.MaxProfileParameters} parameters, names up to {limits.MaxNameLength} characters, values up to {limits.MaxValueLength}).", new()
         {
-            Required = true,
-            Description = "An Adobe Delivery API request; only context.channel, id and execute.pageLoad.profileParameters are read " +
-                $"(at most {DeliveryRequestReader.MaxProfileParameters} parameters, names up to {limits.MaxNameLength} characters, values up to {limits.MaxValueLength}).",
-            Content = new Dictionary<string, OpenApiMediaType>
+            ["application/json"] = new()
             {
-                ["application/json"] = new()
-                {
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.Object },
-                    Example = JsonNode.Parse("""
-                        {"context":{"channel":"web"},"id":{"thirdPartyId":"crm-42"},
-                         "execute":{"pageLoad":{"profileParameters":{"tier":"gold","city":"Köln"}}}}
-                        """),
-                },
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Object },
+                Example = JsonNode.Parse("""
+                    {"context":{"channel":"web"},"id":{"thirdPartyId":"crm-42"},
+                     "execute":{"pageLoad":{"profileParameters":{"tier":"gold","city":"Köln"}}}}
+                    """),
             },
-        };
+        });
         Respond(operation, "200", "The visitor's ids.", "application/json", JsonNode.Parse("""
             {"status":200,"requestId":"4f1c…","client":"demo","id":{"tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42"},
              "edgeHost":"localhost","execute":{"pageLoad":{}}}
@@ -167,32 +154,27 @@ public static class ApiDocumentation
                 : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
             $"The answer comes once every row is applied or recorded as failed. The file must be smaller than {limits.MaxBatchBytes:N0} bytes " +
             $"and hold at most {limits.MaxBatchRows:N0} rows; at most {submissionsPerMinute} submissions per minute.";
-        operation.RequestBody = new OpenApiRequestBody
+        operation.RequestBody = Body(required: true, "The batch file: raw (curl --data-binary @file), text/csv, or a multipart/form-data file upload.", new()
         {
-            Required = true,
-            Description = "The batch file: raw (curl --data-binary @file), text/csv, or a multipart/form-data file upload.",
-            Content = new Dictionary<string, OpenApiMediaType>
+            ["multipart/form-data"] = new()
             {
-                ["multipart/form-data"] = new()
+                Schema = new OpenApiSchema
                 {
-                    Schema = new OpenApiSchema
+                    Type = JsonSchemaType.Object,
+                    Required = new HashSet<string> { "file" },
+                    Properties = new Dictionary<string, IOpenApiSchema>
                     {
-                        Type = JsonSchemaType.Object,
-                        Required = new HashSet<string> { "file" },
-                        Properties = new Dictionary<string, IOpenApiSchema>
-                        {
-                            ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "The batch file" },
-                        },
+                        ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "The batch file" },
                     },
                 },
-                ["text/csv"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String }, Example = JsonValue.Create(BatchExample) },
-                ["application/x-www-form-urlencoded"] = new()
-                {
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-                    Example = JsonValue.Create(BatchExample),
-                },
             },
-        };
+            ["text/csv"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String }, Example = JsonValue.Create(BatchExample) },
+            ["application/x-www-form-urlencoded"] = new()
+            {
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                Example = JsonValue.Create(BatchExample),
+            },
+        });
         var xmlOk = "<response><success>true</success><batchId>demo-1795449600054-50504229</batchId><batchStatus>http://localhost:5000/m2/demo" +
                     (v2 ? "/v2" : "") + "/profile/batchStatus?batchId=demo-1795449600054-50504229</batchStatus><message>Batch submitted for processing</message></response>";
         Respond(operation, "200", "Every row applied or recorded as failed.", "application/xml", JsonValue.Create(xmlOk));
@@ -260,6 +242,9 @@ public static class ApiDocumentation
             _ => Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"),
         });
     }
+
+    private static OpenApiRequestBody Body(bool required, string description, Dictionary<string, OpenApiMediaType> content) =>
+        new() { Required = required, Description = description, Content = content };
 
     private static OpenApiParameter Query(string name, string description, string? example, bool required = false) => new()
     {

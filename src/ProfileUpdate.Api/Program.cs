@@ -1,8 +1,8 @@
 using ProfileUpdate.Api;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
-using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Api.Visits;
 

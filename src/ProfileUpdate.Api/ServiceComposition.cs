@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.Api.Clients;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;

@@ -1,6 +1,4 @@
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
-using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Bulk;
 

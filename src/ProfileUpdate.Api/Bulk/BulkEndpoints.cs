@@ -2,12 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Http;
-using Microsoft.AspNetCore.Http.HttpResults;
 using ProfileUpdate.Api.Clients;
+using ProfileUpdate.Api.Http;
 
 namespace ProfileUpdate.Api.Bulk;
 
@@ -31,12 +28,9 @@ public static class BulkEndpoints
             .WithName("BatchUpdateV2")
             .WithSummary("Bulk update (v2): apply a batch file, creating missing profiles")
             .WithDescription(fileLimits);
-        group.MapGet("/profile/batchStatus", StatusAsync)
-            .WithName("BatchStatusV1")
-            .WithSummary("Status of a batch (v1 path)");
-        group.MapGet("/v2/profile/batchStatus", StatusAsync)
-            .WithName("BatchStatusV2")
-            .WithSummary("Status of a batch (v2 path)");
+        // One status resource under both paths, as Adobe's batch answers link either.
+        foreach (var (path, version) in (ReadOnlySpan<(string, string)>)[("/profile/batchStatus", "V1"), ("/v2/profile/batchStatus", "V2")])
+            group.MapGet(path, StatusAsync).WithName("BatchStatus" + version).WithSummary($"Status of a batch ({version.ToLowerInvariant()} path)");
         return app;
     }
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Bulk;
 

@@ -1,7 +1,4 @@
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
-using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Bulk;
 

@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
 
 namespace ProfileUpdate.Api.Clients;

@@ -1,10 +1,6 @@
 using System.Net;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
 
 namespace ProfileUpdate.Api.Clients;

@@ -1,6 +1,3 @@
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
-
 namespace ProfileUpdate.Api.Clients;
 
 /// <summary>Says loudly at start-up when no client is configured, i.e. any client code is served without a token.</summary>

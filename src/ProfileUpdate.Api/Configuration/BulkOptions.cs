@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>The bulk profile update API.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>Rules the attributes cannot express: the per-client dictionary, and settings that depend on each other.</summary>

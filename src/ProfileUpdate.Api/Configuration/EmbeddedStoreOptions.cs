@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>The embedded Redis-compatible store (Garnet) used when no <c>ConnectionStrings:Redis</c> is configured.</summary>

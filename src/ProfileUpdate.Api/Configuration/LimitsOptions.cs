@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>Size limits of requests, attribute names and values, and batch files.</summary>

@@ -1,6 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>Everything under the <c>ProfileUpdate</c> configuration section (README lists every knob with its default).</summary>
@@ -12,23 +9,12 @@ public sealed class ProfileUpdateOptions
     [RegularExpression(ClientCode.Pattern)]
     public string? DefaultClient { get; set; }
 
-    [Required, ValidateObjectMembers]
-    public LimitsOptions Limits { get; set; } = new();
-
-    [Required, ValidateObjectMembers]
-    public QuotaOptions Quota { get; set; } = new();
-
-    [Required, ValidateObjectMembers]
-    public BulkOptions Bulk { get; set; } = new();
-
-    [Required, ValidateObjectMembers]
-    public ApplierOptions Applier { get; set; } = new();
-
-    [Required, ValidateObjectMembers]
-    public ProfilesOptions Profiles { get; set; } = new();
-
-    [Required, ValidateObjectMembers]
-    public StoreOptions Store { get; set; } = new();
+    [Required, ValidateObjectMembers] public LimitsOptions Limits { get; set; } = new();
+    [Required, ValidateObjectMembers] public QuotaOptions Quota { get; set; } = new();
+    [Required, ValidateObjectMembers] public BulkOptions Bulk { get; set; } = new();
+    [Required, ValidateObjectMembers] public ApplierOptions Applier { get; set; } = new();
+    [Required, ValidateObjectMembers] public ProfilesOptions Profiles { get; set; } = new();
+    [Required, ValidateObjectMembers] public StoreOptions Store { get; set; } = new();
 
     /// <summary>Per-client settings; when any client is configured, only those client codes are served.</summary>
     public Dictionary<string, ClientOptions> Clients { get; set; } = new(StringComparer.Ordinal);

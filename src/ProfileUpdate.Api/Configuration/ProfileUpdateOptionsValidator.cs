@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>Source-generated validation of the attribute rules on <see cref="ProfileUpdateOptions"/> and its nested sections.</summary>

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>The profile store's in-process helpers.</summary>

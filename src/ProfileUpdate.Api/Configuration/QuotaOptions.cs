@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>The rolling 24-hour single-update quota per client.</summary>

@@ -1,6 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
-
 namespace ProfileUpdate.Api.Configuration;
 
 /// <summary>The connections to the profile store (Redis, or the embedded store) and how requests behave while it is unavailable.</summary>
@@ -16,6 +13,5 @@ public sealed class StoreOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")] public TimeSpan ReconnectGrace { get; set; } = TimeSpan.FromSeconds(1.5);
 
-    [Required, ValidateObjectMembers]
-    public EmbeddedStoreOptions Embedded { get; set; } = new();
+    [Required, ValidateObjectMembers] public EmbeddedStoreOptions Embedded { get; set; } = new();
 }

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace ProfileUpdate.Api.Http;

@@ -1,8 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Api.Http;

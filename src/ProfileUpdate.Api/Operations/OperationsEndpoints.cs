@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Operations;
 

@@ -1,6 +1,4 @@
 using BitFaster.Caching.Lru;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Profiles;
 

@@ -1,6 +1,3 @@
-using ProfileUpdate.Api.Configuration;
-using ProfileUpdate.Api.Text;
-
 namespace ProfileUpdate.Api.Profiles;
 
 /// <summary>

@@ -1,8 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
-using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Profiles;
 

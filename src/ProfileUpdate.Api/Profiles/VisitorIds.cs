@@ -1,5 +1,3 @@
-using ProfileUpdate.Api.Text;
-
 namespace ProfileUpdate.Api.Profiles;
 
 /// <summary>Rules for visitor ids shared by every endpoint (docs/api.md, "Terms").</summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Quota;
 

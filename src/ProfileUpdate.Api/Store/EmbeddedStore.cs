@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Garnet;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Store;
 

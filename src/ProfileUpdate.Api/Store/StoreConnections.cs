@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using StackExchange.Redis;
 
 namespace ProfileUpdate.Api.Store;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;

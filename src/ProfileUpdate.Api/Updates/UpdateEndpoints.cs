@@ -1,16 +1,7 @@
-using System.Buffers;
 using System.Globalization;
-using System.Net.Http.Headers;
-using System.Reflection;
-using System.Text;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Quota;
-using ProfileUpdate.Api.Clients;
 
 namespace ProfileUpdate.Api.Updates;
 

@@ -1,6 +1,4 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Api.Updates;
 

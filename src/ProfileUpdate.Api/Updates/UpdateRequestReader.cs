@@ -1,9 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.HttpResults;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
-using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Updates;
 

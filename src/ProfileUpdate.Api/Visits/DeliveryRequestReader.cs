@@ -1,7 +1,5 @@
 using System.Text.Json;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
-using ProfileUpdate.Api.Text;
 
 namespace ProfileUpdate.Api.Visits;
 

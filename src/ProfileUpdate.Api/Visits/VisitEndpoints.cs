@@ -1,7 +1,4 @@
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Clients;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
 
