@@ -11,6 +11,10 @@ public static class BatchFileParser
 {
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
     private static readonly byte[] Prefix = "batch="u8.ToArray();
+    // Adobe's pages spell the id columns several ways; all are accepted, in any case.
+    private static readonly string[] TntIdColumns = ["pcId", "tntId", "mboxPC"];
+    private static readonly string[] ThirdPartyIdColumns = ["thirdPartyId", "mbox3rdPartyId", "mboxThirdPartyId"];
+    private static readonly string AllIdColumns = string.Join(", ", TntIdColumns.Skip(1).Concat(ThirdPartyIdColumns.Skip(1)));
     private static readonly string[] EcidColumns = ["marketingCloudVisitorId", "mboxMCGVID", "ecid", "mcId"];
 
     /// <summary>True for lines the format skips: empty, or only CRs (the same lines <see cref="BatchSpool"/> does not count).</summary>
@@ -37,12 +41,12 @@ public static class BatchFileParser
 
         var first = names[0];
         IdentityKind kind;
-        if (first.Equals("pcId", StringComparison.OrdinalIgnoreCase)) kind = IdentityKind.TntId;
-        else if (first.Equals("thirdPartyId", StringComparison.OrdinalIgnoreCase)) kind = IdentityKind.ThirdPartyId;
+        if (TntIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) kind = IdentityKind.TntId;
+        else if (ThirdPartyIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) kind = IdentityKind.ThirdPartyId;
         else if (EcidColumns.Any(e => e.Equals(first, StringComparison.OrdinalIgnoreCase)))
-            return Parsed<BatchHeader>.Fail($"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId.");
+            return Parsed<BatchHeader>.Fail($"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}).");
         else
-            return Parsed<BatchHeader>.Fail($"The first header column must be pcId or thirdPartyId, not '{UrlEncodedParser.Sanitize(first)}'.");
+            return Parsed<BatchHeader>.Fail($"The first header column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}), not '{UrlEncodedParser.Sanitize(first)}'.");
 
         var attributes = names.Skip(1).ToList();
         if (attributes.Count == 0)
@@ -82,6 +86,12 @@ public static class BatchFileParser
             }
             if (index == 0)
             {
+                // A raw '+' in an id cell is never a space: e-mail addresses pasted as is would name another visitor.
+                if (cell.IndexOf((byte)'+') >= 0)
+                {
+                    UrlEncodedParser.TryDecodeKeepingPlus(cell, out var asSent, out _);
+                    return Fail(lineNumber, Clip(asSent), VisitorIds.RawPlus(header.IdKind == IdentityKind.TntId ? "The pcId" : "The thirdPartyId"));
+                }
                 id = value;
                 var idError = header.IdKind == IdentityKind.TntId
                     ? VisitorIds.ValidateTntId(value, "pcId")

@@ -30,6 +30,14 @@ public static class VisitorIds
         return null;
     }
 
+    /// <summary>
+    /// Why an id sent with a literal '+' is refused: form decoding turns it into a space, so an e-mail address pasted as
+    /// is would silently name a different visitor; and no id may contain '+'.
+    /// </summary>
+    public static string RawPlus(string parameter) =>
+        $"{parameter} contains a raw '+', which URL decoding turns into a space, so a+b@example.com would silently name the " +
+        "visitor 'a b@example.com'. Ids cannot contain '+': send the id without it.";
+
     /// <summary>Returns null when valid, else a sentence saying what is wrong.</summary>
     public static string? ValidateThirdPartyId(string id, string parameter)
     {

@@ -33,7 +33,7 @@ public static class UrlEncodedParser
                 return $"Parameter #{index} of the {source} has a name that {nameError}.";
             if (!TryDecode(rawValue, out var value, out var valueError))
                 return $"The value of parameter '{Sanitize(name)}' in the {source} {valueError}.";
-            output.Add(new UrlParameter(name, value));
+            output.Add(new UrlParameter(name, value) { RawPlusInValue = rawValue.IndexOf((byte)'+') >= 0 });
         }
         return null;
     }
@@ -60,6 +60,10 @@ public static class UrlEncodedParser
     /// <summary>Decodes one URL-encoded component ('+' → space, %XX, strict UTF-8); on failure <paramref name="error"/> says why.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> raw, out string decoded, out string? error) =>
         TryDecode(raw, plusIsSpace: true, out decoded, out error);
+
+    /// <summary>Decodes like <see cref="TryDecode(ReadOnlySpan{byte}, out string, out string?)"/>, but '+' stays a '+' (to show text as sent).</summary>
+    public static bool TryDecodeKeepingPlus(ReadOnlySpan<byte> raw, out string decoded, out string? error) =>
+        TryDecode(raw, plusIsSpace: false, out decoded, out error);
 
     /// <summary>Decodes one path segment: like <see cref="TryDecode(ReadOnlySpan{byte}, out string, out string?)"/>, but '+' is a plain '+'.</summary>
     public static bool TryDecodePathSegment(string raw, out string decoded, out string? error) =>

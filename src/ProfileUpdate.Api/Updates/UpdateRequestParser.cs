@@ -30,7 +30,8 @@ public static class UpdateRequestParser
         for (var i = 0; i < query.Count + body.Count; i++)
         {
             var inBody = i >= query.Count;
-            var (name, value) = inBody ? body[i - query.Count] : query[i];
+            var parameter = inBody ? body[i - query.Count] : query[i];
+            var (name, value) = parameter;
             if (inBody && queryNames!.Contains(name))
                 return Parsed<UpdateRequest>.Fail($"Parameter '{UrlEncodedParser.Sanitize(name)}' appears in both the query string and the body; send it once.");
 
@@ -48,6 +49,10 @@ public static class UpdateRequestParser
                 if (ProfileAttributes.CheckValue(value, $"'{UrlEncodedParser.Sanitize(name)}'", limits) is { } valueError)
                     return Parsed<UpdateRequest>.Fail(valueError);
                 attributes.Add(new ProfileAttribute(attributeName, value));
+            }
+            else if (name is TntParameter or ThirdPartyParameter && parameter.RawPlusInValue)
+            {
+                return Parsed<UpdateRequest>.Fail(VisitorIds.RawPlus(name));
             }
             else if (name == TntParameter)
             {

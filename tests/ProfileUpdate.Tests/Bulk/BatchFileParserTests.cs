@@ -153,8 +153,20 @@ public sealed class BatchFileParserTests
     }
 
     [Theory]
-    [InlineData("tntId")]
-    [InlineData("mboxPC")]
+    [InlineData("pcId", IdentityKind.TntId)]
+    [InlineData("tntId", IdentityKind.TntId)]
+    [InlineData("MBOXPC", IdentityKind.TntId)]
+    [InlineData("thirdPartyId", IdentityKind.ThirdPartyId)]
+    [InlineData("mbox3rdPartyId", IdentityKind.ThirdPartyId)]
+    [InlineData("mboxThirdPartyID", IdentityKind.ThirdPartyId)]
+    public void Id_column_aliases_are_accepted_in_any_case(string column, IdentityKind kind)
+    {
+        var (header, error) = BatchFileParser.ParseHeader(Encoding.UTF8.GetBytes($"batch={column},tier"), Limits);
+        Assert.Null(error);
+        Assert.Equal(kind, header!.IdKind);
+    }
+
+    [Theory]
     [InlineData("email")]
     [InlineData("thirdParty")]
     [InlineData("pcId ")]
@@ -394,9 +406,20 @@ public sealed class BatchFileParserTests
     [Fact]
     public void Plus_decodes_to_a_space()
     {
-        var row = Row("batch=thirdPartyId,name", "john+doe,Jane+Q.+Public");
+        var row = Row("batch=thirdPartyId,name", "john%20doe,Jane+Q.+Public");
         Assert.Equal("john doe", row.Id);
         Assert.Equal([A("name", "Jane Q. Public")], Valid(row));
+    }
+
+    [Theory]
+    [InlineData("batch=thirdPartyId,tier", "anna+crm@example.com,gold", "anna+crm@example.com")]
+    [InlineData("batch=thirdPartyId,tier", "+,gold", "+")]
+    [InlineData("batch=pcId,tier", "1368007744041+575948,gold", "1368007744041+575948")]
+    public void A_raw_plus_in_an_id_cell_fails_the_row_and_is_shown_as_sent(string header, string line, string shownId)
+    {
+        var row = Row(header, line);
+        Assert.Contains("raw '+'", Failure(row), StringComparison.Ordinal);
+        Assert.Equal(shownId, row.Id);
     }
 
     [Fact]
@@ -560,7 +583,7 @@ public sealed class BatchFileParserTests
 
         Assert.Contains("at most 128 characters", Failure(Row(header, $"{new string('a', 129)},gold")), StringComparison.Ordinal);
         Assert.Contains("only letters, digits", Failure(Row(header, "a/b,gold")), StringComparison.Ordinal);
-        Assert.Contains("only letters, digits", Failure(Row(header, "a+b,gold")), StringComparison.Ordinal);
+        Assert.Contains("raw '+'", Failure(Row(header, "a+b,gold")), StringComparison.Ordinal);
         Assert.Contains("at most one '.'", Failure(Row(header, "a.b.c,gold")), StringComparison.Ordinal);
     }
 
@@ -586,7 +609,7 @@ public sealed class BatchFileParserTests
     [Fact]
     public void A_failure_in_a_value_reports_the_decoded_id()
     {
-        var row = Row("batch=thirdPartyId,tier", "a+b%2Cc,%ZZ");
+        var row = Row("batch=thirdPartyId,tier", "a%20b%2Cc,%ZZ");
         Failure(row);
         Assert.Equal("a b,c", row.Id);
     }

@@ -133,7 +133,8 @@ public sealed class BatchFilePropertyTests
         {
             var (kind, idText) = id;
             var header = new BatchHeader(kind, Enumerable.Range(0, values.Length + missing).Select(i => $"attr{i}").ToList());
-            var line = string.Join(",", values.Prepend(idText).Select(v => Encode(v, spaceAsPlus))) + (crlf ? "\r" : "");
+            // A raw '+' in an id cell is refused (never read as a space there), so ids encode spaces as %20; values may use '+'.
+            var line = string.Join(",", values.Select(v => Encode(v, spaceAsPlus)).Prepend(Encode(idText, spaceAsPlus: false))) + (crlf ? "\r" : "");
 
             var row = BatchFileParser.ParseRow(Encoding.ASCII.GetBytes(line), 42, header, Limits);
 
