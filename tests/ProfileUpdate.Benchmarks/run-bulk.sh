@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bulk throughput against redis-cli --pipe, in one run (issue: bulk API; DESIGN.md §5 target: ratio <= 2.0):
+# Bulk throughput against redis-cli --pipe, in one run (target: ratio <= 2.0):
 #   1. generate a 500,000-row batch file (thirdPartyId + 5 attributes, ~27 MB) and two redis-cli --pipe inputs:
 #      a) "plain HSETs": one 5-field HSET per row, keyed by the thirdPartyId — the least any store must do;
 #      b) "same state": the very commands that leave Redis in the state the service leaves it in — per row the

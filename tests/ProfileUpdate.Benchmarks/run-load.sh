@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Single-update throughput, side by side in one run (issue: performance; DESIGN.md §5):
+# Single-update throughput, side by side in one run (targets: ratio >= 0.60, p99 at half load < 5 ms):
 #   baseline (bare Kestrel, constant text, same route) → service with quota → without → without → with → baseline again,
 # all driven by the same wrk command against a fresh redis-server with 10,000 pre-created visitors; then rate-limited
 # runs at half the service's measured maximum for p99 latency, three each alternating between the service and bare

@@ -5,7 +5,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>Spec §5: per-client tokens on the update, bulk and read APIs; open clients stay open.</summary>
+/// <summary>docs/api.md §5: per-client tokens on the update, bulk and read APIs; open clients stay open.</summary>
 public sealed class AuthenticationTests : IDisposable
 {
     private const string Token = "secure-token-of-client-a-0001";

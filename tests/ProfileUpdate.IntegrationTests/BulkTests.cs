@@ -8,7 +8,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>Bulk Profile Update API (spec §2) end to end on real Redis, with the default limits.</summary>
+/// <summary>Bulk Profile Update API (docs/api.md §2) end to end on real Redis, with the default limits.</summary>
 public sealed class BulkTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
 {
     // Adobe's documented example file, verbatim.

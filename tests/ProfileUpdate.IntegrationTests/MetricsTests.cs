@@ -3,7 +3,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>Spec §7: Prometheus text at /metrics with the service's own instruments.</summary>
+/// <summary>docs/api.md §7: Prometheus text at /metrics with the service's own instruments.</summary>
 public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
 {
     [SkippableFact]
@@ -33,5 +33,15 @@ public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<Re
         Assert.Contains("profileupdate_queue_depth", text, StringComparison.Ordinal);
         Assert.Contains("profileupdate_applier_batch_size_bucket", text, StringComparison.Ordinal);
         Assert.Contains("profileupdate_applier_batch_duration_seconds_bucket", text, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task The_resource_names_the_service_and_its_version()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        var text = await fixture.Client.GetStringAsync("/metrics");
+        Assert.Matches("(?m)^target_info{[^}]*service_name=\"profile-update\"", text);
+        Assert.Matches("(?m)^target_info{[^}]*service_version=\"\\d+\\.\\d+\\.\\d+\"", text);
+        Assert.DoesNotContain("unknown_service", text, StringComparison.Ordinal);
     }
 }

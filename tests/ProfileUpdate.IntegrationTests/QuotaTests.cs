@@ -134,7 +134,7 @@ public abstract class QuotaWindowContract : IDisposable
 
         if (!Store.IsEmbedded)
         {
-            // State per client stays small at any rate (DESIGN.md §3: at most 1,441 small fields).
+            // State per client stays small at any rate (docs/architecture.md, key layout: at most 1,441 small fields).
             var bytes = (long)await Store.Database.ExecuteAsync("MEMORY", "USAGE", QuotaRepository.Key(client), "SAMPLES", "0");
             Assert.True(bytes <= 100 * 1024, $"quota state is {bytes} bytes");
         }

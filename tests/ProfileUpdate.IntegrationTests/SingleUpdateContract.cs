@@ -4,7 +4,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>Spec §1 end to end, run once against a real redis-server and once against the embedded store.</summary>
+/// <summary>docs/api.md §1 end to end, run once against a real redis-server and once against the embedded store.</summary>
 public abstract class SingleUpdateContract(IServiceFixture fixture)
 {
     private const string Success = "trueRequest successfully submitted";

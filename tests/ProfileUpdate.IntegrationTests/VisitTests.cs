@@ -5,7 +5,7 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>Spec §3 behaviour that the update tests do not already cover.</summary>
+/// <summary>docs/api.md §3 behaviour that the update tests do not already cover.</summary>
 public sealed class VisitTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
 {
     private async Task<HttpResponseMessage> PostAsync(string url, string json, string? host = null)

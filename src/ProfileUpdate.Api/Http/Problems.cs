@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.WebUtilities;
 
 namespace ProfileUpdate.Api.Http;
 
-/// <summary>RFC 9457 problem responses with the extra <c>message</c> field Adobe's JSON APIs use (spec §1).</summary>
+/// <summary>RFC 9457 problem responses with the extra <c>message</c> field Adobe's JSON APIs use (docs/api.md §1).</summary>
 public static class Problems
 {
     public static ProblemHttpResult Create(int status, string detail) =>

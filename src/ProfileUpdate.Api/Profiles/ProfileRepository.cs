@@ -22,7 +22,7 @@ public enum WriteResult : byte
 /// <summary>One write into one profile, identified by its tntId (as given; the location hint is stripped for the key).</summary>
 public sealed record ProfileWrite(string Client, string TntId, string? ThirdPartyId, WriteMode Mode, IReadOnlyList<ProfileAttribute> Attributes);
 
-/// <summary>A profile as read back (spec §4).</summary>
+/// <summary>A profile as read back (docs/api.md §4).</summary>
 public sealed record ProfileDocument(
     string TntId,
     string? ThirdPartyId,

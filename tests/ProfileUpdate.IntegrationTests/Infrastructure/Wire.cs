@@ -11,7 +11,7 @@ public static class Wire
 
     public static string NewId(string prefix = "crm") => $"{prefix}-{Guid.NewGuid():N}";
 
-    /// <summary>Records a visit (spec §3), which creates the profile; returns the tntId the service answered.</summary>
+    /// <summary>Records a visit (docs/api.md §3), which creates the profile; returns the tntId the service answered.</summary>
     public static async Task<string> VisitAsync(HttpClient http, string client, string? tntId = null, string? thirdPartyId = null,
         IReadOnlyDictionary<string, string>? parameters = null)
     {

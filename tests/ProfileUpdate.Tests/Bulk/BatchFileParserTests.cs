@@ -6,7 +6,7 @@ using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Tests.Bulk;
 
-/// <summary>The batch file format of spec §2: the <c>batch=</c> header line and the data rows.</summary>
+/// <summary>The batch file format of docs/api.md §2: the <c>batch=</c> header line and the data rows.</summary>
 public sealed class BatchFileParserTests
 {
     private static readonly LimitsOptions Limits = new();
