@@ -57,9 +57,9 @@ public static class BatchFileParser
             var name = attributes[i];
             var label = $"Header column {i + 2}";
             if (name.StartsWith(ProfileAttributes.Prefix, StringComparison.Ordinal))
-                return Parsed<BatchHeader>.Fail(ProfileAttributes.Prefixed($"{label} '{UrlEncodedParser.Sanitize(name)}'"));
-            if (ProfileAttributes.CheckName(name, label, limits) is { } nameError) return Parsed<BatchHeader>.Fail(nameError);
-            if (!seen.Add(name)) return Parsed<BatchHeader>.Fail(ProfileAttributes.Duplicate($"{label} '{UrlEncodedParser.Sanitize(name)}'"));
+                return Parsed<BatchHeader>.Fail(ProfileAttributes.Prefixed(new AttributeLabel(label, name)));
+            if (ProfileAttributes.CheckName(name, new AttributeLabel(label), limits) is { } nameError) return Parsed<BatchHeader>.Fail(nameError);
+            if (!seen.Add(name)) return Parsed<BatchHeader>.Fail(ProfileAttributes.Duplicate(new AttributeLabel(label, name)));
         }
         return Parsed<BatchHeader>.Ok(new BatchHeader(kind, attributes));
     }
@@ -101,7 +101,7 @@ public static class BatchFileParser
             else if (value.Length > 0) // empty cells are ignored, as in the single update API
             {
                 var name = header.AttributeNames[index - 1];
-                if (ProfileAttributes.CheckValue(value, $"'{name}'", limits) is { } valueError) return Fail(lineNumber, id, valueError);
+                if (ProfileAttributes.CheckValue(value, new AttributeLabel(string.Empty, name), limits) is { } valueError) return Fail(lineNumber, id, valueError);
                 attributes.Add(new ProfileAttribute(name, value));
             }
             index++;

@@ -41,12 +41,12 @@ public static class UpdateRequestParser
                 var attributeName = name[ProfilePrefix.Length..];
                 if (attributeName.Length == 0)
                     return Parsed<UpdateRequest>.Fail("A parameter 'profile.' has no attribute name; write profile.<name>=<value>.");
-                if (ProfileAttributes.CheckName(attributeName, $"Attribute name '{UrlEncodedParser.Sanitize(attributeName)}'", limits) is { } nameError)
+                if (ProfileAttributes.CheckName(attributeName, new AttributeLabel("Attribute name", attributeName), limits) is { } nameError)
                     return Parsed<UpdateRequest>.Fail(nameError);
                 if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
                     return Parsed<UpdateRequest>.Fail($"Parameter '{UrlEncodedParser.Sanitize(name)}' is given more than once; send each attribute once per request.");
                 if (value.Length == 0) continue; // Adobe semantics: an empty value never clears an attribute.
-                if (ProfileAttributes.CheckValue(value, $"'{UrlEncodedParser.Sanitize(name)}'", limits) is { } valueError)
+                if (ProfileAttributes.CheckValue(value, new AttributeLabel(string.Empty, name), limits) is { } valueError)
                     return Parsed<UpdateRequest>.Fail(valueError);
                 attributes.Add(new ProfileAttribute(attributeName, value));
             }

@@ -73,7 +73,7 @@ public static class DeliveryRequestReader
                     if (++count > MaxProfileParameters)
                         return Parsed<DeliveryRequest>.Fail($"execute.pageLoad.profileParameters may hold at most {MaxProfileParameters} entries.");
                     var name = property.Name;
-                    var label = $"Profile parameter '{UrlEncodedParser.Sanitize(name)}'";
+                    var label = new AttributeLabel("Profile parameter", name);
                     if (name.StartsWith(ProfileAttributes.Prefix, StringComparison.Ordinal)) return Parsed<DeliveryRequest>.Fail(ProfileAttributes.Prefixed(label));
                     if (ProfileAttributes.CheckName(name, label, limits) is { } nameError) return Parsed<DeliveryRequest>.Fail(nameError);
                     if (!names.Add(name)) return Parsed<DeliveryRequest>.Fail(ProfileAttributes.Duplicate(label));
@@ -86,7 +86,7 @@ public static class DeliveryRequestReader
                     if (value is null)
                         return Parsed<DeliveryRequest>.Fail($"Profile parameter '{UrlEncodedParser.Sanitize(name)}' must be a string, number or boolean.");
                     if (value.Length == 0) continue; // as in the update API: empty never clears
-                    if (ProfileAttributes.CheckValue(value, $"profile parameter '{UrlEncodedParser.Sanitize(name)}'", limits) is { } valueError)
+                    if (ProfileAttributes.CheckValue(value, new AttributeLabel("profile parameter", name), limits) is { } valueError)
                         return Parsed<DeliveryRequest>.Fail(valueError);
                     attributes.Add(new ProfileAttribute(name, value));
                 }
