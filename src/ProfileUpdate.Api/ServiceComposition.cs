@@ -39,6 +39,10 @@ public static class ServiceComposition
         services.AddSingleton<BatchStatusRepository>();
         services.AddSingleton<BulkProcessor>();
         services.AddSingleton<BulkMetrics>();
+        services.AddSingleton<SpoolBudget>();
+        services.AddSingleton<BatchQueue>();
+        services.AddSingleton<BatchRunner>();
+        services.AddHostedService(provider => provider.GetRequiredService<BatchRunner>());
         return services;
     }
 

@@ -18,12 +18,13 @@ public abstract class AdobeLiteralContract(IServiceFixture fixture)
     private void SkipWithoutStore() => Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
 
     /// <summary>Sends a request target exactly as written (HttpClient would otherwise re-encode it) with the given Host.</summary>
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string host, string target, HttpContent? content = null)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string host, string target, HttpContent? content = null, string? prefer = null)
     {
         var uri = new Uri(_http.BaseAddress!.GetLeftPart(UriPartial.Authority) + target,
             new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
         using var request = new HttpRequestMessage(method, uri) { Content = content };
         request.Headers.Host = host;
+        if (prefer is not null) request.Headers.Add("Prefer", prefer);
         return await _http.SendAsync(request);
     }
 
@@ -112,7 +113,7 @@ public abstract class AdobeLiteralContract(IServiceFixture fixture)
         var client = await SeedVisitorAsync();
         var host = $"{client}.tt.omtrdc.net";
         using var submit = await SendAsync(HttpMethod.Post, host, "/m2/client/v2/profile/batchUpdate",
-            new StringContent("batch=thirdPartyId,tier\n123456,bronze\n", Encoding.UTF8, "text/csv"));
+            new StringContent("batch=thirdPartyId,tier\n123456,bronze\n", Encoding.UTF8, "text/csv"), prefer: "wait=120");
         Assert.Equal(HttpStatusCode.OK, submit.StatusCode);
         var statusUrl = new Uri(XElement.Parse(await submit.Content.ReadAsStringAsync()).Element("batchStatus")!.Value);
         Assert.Equal(host, statusUrl.Host);
@@ -202,7 +203,7 @@ public abstract class AdobeLiteralContract(IServiceFixture fixture)
 
     private async Task<(HttpStatusCode Status, XElement Xml)> SubmitBatchAsync(string client, string file)
     {
-        using var response = await _http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent(file, Encoding.UTF8, "text/csv"));
+        using var response = await Wire.PostBatchAndWaitAsync(_http, $"/m2/{client}/v2/profile/batchUpdate", new StringContent(file, Encoding.UTF8, "text/csv"));
         return (response.StatusCode, XElement.Parse(await response.Content.ReadAsStringAsync()));
     }
 }

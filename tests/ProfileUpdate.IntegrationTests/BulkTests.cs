@@ -29,7 +29,7 @@ public sealed class BulkTests(RedisServiceFixture fixture) : IClassFixture<Redis
 
     private async Task<(HttpStatusCode Status, XElement Xml, HttpResponseMessage Response)> SendAsync(string client, HttpContent content, bool v2)
     {
-        var response = await Http.PostAsync($"/m2/{client}{(v2 ? "/v2" : "")}/profile/batchUpdate", content);
+        var response = await Wire.PostBatchAndWaitAsync(Http, $"/m2/{client}{(v2 ? "/v2" : "")}/profile/batchUpdate", content);
         Assert.Equal("application/xml", response.Content.Headers.ContentType?.MediaType);
         return (response.StatusCode, XElement.Parse(await response.Content.ReadAsStringAsync()), response);
     }

@@ -18,7 +18,7 @@ public sealed class ClusterTests(ClusterServiceFixture fixture) : IClassFixture<
         var http = fixture.Client;
         var client = Wire.NewClient();
         var rows = string.Concat(Enumerable.Range(0, 300).Select(i => $"c-{i},v{i}\n"));
-        using var v2 = await http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\n" + rows + "bad%2Bid,x\n", Encoding.UTF8, "text/csv"));
+        using var v2 = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\n" + rows + "bad%2Bid,x\n", Encoding.UTF8, "text/csv"));
         Assert.Equal(HttpStatusCode.OK, v2.StatusCode);
         var statusUrl = new Uri(XElement.Parse(await v2.Content.ReadAsStringAsync()).Element("batchStatus")!.Value);
         var status = XElement.Parse(await http.GetStringAsync(statusUrl.PathAndQuery + "&showDetails=true"));
@@ -26,7 +26,7 @@ public sealed class ClusterTests(ClusterServiceFixture fixture) : IClassFixture<
         Assert.Equal("300", status.Element("profilesCreated")!.Value);
         Assert.Equal("1", status.Element("failedUpdates")!.Value);
 
-        using var v1 = await http.PostAsync($"/m2/{client}/profile/batchUpdate", new StringContent("batch=thirdPartyId,b\n" +
+        using var v1 = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/profile/batchUpdate", new StringContent("batch=thirdPartyId,b\n" +
             string.Concat(Enumerable.Range(0, 300).Select(i => $"c-{i},w{i}\n")) + "nobody,x\n", Encoding.UTF8, "text/csv"));
         var s1 = XElement.Parse(await http.GetStringAsync(new Uri(XElement.Parse(await v1.Content.ReadAsStringAsync()).Element("batchStatus")!.Value).PathAndQuery + "&showDetails=true"));
         Assert.Equal(("300", "1"), (s1.Element("successfulUpdates")!.Value, s1.Element("profilesNotFound")!.Value));

@@ -15,7 +15,7 @@ public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<Re
         await Wire.VisitAsync(http, client, thirdPartyId: "m1");
         using (var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=m1&profile.a=1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         using (var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=nobody&profile.a=1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        using (var r = await http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\nb1,1\nbad%2Bid,2\n")))
+        using (var r = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\nb1,1\nbad%2Bid,2\n")))
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
 
         // The exporter caches a scrape for a short while: poll until this test's client shows up.

@@ -9,6 +9,8 @@ namespace ProfileUpdate.Api.Bulk;
 /// </summary>
 public static class BatchFileParser
 {
+    public const string EmptyFileError = "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.";
+
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
     private static readonly byte[] Prefix = "batch="u8.ToArray();
     // Adobe's pages spell the id columns several ways; all are accepted, in any case.

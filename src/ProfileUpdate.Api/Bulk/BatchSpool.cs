@@ -1,21 +1,18 @@
 namespace ProfileUpdate.Api.Bulk;
 
-/// <summary>Why a body was refused while spooling.</summary>
-public enum SpoolLimit : byte
-{
-    None = 0,
-    TooManyBytes = 1,
-    TooManyRows = 2,
-}
-
 /// <summary>
-/// Stage one of a batch: the request body is streamed into a temporary file while bytes and rows are counted. Nothing is
-/// applied until the whole body has arrived within the limits, so a file over 50 MB or 500,000 rows changes nothing; and
-/// memory stays flat whatever the file size (a 64 KB buffer). Stage two re-reads the file row by row.
+/// Stage one of a batch: the request body is streamed into the spool file while bytes and rows are counted and the
+/// header line is checked as soon as it is complete. Nothing is applied until the whole body has arrived within the
+/// limits, so a file over a limit changes nothing; memory stays flat whatever the file size (a 64 KB buffer, plus the
+/// header line); and the file is flushed to disk before the caller acknowledges it.
 /// </summary>
 public sealed class BatchSpool : IAsyncDisposable
 {
-    private BatchSpool(string path) => Path = path;
+    private const int MaxHeaderBytes = 1_048_576;
+    private readonly SpoolBudget? _budget;
+    private bool _kept;
+
+    private BatchSpool(string path, SpoolBudget? budget) => (Path, _budget) = (path, budget);
 
     public string Path { get; }
 
@@ -24,39 +21,20 @@ public sealed class BatchSpool : IAsyncDisposable
     /// <summary>Non-blank lines after the header: the batch size.</summary>
     public long Rows { get; private set; }
 
-    public static async Task<(BatchSpool Spool, SpoolLimit Limit)> CreateAsync(Stream body, long maxBytes, long maxRows, CancellationToken cancellationToken)
+    /// <summary>Why the header was refused (with <see cref="SpoolLimit.BadHeader"/>).</summary>
+    public string? HeaderError { get; private set; }
+
+    /// <param name="maxBytes">The largest body accepted.</param>
+    /// <param name="path">The spool file; a temporary file when null.</param>
+    /// <param name="checkHeader">Checks the first non-blank line (without its line end); returns why it is refused, or null.</param>
+    /// <param name="budget">Spool space, reserved as the body arrives; kept by an accepted spool until its batch completes.</param>
+    public static async Task<(BatchSpool Spool, SpoolLimit Limit)> CreateAsync(Stream body, long maxBytes, long maxRows, CancellationToken cancellationToken,
+        string? path = null, Func<ReadOnlyMemory<byte>, string?>? checkHeader = null, SpoolBudget? budget = null)
     {
-        var spool = new BatchSpool(System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"profile-batch-{Guid.NewGuid():N}.csv"));
+        var spool = new BatchSpool(path ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"profile-batch-{Guid.NewGuid():N}.csv"), budget);
         try
         {
-            await using var file = new FileStream(spool.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-            var buffer = new byte[64 * 1024];
-            long nonBlankLines = 0;
-            var lineHasContent = false;
-            int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                spool.Bytes += read;
-                if (spool.Bytes > maxBytes) return (spool, SpoolLimit.TooManyBytes);
-                foreach (var b in buffer.AsSpan(0, read))
-                {
-                    if (b == (byte)'\n')
-                    {
-                        if (lineHasContent) nonBlankLines++;
-                        lineHasContent = false;
-                    }
-                    else if (b != (byte)'\r')
-                    {
-                        lineHasContent = true;
-                    }
-                }
-                // The first non-blank line is the header.
-                if (nonBlankLines - 1 > maxRows) return (spool, SpoolLimit.TooManyRows);
-                await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-            if (lineHasContent) nonBlankLines++;
-            spool.Rows = Math.Max(0, nonBlankLines - 1);
-            return (spool, spool.Rows > maxRows ? SpoolLimit.TooManyRows : SpoolLimit.None);
+            return (spool, await spool.FillAsync(body, maxBytes, maxRows, checkHeader, cancellationToken));
         }
         catch
         {
@@ -65,17 +43,83 @@ public sealed class BatchSpool : IAsyncDisposable
         }
     }
 
+    private async Task<SpoolLimit> FillAsync(Stream body, long maxBytes, long maxRows, Func<ReadOnlyMemory<byte>, string?>? checkHeader,
+        CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        var buffer = new byte[64 * 1024];
+        var header = checkHeader is null ? null : new MemoryStream();
+        long nonBlankLines = 0;
+        var lineHasContent = false;
+        int read;
+        while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            Bytes += read;
+            if (Bytes > maxBytes) return SpoolLimit.TooManyBytes;
+            if (_budget is not null && !_budget.TryReserve(read))
+            {
+                Bytes -= read;
+                return SpoolLimit.NoRoom;
+            }
+            for (var i = 0; i < read; i++)
+            {
+                var b = buffer[i];
+                if (b == (byte)'\n')
+                {
+                    if (lineHasContent && ++nonBlankLines == 1 && header is not null && Check(header, checkHeader!)) return SpoolLimit.BadHeader;
+                    lineHasContent = false;
+                }
+                else if (b != (byte)'\r')
+                {
+                    lineHasContent = true;
+                }
+                // The header line is kept until it is complete: it is the first non-blank line.
+                if (nonBlankLines == 0 && header is not null && (lineHasContent || header.Length > 0) && b != (byte)'\n')
+                {
+                    if (header.Length >= MaxHeaderBytes)
+                    {
+                        HeaderError = $"The header line is longer than {MaxHeaderBytes} bytes.";
+                        return SpoolLimit.BadHeader;
+                    }
+                    header.WriteByte(b);
+                }
+            }
+            // The first non-blank line is the header.
+            if (nonBlankLines - 1 > maxRows) return SpoolLimit.TooManyRows;
+            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+        }
+        if (lineHasContent && ++nonBlankLines == 1 && header is not null && Check(header, checkHeader!)) return SpoolLimit.BadHeader;
+        if (nonBlankLines == 0 && header is not null && Check(header, checkHeader!)) return SpoolLimit.BadHeader;
+        Rows = Math.Max(0, nonBlankLines - 1);
+        if (Rows > maxRows) return SpoolLimit.TooManyRows;
+        // Durable before the caller acknowledges the batch: a 200 must survive a crash of the machine, not only of the process.
+        await file.FlushAsync(cancellationToken);
+        file.Flush(flushToDisk: true);
+        return SpoolLimit.None;
+    }
+
+    private bool Check(MemoryStream header, Func<ReadOnlyMemory<byte>, string?> checkHeader)
+    {
+        HeaderError = checkHeader(header.GetBuffer().AsMemory(0, (int)header.Length));
+        return HeaderError is not null;
+    }
+
+    /// <summary>The batch was accepted: the file and its spool space now belong to the batch (released when it completes).</summary>
+    public void Keep() => _kept = true;
+
     public FileStream OpenRead() => new(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
 
     public ValueTask DisposeAsync()
     {
+        if (_kept) return ValueTask.CompletedTask;
+        _budget?.Release(Bytes);
         try
         {
             File.Delete(Path);
         }
         catch (IOException)
         {
-            // A temp file left behind is harmless; the OS cleans /tmp.
+            // A refused upload's file left behind is harmless: it has no batch record, and start-up removes such files.
         }
         return ValueTask.CompletedTask;
     }

@@ -5,24 +5,25 @@ using StackExchange.Redis;
 namespace ProfileUpdate.Api.Bulk;
 
 /// <summary>
-/// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c>: one hash of counters and one list of the
-/// first 1,000 failed rows, both under the batch's hash tag (one slot).
+/// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c>: one hash of counters, checkpoint and lease,
+/// and one hash of the first 1,000 failed rows keyed by row number, both under the batch's hash tag (one slot), so a
+/// chunk's progress is recorded in one atomic script call (record_chunk.lua).
 /// </summary>
-public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time)
+public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog scripts, IOptions<ProfileUpdateOptions> options, TimeProvider time)
 {
     public const int MaxFailuresKept = 1000;
 
-    /// <summary>A batch still "incomplete" with no progress for this long is reported "stuck" (its process died).</summary>
-    public static readonly TimeSpan StuckAfter = TimeSpan.FromMinutes(5);
-
     // A minute's counter outlives its minute a little, for clocks of instances that disagree by seconds.
     private const int SubmissionKeySeconds = 120;
+
+    private readonly BulkOptions _options = options.Value.Bulk;
 
     private static string Key(string client, string batchId) => $"pu:b:{{{client}:{batchId}}}";
 
     private static string FailuresKey(string client, string batchId) => $"pu:bf:{{{client}:{batchId}}}";
 
-    public async Task CreateAsync(string client, string batchId, long batchSize, TimeSpan retention)
+    /// <summary>Records an accepted batch as queued, owned by <paramref name="owner"/>, checkpoint at the file's start.</summary>
+    public async Task CreateAsync(string client, string batchId, long batchSize, string owner)
     {
         var db = store.Database;
         var key = Key(client, batchId);
@@ -31,36 +32,60 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         [
             new("status", "incomplete"), new("batchSize", batchSize), new("consumed", 0), new("successful", 0),
             new("notFound", 0), new("failed", 0), new("created", 0), new("updatedAt", Now()),
+            new("offset", 0), new("row", 0), new("owner", owner), new("leaseUntil", LeaseUntil()),
         ]);
-        _ = tx.KeyExpireAsync(key, retention);
+        _ = tx.KeyExpireAsync(key, _options.StatusRetention);
         await tx.ExecuteAsync();
     }
 
-    /// <summary>Adds one chunk's counts and failures (failures beyond the first 1,000 are counted, not listed).</summary>
-    public async Task RecordAsync(string client, string batchId, BatchCounts delta, IReadOnlyList<BatchFailure> failures,
-        long failuresAlreadyKept, bool complete, TimeSpan retention)
+    /// <summary>The checkpoint to resume from; null when the batch is unknown (its record expired or was never made).</summary>
+    public async Task<BatchCheckpoint?> ReadCheckpointAsync(string client, string batchId)
+    {
+        var values = await store.Database.HashGetAsync(Key(client, batchId), ["offset", "row", "status"]);
+        if (values[0].IsNull) return null;
+        return new BatchCheckpoint((long)values[0], (long)values[1], values[2] == "complete");
+    }
+
+    /// <summary>
+    /// Adds one applied chunk's counts and failed rows and moves the checkpoint from <paramref name="from"/> to
+    /// <paramref name="to"/>, atomically. False when the checkpoint was not at <paramref name="from"/> (the chunk was
+    /// recorded before: re-applied after a crash), in which case nothing is counted.
+    /// </summary>
+    public async Task<bool> RecordChunkAsync(string client, string batchId, long from, BatchCheckpoint to, BatchCounts delta,
+        IReadOnlyList<BatchFailure> failures, string owner)
+    {
+        var args = new RedisValue[14 + 2 * failures.Count];
+        args[0] = from;
+        args[1] = to.Offset;
+        args[2] = to.Row;
+        args[3] = delta.Consumed;
+        args[4] = delta.Successful;
+        args[5] = delta.NotFound;
+        args[6] = delta.Failed;
+        args[7] = delta.Created;
+        args[8] = to.Complete ? "1" : "0";
+        args[9] = Now();
+        args[10] = LeaseUntil();
+        args[11] = owner;
+        args[12] = (long)_options.StatusRetention.TotalSeconds;
+        args[13] = MaxFailuresKept;
+        for (var i = 0; i < failures.Count; i++)
+        {
+            args[14 + 2 * i] = failures[i].Row;
+            // Tab separates the stored fields, so a tab inside a (failed, hence arbitrary) id is replaced.
+            args[15 + 2 * i] = $"{failures[i].Id?.Replace('\t', '\uFFFD') ?? string.Empty}\t{failures[i].Message}";
+        }
+        var recorded = await scripts.RecordChunk.EvaluateAsync(store.Database, [Key(client, batchId), FailuresKey(client, batchId)], args);
+        return (long)recorded == 1;
+    }
+
+    /// <summary>Renews the lease of batches this instance holds (queued or running), in one pipelined round trip.</summary>
+    public async Task RenewLeasesAsync(IEnumerable<(string Client, string BatchId)> batches, string owner)
     {
         var db = store.Database;
-        var key = Key(client, batchId);
-        var failuresKey = FailuresKey(client, batchId);
-        var tx = db.CreateTransaction();
-        _ = tx.HashIncrementAsync(key, "consumed", delta.Consumed);
-        _ = tx.HashIncrementAsync(key, "successful", delta.Successful);
-        _ = tx.HashIncrementAsync(key, "notFound", delta.NotFound);
-        _ = tx.HashIncrementAsync(key, "failed", delta.Failed);
-        _ = tx.HashIncrementAsync(key, "created", delta.Created);
-        _ = tx.HashSetAsync(key, [new("updatedAt", Now()), new("status", complete ? "complete" : "incomplete")]);
-        var room = (int)Math.Max(0, MaxFailuresKept - failuresAlreadyKept);
-        if (room > 0 && failures.Count > 0)
-        {
-            var entries = failures.Take(room)
-                // Tab separates the stored fields, so a tab inside a (failed, hence arbitrary) id is replaced.
-                .Select(f => (RedisValue)$"{f.Row.ToString(CultureInfo.InvariantCulture)}\t{f.Id?.Replace('\t', '\uFFFD') ?? string.Empty}\t{f.Message}")
-                .ToArray();
-            _ = tx.ListRightPushAsync(failuresKey, entries);
-            _ = tx.KeyExpireAsync(failuresKey, retention);
-        }
-        await tx.ExecuteAsync();
+        var until = LeaseUntil();
+        var renewals = batches.Select(b => db.HashSetAsync(Key(b.Client, b.BatchId), [new("leaseUntil", until), new("owner", owner)])).ToArray();
+        await Task.WhenAll(renewals);
     }
 
     public async Task<BatchStatusView?> ReadAsync(string client, string batchId, bool withFailures)
@@ -72,21 +97,28 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         long Get(string name) => map.TryGetValue(name, out var v) && v.TryParse(out long n) ? n : 0;
 
         var status = (string?)map.GetValueOrDefault("status") ?? "incomplete";
-        if (status == "incomplete" && map.TryGetValue("updatedAt", out var updated) && updated.TryParse(out long updatedMs) &&
-            time.GetUtcNow().ToUnixTimeMilliseconds() - updatedMs > StuckAfter.TotalMilliseconds)
+        string? message = null;
+        var leaseUntil = Get("leaseUntil");
+        if (status == "incomplete" && leaseUntil < Now())
+        {
             status = "stuck";
+            message = $"Batch {batchId} stopped making progress: the instance applying it has not renewed its lease since " +
+                $"{DateTimeOffset.FromUnixTimeMilliseconds(leaseUntil - (long)_options.LeaseTimeout.TotalMilliseconds):yyyy-MM-dd'T'HH:mm:ss'Z'} " +
+                $"and no instance has resumed it. Rows applied so far stay applied; resubmit the file (rows are idempotent sets).";
+        }
 
         var failures = new List<BatchFailure>();
         if (withFailures)
         {
-            foreach (var entry in await db.ListRangeAsync(FailuresKey(client, batchId), 0, MaxFailuresKept - 1))
+            foreach (var entry in await db.HashGetAllAsync(FailuresKey(client, batchId)))
             {
-                var parts = ((string)entry!).Split('\t', 3);
-                failures.Add(new BatchFailure(long.Parse(parts[0], CultureInfo.InvariantCulture), parts[1].Length == 0 ? null : parts[1], parts[2]));
+                var parts = ((string)entry.Value!).Split('\t', 2);
+                failures.Add(new BatchFailure((long)entry.Name, parts[0].Length == 0 ? null : parts[0], parts[1]));
             }
+            failures.Sort((x, y) => x.Row.CompareTo(y.Row));
         }
         return new BatchStatusView(batchId, status,
-            new BatchCounts(Get("batchSize"), Get("consumed"), Get("successful"), Get("notFound"), Get("failed"), Get("created")), failures);
+            new BatchCounts(Get("batchSize"), Get("consumed"), Get("successful"), Get("notFound"), Get("failed"), Get("created")), failures, message);
     }
 
     /// <summary>Counts one submission in the client's current minute; returns the count (fixed one-minute windows).</summary>
@@ -100,4 +132,6 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
     }
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private long LeaseUntil() => Now() + (long)_options.LeaseTimeout.TotalMilliseconds;
 }

@@ -1,4 +1,5 @@
 namespace ProfileUpdate.Api.Bulk;
 
 /// <summary>A batch's status as the status endpoint shows it.</summary>
-public sealed record BatchStatusView(string BatchId, string Status, BatchCounts Counts, IReadOnlyList<BatchFailure> Failures);
+/// <param name="Message">Why a batch is <c>stuck</c>, and what to do; null otherwise.</param>
+public sealed record BatchStatusView(string BatchId, string Status, BatchCounts Counts, IReadOnlyList<BatchFailure> Failures, string? Message);

@@ -9,9 +9,15 @@ using ProfileUpdate.Api.Http;
 namespace ProfileUpdate.Api.Bulk;
 
 /// <summary>Bulk Profile Update API v1/v2 and batch status. Answers are XML, as Adobe's, errors included.</summary>
-public static class BulkEndpoints
+public static partial class BulkEndpoints
 {
     private const string Xml = "application/xml; charset=utf-8";
+
+    /// <summary>A full spool drains as batches complete: a minute is the order of one 500,000-row batch.</summary>
+    private const int SpoolFullRetryAfterSeconds = 60;
+
+    /// <summary>The longest <c>Prefer: wait</c> honoured: an HTTP request held longer outlives most proxies' timeouts.</summary>
+    private const int MaxWaitSeconds = 600;
     private static readonly string[] RawContentTypes =
         ["application/x-www-form-urlencoded", "text/csv", "text/plain", "application/octet-stream"];
 
@@ -36,10 +42,13 @@ public static class BulkEndpoints
 
     /// <summary>The services a bulk submission needs, bound as one parameter.</summary>
     public readonly record struct BulkServices(
-        BulkProcessor Processor,
+        BatchQueue Queue,
+        BatchRunner Runner,
+        SpoolBudget Budget,
         BatchStatusRepository Statuses,
         IOptions<ProfileUpdateOptions> Options,
-        TimeProvider Time);
+        TimeProvider Time,
+        ILogger<BatchRunner> Logger);
 
     internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitV1Async(
         ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
@@ -72,11 +81,14 @@ public static class BulkEndpoints
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
         if (body is null) return bodyError!;
 
+        var batchId = NewBatchId(client, services.Time);
+        var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, createMissing));
         BatchSpool spool;
         SpoolLimit limit;
         try
         {
-            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted);
+            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted, path,
+                line => line.IsEmpty ? BatchFileParser.EmptyFileError : BatchFileParser.ParseHeader(line.Span, limits).Error, services.Budget);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -85,28 +97,57 @@ public static class BulkEndpoints
 
         await using (spool)
         {
-            if (limit == SpoolLimit.TooManyBytes) return TooLarge(limits);
-            if (limit == SpoolLimit.TooManyRows)
-                return Problems.Create(StatusCodes.Status413PayloadTooLarge,
-                    $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied.");
+            switch (limit)
+            {
+                case SpoolLimit.TooManyBytes:
+                    return TooLarge(limits);
+                case SpoolLimit.TooManyRows:
+                    return Problems.Create(StatusCodes.Status413PayloadTooLarge,
+                        $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied.");
+                case SpoolLimit.BadHeader:
+                    return Problems.BadRequest(spool.HeaderError + " Nothing was applied.");
+                case SpoolLimit.NoRoom:
+                    return Problems.Unavailable(context, SpoolFullRetryAfterSeconds,
+                        $"The spool of batches waiting to be applied is full ({options.Bulk.MaxSpoolBytes} bytes); nothing was kept. " +
+                        "Retry after the Retry-After interval, when batches ahead of this one are done.");
+            }
 
-            await using var file = spool.OpenRead();
-            var reader = new LineReader(file);
-            var header = await services.Processor.ReadHeaderAsync(reader, context.RequestAborted);
-            if (!header.Succeeded) return Problems.BadRequest(header.Error + " Nothing was applied.");
-
-            var batchId = NewBatchId(client, services.Time);
-            await services.Statuses.CreateAsync(client, batchId, spool.Rows, options.Bulk.StatusRetention);
-            // Not tied to RequestAborted: once rows start to apply, the batch is finished even if the client goes away.
-            await services.Processor.ApplyAsync(client, batchId, reader, header.Value, createMissing, CancellationToken.None);
-
-            var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
-            return TypedResults.Text(new XElement("response",
-                new XElement("success", "true"),
-                new XElement("batchId", batchId),
-                new XElement("batchStatus", statusUrl),
-                new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
+            // Recorded as queued before the answer: from the 200 on, the batch is resumed after any crash.
+            await services.Statuses.CreateAsync(client, batchId, spool.Rows, services.Runner.Owner);
+            spool.Keep();
+            services.Queue.Enqueue(new BatchJob(client, batchId, createMissing, spool.Path, spool.Bytes, Resumed: false));
+            LogAccepted(services.Logger, batchId, spool.Rows, spool.Bytes);
         }
+
+        if (PreferredWait(context.Request) is { } wait)
+        {
+            // RFC 7240: the preference is honoured as far as it goes; the body says where to look either way.
+            await services.Queue.WaitAsync(batchId, wait, context.RequestAborted);
+            context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
+        }
+
+        var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
+        return TypedResults.Text(new XElement("response",
+            new XElement("success", "true"),
+            new XElement("batchId", batchId),
+            new XElement("batchStatus", statusUrl),
+            new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
+    }
+
+    /// <summary>How long a client asked to wait for completion (<c>Prefer: wait=N</c>, RFC 7240), capped; null when it did not ask.</summary>
+    internal static TimeSpan? PreferredWait(HttpRequest request)
+    {
+        foreach (var value in request.Headers["Prefer"])
+        {
+            foreach (var preference in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = preference.Split('=', 2, StringSplitOptions.TrimEntries);
+                if (parts.Length == 2 && parts[0].Equals("wait", StringComparison.OrdinalIgnoreCase) &&
+                    int.TryParse(parts[1].Trim('"'), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+                    return TimeSpan.FromSeconds(Math.Min(seconds, MaxWaitSeconds));
+            }
+        }
+        return null;
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> StatusAsync(
@@ -131,6 +172,10 @@ public static class BulkEndpoints
                 new XElement("profilesNotFound", view.Counts.NotFound),
                 new XElement("failedUpdates", view.Counts.Failed),
                 new XElement("profilesCreated", view.Counts.Created));
+        }
+        if (view.Message is { } message) response.Add(new XElement("message", XmlText.Safe(message)));
+        if (details)
+        {
             foreach (var failure in view.Failures)
             {
                 response.Add(new XElement("profile",
@@ -184,4 +229,7 @@ public static class BulkEndpoints
 
     private static string StatusUrl(HttpRequest request, string client, string batchId, bool v2) =>
         $"{request.Scheme}://{request.Host}{request.PathBase}/m2/{Uri.EscapeDataString(client)}{(v2 ? "/v2" : "")}/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} accepted: {Rows} rows, {Bytes} bytes spooled")]
+    private static partial void LogAccepted(ILogger logger, string batchId, long rows, long bytes);
 }

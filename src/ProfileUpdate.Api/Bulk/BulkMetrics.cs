@@ -2,11 +2,20 @@ using System.Diagnostics.Metrics;
 
 namespace ProfileUpdate.Api.Bulk;
 
-/// <summary>The bulk API's instruments.</summary>
-public sealed class BulkMetrics(IMeterFactory meterFactory)
+/// <summary>The bulk API's instruments: rows applied (a rate of it is rows per second), batches queued and running, spool bytes.</summary>
+public sealed class BulkMetrics
 {
-    private readonly Counter<long> _rows = meterFactory.Create(ServiceMeter.Name)
-        .CreateCounter<long>("profileupdate.bulk.rows", "{row}", "Bulk rows by client and outcome");
+    private readonly Counter<long> _rows;
+
+    public BulkMetrics(IMeterFactory meterFactory, BatchQueue queue, SpoolBudget budget)
+    {
+        var meter = meterFactory.Create(ServiceMeter.Name);
+        _rows = meter.CreateCounter<long>("profileupdate.bulk.rows", "{row}", "Bulk rows by client and outcome");
+        meter.CreateObservableGauge("profileupdate.bulk.batches.queued", () => Math.Max(0, queue.Held - queue.Running), "{batch}",
+            "Accepted batches waiting to be applied by this instance");
+        meter.CreateObservableGauge("profileupdate.bulk.batches.running", () => queue.Running, "{batch}", "Batches being applied by this instance");
+        meter.CreateObservableGauge("profileupdate.bulk.spool.bytes", () => budget.Used, "By", "Spool bytes held by batches not yet complete");
+    }
 
     public void Rows(string client, long applied, long created, long notFound, long failed)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Api.Bulk;
@@ -25,63 +26,90 @@ public sealed class BulkProcessor(
             if (BatchFileParser.IsBlank(line.Span)) continue;
             return BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
         }
-        return Parsed<BatchHeader>.Fail("The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.");
+        return Parsed<BatchHeader>.Fail(BatchFileParser.EmptyFileError);
     }
 
     /// <summary>
-    /// Applies every row; the status in Redis is updated after each chunk and marked complete at the end. Up to
-    /// <see cref="ChunksInFlight"/> chunks overlap (parsing and id lookups of the next while the previous writes), but their
-    /// writes are issued strictly in file order, so a later row still wins.
+    /// Applies a spooled batch from its checkpoint on, recording each chunk's counts, failed rows and the new checkpoint
+    /// in one atomic step; the last record marks the batch complete. Up to <see cref="ChunksInFlight"/> chunks overlap
+    /// (parsing and id lookups of the next while the previous writes), but their writes are issued, and their progress
+    /// recorded, strictly in file order, so a later row still wins and a checkpoint never passes an unapplied row.
+    /// Cancellation stops at a chunk boundary: the batch stays resumable from its last checkpoint.
     /// </summary>
-    public async Task ApplyAsync(string client, string batchId, LineReader reader, BatchHeader header, bool createMissing,
-        CancellationToken cancellationToken)
+    /// <returns>True when the batch is complete; false when it stopped (shutdown) or is unknown.</returns>
+    public async Task<bool> ApplyAsync(BatchJob job, string owner, CancellationToken stopping)
     {
+        var checkpoint = await statuses.ReadCheckpointAsync(job.Client, job.BatchId);
+        if (checkpoint is null || checkpoint.Complete) return true;
+
         var limits = options.Value.Limits;
-        var retention = options.Value.Bulk.StatusRetention;
-        long failuresKept = 0;
-        var inFlight = new Queue<Task<(BatchCounts Delta, List<BatchFailure> Failures)>>();
+        await using var file = new FileStream(job.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var reader = new LineReader(file);
+        var header = await ReadHeaderAsync(reader, CancellationToken.None);
+        if (!header.Succeeded) throw new InvalidDataException($"Spool file of batch {job.BatchId} has no valid header.");
+        if (checkpoint.Offset > reader.Position)
+        {
+            file.Seek(checkpoint.Offset, SeekOrigin.Begin);
+            reader = new LineReader(file, checkpoint.Offset, checkpoint.Row);
+        }
+
+        // After a crash, up to ChunksInFlight chunks past the checkpoint may have been written but not recorded: in
+        // those, a v2 row that finds its profile already there may have created it itself before the crash.
+        var suspectChunks = job.Resumed ? ChunksInFlight : 0;
+        var from = checkpoint.Offset; // the record's checkpoint, which each chunk's record moves on from
+        var inFlight = new Queue<(Task<(BatchCounts Delta, List<BatchFailure> Failures)> Apply, BatchCheckpoint To)>();
         var previousWriteIssued = Task.CompletedTask;
         var done = false;
         try
         {
-            while (!done)
+            while (!done || inFlight.Count > 0)
             {
-                var chunk = new List<BatchRow>(ChunkRows);
-                while (chunk.Count < ChunkRows)
+                if (!done && !stopping.IsCancellationRequested && inFlight.Count < ChunksInFlight)
                 {
-                    if (await reader.ReadLineAsync(cancellationToken) is not { } line) { done = true; break; }
-                    if (BatchFileParser.IsBlank(line.Span)) continue;
-                    chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header, limits));
+                    var chunk = new List<BatchRow>(ChunkRows);
+                    while (chunk.Count < ChunkRows)
+                    {
+                        if (await reader.ReadLineAsync(CancellationToken.None) is not { } line) { done = true; break; }
+                        if (BatchFileParser.IsBlank(line.Span)) continue;
+                        chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header.Value, limits));
+                    }
+                    var writeIssued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    var context = new ChunkContext(job, header.Value, suspectChunks-- > 0);
+                    inFlight.Enqueue((ApplyChunkAsync(context, chunk, previousWriteIssued, writeIssued),
+                        new BatchCheckpoint(reader.Position, reader.LineNumber, done)));
+                    previousWriteIssued = writeIssued.Task;
+                    continue;
                 }
-                var writeIssued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                inFlight.Enqueue(ApplyChunkAsync(client, chunk, header, createMissing, previousWriteIssued, writeIssued));
-                previousWriteIssued = writeIssued.Task;
-
-                while (inFlight.Count >= ChunksInFlight || (done && inFlight.Count > 0))
-                {
-                    var (delta, failures) = await inFlight.Dequeue();
-                    await statuses.RecordAsync(client, batchId, delta, failures, failuresKept, complete: done && inFlight.Count == 0, retention);
-                    failuresKept += failures.Count;
-                    metrics.Rows(client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
-                }
+                if (inFlight.Count == 0) return false; // stopping, nothing left in flight: resumable from the checkpoint
+                var (apply, to) = inFlight.Dequeue();
+                var (delta, failures) = await apply;
+                if (!await statuses.RecordChunkAsync(job.Client, job.BatchId, from, to, delta, failures, owner))
+                    throw new InvalidOperationException($"Batch {job.BatchId}: its checkpoint moved under this instance; another instance applies it.");
+                from = to.Offset;
+                metrics.Rows(job.Client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
+                if (to.Complete) return true;
             }
+            return false;
         }
         finally
         {
-            // On failure, let the chunks still running finish (or fail) before the caller answers.
-            foreach (var pending in inFlight)
+            // On failure, let the chunks still running finish (or fail) before the caller moves on.
+            foreach (var (pending, _) in inFlight)
             {
                 try { await pending; } catch (Exception) { /* the first failure is already propagating */ }
             }
         }
     }
 
-    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(string client, List<BatchRow> chunk,
-        BatchHeader header, bool createMissing, Task previousWriteIssued, TaskCompletionSource writeIssued)
+    /// <summary>What a chunk needs besides its rows.</summary>
+    private sealed record ChunkContext(BatchJob Job, BatchHeader Header, bool Suspect);
+
+    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(ChunkContext context, List<BatchRow> chunk,
+        Task previousWriteIssued, TaskCompletionSource writeIssued)
     {
         try
         {
-            return await ApplyChunkCoreAsync(client, chunk, header, createMissing, previousWriteIssued, writeIssued);
+            return await ApplyChunkCoreAsync(context, chunk, previousWriteIssued, writeIssued);
         }
         finally
         {
@@ -89,9 +117,12 @@ public sealed class BulkProcessor(
         }
     }
 
-    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkCoreAsync(string client, List<BatchRow> chunk,
-        BatchHeader header, bool createMissing, Task previousWriteIssued, TaskCompletionSource writeIssued)
+    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkCoreAsync(ChunkContext context, List<BatchRow> chunk,
+        Task previousWriteIssued, TaskCompletionSource writeIssued)
     {
+        var (job, header, suspect) = context;
+        var client = job.Client;
+        var createMissing = job.CreateMissing;
         var failures = new List<BatchFailure>();
         var valid = new List<BatchRow>(chunk.Count);
         foreach (var row in chunk)
@@ -124,11 +155,13 @@ public sealed class BulkProcessor(
 
         var writes = new List<ProfileWrite>(valid.Count);
         var writesKnownNew = new bool[valid.Count];
+        var tags = createMissing ? new string[valid.Count] : null;
         long notFound = 0;
         for (var i = 0; i < valid.Count; i++)
         {
             if (tntIds[i] is not { } tnt) { notFound++; continue; }
             writesKnownNew[writes.Count] = knownNew[i];
+            if (tags is not null) tags[writes.Count] = CreationTag(job.BatchId, valid[i].Line);
             var thirdParty = header.IdKind == IdentityKind.ThirdPartyId && createMissing ? valid[i].Id : null;
             writes.Add(new ProfileWrite(client, tnt, thirdParty, createMissing ? WriteMode.CreateIfMissing : WriteMode.UpdateOnly,
                 valid[i].Attributes!));
@@ -140,10 +173,11 @@ public sealed class BulkProcessor(
         // v2 needs no condition, so plain pipelined commands do (cheaper for Redis than a script); v1 must not create,
         // so its update-only condition runs in the apply script.
         var writing = createMissing
-            ? repository.UpsertAsync(writes, writesKnownNew, results, WriteStamp.At(time))
+            ? repository.UpsertAsync(writes, writesKnownNew, results, WriteStamp.At(time), tags)
             : repository.WriteAsync(writes, results);
         writeIssued.TrySetResult();
         await writing;
+        if (suspect && tags is not null) await RecognizeEarlierCreationsAsync(writes, results, tags);
 
         long successful = 0, created = 0;
         foreach (var result in results)
@@ -156,5 +190,21 @@ public sealed class BulkProcessor(
             }
         }
         return (new BatchCounts(0, chunk.Count, successful, notFound, failures.Count, created), failures);
+    }
+
+    /// <summary>Marks a profile a v2 row creates with the batch and row, so a re-applied row can tell it created it.</summary>
+    private static string CreationTag(string batchId, long line) => string.Create(CultureInfo.InvariantCulture, $"{batchId}:{line}");
+
+    /// <summary>
+    /// In a chunk re-applied after a crash, a row that found its profile already there may have created it in the run
+    /// that crashed: its creation tag says so, and it is counted as created, exactly as an uninterrupted run counts it.
+    /// </summary>
+    private async Task RecognizeEarlierCreationsAsync(List<ProfileWrite> writes, WriteResult[] results, string[] tags)
+    {
+        var applied = Enumerable.Range(0, writes.Count).Where(i => results[i] == WriteResult.Applied).ToList();
+        if (applied.Count == 0) return;
+        var found = await repository.ReadCreationTagsAsync(applied.Select(i => writes[i]).ToList());
+        for (var j = 0; j < applied.Count; j++)
+            if (found[j] == tags[applied[j]]) results[applied[j]] = WriteResult.Created;
     }
 }

@@ -1,8 +1,27 @@
 namespace ProfileUpdate.Api.Configuration;
 
-/// <summary>The bulk profile update API.</summary>
+/// <summary>The bulk profile update API: submission limits, status retention, and the spool batches are applied from.</summary>
 public sealed class BulkOptions
 {
     [Range(1, 100_000)] public int SubmissionsPerMinute { get; set; } = 50;
+
     [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")] public TimeSpan StatusRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Where accepted batch files wait until they are applied. It must survive a restart of the service (a batch
+    /// acknowledged with 200 is resumed from here) and belong to one instance. Default: ProfileUpdate/spool under the
+    /// user's local application data folder.
+    /// </summary>
+    public string SpoolDirectory { get; set; } = Path.Combine(
+        Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify),
+        "ProfileUpdate", "spool");
+
+    /// <summary>Batches applied at once by this instance; the rest wait in the spool in arrival order.</summary>
+    [Range(1, 64)] public int MaxConcurrentBatches { get; set; } = 2;
+
+    /// <summary>Spool space for every accepted batch not yet complete; an upload that does not fit gets 503.</summary>
+    [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
+
+    /// <summary>A batch whose instance has not renewed its lease for this long, and that nobody resumed, is reported stuck.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -130,7 +130,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
     /// </summary>
-    public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp)
+    /// <param name="creationTags">Per write, the tag stored with a profile it creates (<see cref="RedisKeys.FieldCreatedBy"/>), or null.</param>
+    public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp, string[]? creationTags = null)
     {
         var db = store.Database;
         var now = stamp.Now;
@@ -145,7 +146,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         {
             var w = writes[i];
             var key = (RedisKey)RedisKeys.Profile(w.Client, VisitorIds.TntBase(w.TntId));
-            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 1) + w.Attributes.Count + (knownNew[i] ? 2 : 0)];
+            var tagged = knownNew[i] && creationTags is not null;
+            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 1) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
             var e = 0;
             entries[e++] = new HashEntry(RedisKeys.FieldModified, now);
             if (w.ThirdPartyId is { } thirdParty) entries[e++] = new HashEntry(RedisKeys.FieldThirdPartyId, thirdParty);
@@ -159,6 +161,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             {
                 entries[e++] = new HashEntry(RedisKeys.FieldCreated, now);
                 entries[e++] = new HashEntry(RedisKeys.FieldTntId, w.TntId);
+                if (tagged) entries[e++] = new HashEntry(RedisKeys.FieldCreatedBy, creationTags![i]);
                 results[i] = WriteResult.Created;
             }
             else
@@ -176,6 +179,15 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             for (var i = 0; i < createdFlags.Length; i++)
                 if (createdFlags[i] is { } flag) results[i] = await flag ? WriteResult.Created : WriteResult.Applied;
         }
+    }
+
+    /// <summary>The creation tag of each write's profile (<see cref="RedisKeys.FieldCreatedBy"/>), in one pipelined round trip.</summary>
+    public async Task<string?[]> ReadCreationTagsAsync(IReadOnlyList<ProfileWrite> writes)
+    {
+        var db = store.Database;
+        var reads = writes.Select(w => db.HashGetAsync(ProfileKey(w), RedisKeys.FieldCreatedBy)).ToArray();
+        await Task.WhenAll(reads);
+        return reads.Select(r => r.Result.IsNull ? null : (string?)r.Result).ToArray();
     }
 
     /// <summary>Indexes of <paramref name="keys"/> grouped so each group is one script call: all of them on standalone Redis, one group per hash slot on a cluster.</summary>

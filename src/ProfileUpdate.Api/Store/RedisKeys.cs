@@ -21,5 +21,8 @@ public static class RedisKeys
     public const string FieldThirdPartyId = "_:3";
     public const string FieldCreated = "_:c";
     public const string FieldModified = "_:m";
+
+    /// <summary>On a profile a bulk v2 row created: "&lt;batchId&gt;:&lt;line&gt;", so a row re-applied after a crash can tell.</summary>
+    public const string FieldCreatedBy = "_:b";
     public const string AttributePrefix = "a:";
 }

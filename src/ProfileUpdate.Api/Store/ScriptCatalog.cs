@@ -10,10 +10,13 @@ public sealed class ScriptCatalog
     /// <summary>Counts a bulk submission in its minute (INCR and EXPIRE in one atomic call).</summary>
     public RedisScript CountSubmission { get; } = RedisScript.FromResource("count_submission");
 
+    /// <summary>Records an applied chunk of a batch: counts, failed rows, checkpoint and lease in one step.</summary>
+    public RedisScript RecordChunk { get; } = RedisScript.FromResource("record_chunk");
+
     /// <summary>Quota then apply in one call (standalone Redis): see quota_apply.lua.</summary>
     public RedisScript QuotaApply { get; }
 
     public ScriptCatalog() => QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
 
-    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission];
+    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk];
 }

@@ -37,9 +37,21 @@ public sealed class ServiceFactory : WebApplicationFactory<Program>
         builder.ConfigureAppConfiguration(config =>
         {
             var values = new Dictionary<string, string?>(_settings) { ["ConnectionStrings:Redis"] = _redis };
+            // Each service its own spool: at start-up a service resumes every batch in its spool, and another test's
+            // batches are not this one's to resume.
+            values.TryAdd("ProfileUpdate:Bulk:SpoolDirectory", SpoolDirectory);
             config.AddInMemoryCollection(values);
         });
         if (_services is not null) builder.ConfigureServices(_services);
+    }
+
+    /// <summary>This service's batch spool (a fresh temporary folder unless the settings name one).</summary>
+    public string SpoolDirectory { get; } = Path.Combine(Path.GetTempPath(), "pu-spool-" + Guid.NewGuid().ToString("N"));
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(SpoolDirectory)) Directory.Delete(SpoolDirectory, recursive: true);
     }
 
     /// <summary>Where Kestrel listens (starts the server on first use).</summary>

@@ -73,6 +73,8 @@ public sealed class ServiceProcess : IDisposable
         info.Environment["ConnectionStrings__Redis"] = redisConnectionString;
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         info.Environment["DOTNET_gcServer"] = "0"; // several of these run beside the test host on 2 cores
+        // A fresh spool unless the caller names one (a restart that must resume the batches of the process before it).
+        info.Environment["ProfileUpdate__Bulk__SpoolDirectory"] = Path.Combine(Path.GetTempPath(), "pu-spool-" + Guid.NewGuid().ToString("N"));
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");

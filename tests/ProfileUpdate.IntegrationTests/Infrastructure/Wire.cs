@@ -7,6 +7,17 @@ namespace ProfileUpdate.IntegrationTests.Infrastructure;
 public static class Wire
 {
     /// <summary>A client code no other test uses: tests share a store but never each other's keys.</summary>
+    /// <summary>
+    /// POSTs a batch and, like a client that wants the finished result in the answer, asks the service to wait for it
+    /// (<c>Prefer: wait</c>): the tests that read what a batch applied right after its answer.
+    /// </summary>
+    public static async Task<HttpResponseMessage> PostBatchAndWaitAsync(HttpClient http, string url, HttpContent content)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        request.Headers.Add("Prefer", "wait=120");
+        return await http.SendAsync(request);
+    }
+
     public static string NewClient() => "t" + Guid.NewGuid().ToString("N")[..16];
 
     public static string NewId(string prefix = "crm") => $"{prefix}-{Guid.NewGuid():N}";

@@ -1,0 +1,28 @@
+namespace ProfileUpdate.Api.Bulk;
+
+/// <summary>An accepted batch waiting in, or being applied from, the spool.</summary>
+/// <param name="Path">The spool file: <c>{batchId}.{v1|v2}.batch</c> in the spool directory.</param>
+/// <param name="Bytes">Its size, held against the spool budget until the batch completes.</param>
+/// <param name="Resumed">Found in the spool at start-up: chunks after its checkpoint may have been applied already.</param>
+public sealed record BatchJob(string Client, string BatchId, bool CreateMissing, string Path, long Bytes, bool Resumed)
+{
+    private const string Extension = ".batch";
+
+    public static string FileName(string batchId, bool createMissing) => $"{batchId}.{(createMissing ? "v2" : "v1")}{Extension}";
+
+    /// <summary>The job a spool file stands for; null for a file that is not a batch's.</summary>
+    public static BatchJob? FromFile(FileInfo file)
+    {
+        if (!file.Name.EndsWith(Extension, StringComparison.Ordinal)) return null;
+        var stem = file.Name[..^Extension.Length];
+        var dot = stem.LastIndexOf('.');
+        if (dot < 0 || stem[(dot + 1)..] is not ("v1" or "v2")) return null;
+        var batchId = stem[..dot];
+        // {client}-{epoch ms}-{8 digits}: the client code may itself contain '-'.
+        var parts = batchId.Split('-');
+        if (parts.Length < 3) return null;
+        var client = string.Join('-', parts[..^2]);
+        if (!ClientCode.IsValid(client)) return null;
+        return new BatchJob(client, batchId, stem[(dot + 1)..] == "v2", file.FullName, file.Length, Resumed: true);
+    }
+}

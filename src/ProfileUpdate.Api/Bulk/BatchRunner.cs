@@ -1,0 +1,180 @@
+using ProfileUpdate.Api.Store;
+
+namespace ProfileUpdate.Api.Bulk;
+
+/// <summary>
+/// Applies accepted batches in the background: <see cref="BulkOptions.MaxConcurrentBatches"/> at once, the rest waiting
+/// in arrival order. At start-up it resumes every batch found in the spool directory from its checkpoint (a restart
+/// after a crash, or after a shutdown that stopped a batch at a chunk boundary), without waiting for its lease to
+/// expire: this instance owns its spool. While it holds batches it renews their leases, so a batch whose instance is
+/// gone shows "stuck" after <see cref="BulkOptions.LeaseTimeout"/>. A batch the store fails during is retried after a
+/// pause, from its checkpoint.
+/// </summary>
+public sealed partial class BatchRunner(
+    BatchQueue queue,
+    BulkProcessor processor,
+    BatchStatusRepository statuses,
+    SpoolBudget budget,
+    IOptions<ProfileUpdateOptions> options,
+    TimeProvider time,
+    ILogger<BatchRunner> logger) : BackgroundService
+{
+    private readonly BulkOptions _options = options.Value.Bulk;
+
+    /// <summary>This process, as the owner of the leases it renews.</summary>
+    public string Owner { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Before requests are served: the spool's batches go first, in the order they were accepted.
+        var spool = Directory.CreateDirectory(_options.SpoolDirectory);
+        var found = spool.EnumerateFiles("*.batch").Select(BatchJob.FromFile).OfType<BatchJob>().OrderBy(j => j.BatchId, StringComparer.Ordinal).ToList();
+        foreach (var job in found)
+        {
+            budget.Claim(job.Bytes);
+            queue.Enqueue(job);
+        }
+        if (found.Count > 0) LogResuming(logger, found.Count, _options.SpoolDirectory);
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var runners = Enumerable.Range(0, _options.MaxConcurrentBatches).Select(_ => RunAsync(stoppingToken)).ToList();
+        runners.Add(RenewLeasesAsync(stoppingToken));
+        await Task.WhenAll(runners);
+    }
+
+    private async Task RunAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                queue.Started();
+                try
+                {
+                    await RunOneAsync(job, stoppingToken);
+                }
+                finally
+                {
+                    queue.Stopped();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown: held batches stay in the spool and resume at the next start.
+        }
+    }
+
+    private async Task RunOneAsync(BatchJob job, CancellationToken stoppingToken)
+    {
+        var started = time.GetTimestamp();
+        LogStarted(logger, job.BatchId, job.Resumed ? "resumed" : "started");
+        try
+        {
+            if (await processor.ApplyAsync(job, Owner, stoppingToken))
+            {
+                Finish(job);
+                LogCompleted(logger, job.BatchId, time.GetElapsedTime(started).TotalSeconds);
+            }
+            else
+            {
+                LogStopped(logger, job.BatchId);
+            }
+        }
+        catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
+        {
+            // The exception's type only: the store client's messages can name keys. The checkpoint holds: retry from it.
+            LogStoreFailed(logger, job.BatchId, ex.GetType().Name);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(options.Value.Store.RetryAfterSeconds * 5), time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // shutdown: the batch resumes at the next start
+            }
+            queue.Requeue(job with { Resumed = true });
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // The spool file is gone or damaged: nothing can resume it. Its record shows "stuck" once the lease lapses,
+            // which tells the client to resubmit.
+            LogSpoolUnreadable(logger, job.BatchId, ex.GetType().Name);
+            queue.Completed(job);
+            budget.Release(job.Bytes);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A fault of this service: the batch leaves this run's queue (its lease lapses, so it shows stuck) but its
+            // spool file stays for the next start to try again. The other batches go on.
+            LogFailed(logger, job.BatchId, ex);
+            queue.Completed(job);
+        }
+    }
+
+    private void Finish(BatchJob job)
+    {
+        try
+        {
+            File.Delete(job.Path);
+        }
+        catch (IOException ex)
+        {
+            LogSpoolUnreadable(logger, job.BatchId, ex.GetType().Name);
+        }
+        budget.Release(job.Bytes);
+        queue.Completed(job);
+    }
+
+    private async Task RenewLeasesAsync(CancellationToken stoppingToken)
+    {
+        var every = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(200).Ticks, _options.LeaseTimeout.Ticks / 4));
+        using var timer = new PeriodicTimer(every, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                var held = queue.Jobs.Select(j => (j.Client, j.BatchId)).ToList();
+                if (held.Count == 0) continue;
+                try
+                {
+                    await statuses.RenewLeasesAsync(held, Owner);
+                }
+                catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
+                {
+                    LogLeaseRenewalFailed(logger, held.Count, ex.GetType().Name);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} batches found in the spool {SpoolDirectory}")]
+    private static partial void LogResuming(ILogger logger, int count, string spoolDirectory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} {How}")]
+    private static partial void LogStarted(ILogger logger, string batchId, string how);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} complete in {Seconds:0.0} s")]
+    private static partial void LogCompleted(ILogger logger, string batchId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} stopped at a chunk boundary for shutdown; it resumes at the next start")]
+    private static partial void LogStopped(ILogger logger, string batchId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId}: the profile store failed ({Error}); retrying from its checkpoint")]
+    private static partial void LogStoreFailed(ILogger logger, string batchId, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId}: its spool file cannot be read ({Error}); it will show as stuck")]
+    private static partial void LogSpoolUnreadable(ILogger logger, string batchId, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId} failed; it shows as stuck and is retried at the next start")]
+    private static partial void LogFailed(ILogger logger, string batchId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not renew the leases of {Count} batches ({Error}); retrying")]
+    private static partial void LogLeaseRenewalFailed(ILogger logger, int count, string error);
+}
