@@ -14,7 +14,11 @@ WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_ENVIRONMENT=Production \
-    DOTNET_gcServer=1
+    DOTNET_gcServer=1 \
+    ProfileUpdate__Bulk__SpoolDirectory=/spool
+# Accepted batches wait here until applied and are resumed from here after a restart: a volume, owned by the app user.
+RUN mkdir -p /spool && chown "$APP_UID" /spool
+VOLUME /spool
 EXPOSE 8080
 USER $APP_UID
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -150,9 +150,20 @@ public static class ApiDocumentation
 
     private static void DescribeBatchUpdate(OpenApiOperation operation, bool v2, LimitsOptions limits, int submissionsPerMinute)
     {
+        operation.Parameters ??= [];
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = "Prefer",
+            In = ParameterLocation.Header,
+            Description = "RFC 7240 wait=<seconds> (at most 600): answer once the batch is complete, or after that long; " +
+                "the answer then carries Preference-Applied. Without it the answer comes once the file is spooled.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            Example = JsonValue.Create("wait=30"),
+        });
         operation.Description = (v2 ? "Creates missing profiles (a new tntId linked to a new thirdPartyId, or the given pcId). "
                 : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
-            $"The answer comes once every row is applied or recorded as failed. The file must be smaller than {limits.MaxBatchBytes:N0} bytes " +
+            $"The answer comes once the file is spooled and recorded (status incomplete); the batch is applied in the background, " +
+            $"or ask for the finished result with Prefer: wait. The file must be smaller than {limits.MaxBatchBytes:N0} bytes " +
             $"and hold at most {limits.MaxBatchRows:N0} rows; at most {submissionsPerMinute} submissions per minute.";
         operation.RequestBody = Body(required: true, "The batch file: raw (curl --data-binary @file), text/csv, or a multipart/form-data file upload.", new()
         {
@@ -177,7 +188,7 @@ public static class ApiDocumentation
         });
         var xmlOk = "<response><success>true</success><batchId>demo-1795449600054-50504229</batchId><batchStatus>http://localhost:5000/m2/demo" +
                     (v2 ? "/v2" : "") + "/profile/batchStatus?batchId=demo-1795449600054-50504229</batchStatus><message>Batch submitted for processing</message></response>";
-        Respond(operation, "200", "Every row applied or recorded as failed.", "application/xml", JsonValue.Create(xmlOk));
+        Respond(operation, "200", "Accepted: spooled, recorded, and being applied (complete already when Prefer: wait was honoured).", "application/xml", JsonValue.Create(xmlOk));
         foreach (var (status, text) in new[]
                  {
                      ("400", "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier. Nothing was applied."),
