@@ -103,7 +103,9 @@ redis-cli -p "$redis_port" flushall >/dev/null
 start_service
 rss4_start=$(rss_kb)
 urls=()
-for c in b1 b2 b3 b4; do (submit "$c" > "$work/url-$c") & done; wait
+submitters=()
+for c in b1 b2 b3 b4; do (submit "$c" > "$work/url-$c") & submitters+=($!); done
+wait "${submitters[@]}"
 for c in b1 b2 b3 b4; do urls+=("$(cat "$work/url-$c")"); done
 t0=$(now); wait_complete "${urls[@]}"; t1=$(now)
 four=$(secs "$t0" "$t1"); hwm4=$(hwm_kb)
