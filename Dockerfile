@@ -14,7 +14,6 @@ WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_URLS=http://+:8080 \
     ASPNETCORE_ENVIRONMENT=Production \
-    DOTNET_gcServer=1 \
     ProfileUpdate__Bulk__SpoolDirectory=/spool
 # Accepted batches wait here until applied and are resumed from here after a restart: a volume, owned by the app user.
 RUN mkdir -p /spool && chown "$APP_UID" /spool

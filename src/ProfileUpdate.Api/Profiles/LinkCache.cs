@@ -22,7 +22,7 @@ public sealed class LinkCache(IOptions<ProfileUpdateOptions> options)
     private readonly ConcurrentLru<(string Client, string ThirdPartyId), string>? _links =
         options.Value.Profiles.LinkCacheSize == 0 ? null : new(Math.Max(3, options.Value.Profiles.LinkCacheSize));
 
-    /// <summary>Links held now; never more than the configured size.</summary>
+    /// <summary>Links held now; never more than the configured size (or 3, the least the cache can be).</summary>
     public int Count => _links?.Count ?? 0;
 
     public bool TryGet(string client, string thirdPartyId, out string tntId)
