@@ -37,6 +37,9 @@ public static class ServiceComposition
         services.AddSingleton<UpdateMetrics>();
         services.AddHostedService<UpdateApplier>();
         services.AddSingleton<BatchStatusRepository>();
+        // Bulk writes go through the store's bulk connection, so they never queue ahead of single updates' scripts.
+        services.AddKeyedSingleton(BulkProcessor.StoreLane, (provider, _) =>
+            ActivatorUtilities.CreateInstance<ProfileRepository>(provider, provider.GetRequiredService<StoreConnections>().Bulk));
         services.AddSingleton<BulkProcessor>();
         services.AddSingleton<BulkMetrics>();
         services.AddSingleton<SpoolBudget>();

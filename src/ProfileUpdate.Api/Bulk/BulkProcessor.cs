@@ -9,12 +9,15 @@ namespace ProfileUpdate.Api.Bulk;
 /// same profile win per attribute because every chunk, and every script call within it, runs in file order.
 /// </summary>
 public sealed class BulkProcessor(
-    ProfileRepository repository,
+    [FromKeyedServices(BulkProcessor.StoreLane)] ProfileRepository repository,
     BatchStatusRepository statuses,
     BulkMetrics metrics,
     IOptions<ProfileUpdateOptions> options,
     TimeProvider time)
 {
+    /// <summary>The key of the profile repository that writes through the store's bulk connection.</summary>
+    public const string StoreLane = "bulk";
+
     private const int ChunkRows = 2000;
     private const int ChunksInFlight = 4;
 
