@@ -71,23 +71,23 @@ public sealed partial class BatchRunner(
     private async Task RunOneAsync(BatchJob job, CancellationToken stoppingToken)
     {
         var started = time.GetTimestamp();
-        LogStarted(logger, job.BatchId, job.Resumed ? "resumed" : "started");
+        LogState(logger, LogLevel.Information, job.BatchId, job.Resumed ? "resumed" : "started");
         try
         {
             if (await processor.ApplyAsync(job, Owner, stoppingToken))
             {
                 Finish(job);
-                LogCompleted(logger, job.BatchId, time.GetElapsedTime(started).TotalSeconds);
+                LogState(logger, LogLevel.Information, job.BatchId, $"complete in {time.GetElapsedTime(started).TotalSeconds:0.0} s");
             }
             else
             {
-                LogStopped(logger, job.BatchId);
+                LogState(logger, LogLevel.Information, job.BatchId, "stopped at a chunk boundary for shutdown; it resumes at the next start");
             }
         }
         catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
         {
             // The exception's type only: the store client's messages can name keys. The checkpoint holds: retry from it.
-            LogStoreFailed(logger, job.BatchId, ex.GetType().Name);
+            LogState(logger, LogLevel.Warning, job.BatchId, $"met a profile store failure ({ex.GetType().Name}); retrying from its checkpoint");
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(options.Value.Store.RetryAfterSeconds * 5), time, stoppingToken);
@@ -102,7 +102,7 @@ public sealed partial class BatchRunner(
         {
             // The spool file is gone or damaged: nothing can resume it. Its record shows "stuck" once the lease lapses,
             // which tells the client to resubmit.
-            LogSpoolUnreadable(logger, job.BatchId, ex.GetType().Name);
+            LogState(logger, LogLevel.Error, job.BatchId, $"cannot read its spool file ({ex.GetType().Name}); it will show as stuck");
             queue.Completed(job);
             budget.Release(job.Bytes);
         }
@@ -123,7 +123,7 @@ public sealed partial class BatchRunner(
         }
         catch (IOException ex)
         {
-            LogSpoolUnreadable(logger, job.BatchId, ex.GetType().Name);
+            LogState(logger, LogLevel.Error, job.BatchId, $"cannot read its spool file ({ex.GetType().Name}); it will show as stuck");
         }
         budget.Release(job.Bytes);
         queue.Completed(job);
@@ -157,20 +157,9 @@ public sealed partial class BatchRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} batches found in the spool {SpoolDirectory}")]
     private static partial void LogResuming(ILogger logger, int count, string spoolDirectory);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} {How}")]
-    private static partial void LogStarted(ILogger logger, string batchId, string how);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} complete in {Seconds:0.0} s")]
-    private static partial void LogCompleted(ILogger logger, string batchId, double seconds);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} stopped at a chunk boundary for shutdown; it resumes at the next start")]
-    private static partial void LogStopped(ILogger logger, string batchId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId}: the profile store failed ({Error}); retrying from its checkpoint")]
-    private static partial void LogStoreFailed(ILogger logger, string batchId, string error);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId}: its spool file cannot be read ({Error}); it will show as stuck")]
-    private static partial void LogSpoolUnreadable(ILogger logger, string batchId, string error);
+    // One line per state change of a batch; the exception's type only where one is named (store messages can name keys).
+    [LoggerMessage(Message = "Batch {BatchId} {State}")]
+    private static partial void LogState(ILogger logger, LogLevel level, string batchId, string state);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId} failed; it shows as stuck and is retried at the next start")]
     private static partial void LogFailed(ILogger logger, string batchId, Exception exception);

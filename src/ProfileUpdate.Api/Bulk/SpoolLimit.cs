@@ -1,11 +1,4 @@
 namespace ProfileUpdate.Api.Bulk;
 
-/// <summary>Why a body was refused while spooling.</summary>
-public enum SpoolLimit : byte
-{
-    None = 0,
-    TooManyBytes = 1,
-    TooManyRows = 2,
-    BadHeader = 3,
-    NoRoom = 4,
-}
+/// <summary>Why a body was refused while spooling (never stored or shown: no fixed values needed).</summary>
+public enum SpoolLimit { None, TooManyBytes, TooManyRows, BadHeader, NoRoom }
