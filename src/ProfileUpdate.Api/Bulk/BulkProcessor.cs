@@ -49,6 +49,7 @@ public sealed class BulkProcessor(
         if (checkpoint is null || checkpoint.Complete) return true;
 
         var limits = options.Value.Limits;
+        var pause = options.Value.Bulk.PauseBetweenChunks;
         await using var file = new FileStream(job.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var reader = new LineReader(file);
         var header = await ReadHeaderAsync(reader, CancellationToken.None);
@@ -94,6 +95,7 @@ public sealed class BulkProcessor(
                 from = to.Offset;
                 metrics.Rows(job.Client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
                 if (to.Complete) return true;
+                if (pause > TimeSpan.Zero) await Task.Delay(pause, time, CancellationToken.None);
             }
             return false;
         }

@@ -22,6 +22,12 @@ public sealed class BulkOptions
     /// <summary>Spool space for every accepted batch not yet complete; an upload that does not fit gets 503.</summary>
     [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
 
+    /// <summary>
+    /// A pause after each applied chunk of a batch, leaving the machine's cores and Redis to single updates for that
+    /// long; zero applies batches as fast as the store takes them.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")] public TimeSpan PauseBetweenChunks { get; set; } = TimeSpan.Zero;
+
     /// <summary>A batch whose instance has not renewed its lease for this long, and that nobody resumed, is reported stuck.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }
