@@ -29,7 +29,7 @@ dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$work/base
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
-pids+=($!)
+pids+=($!); redis_pid=$!
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 seed() {
@@ -45,19 +45,27 @@ seed() {
 # each run and printed with it, because on shared cores it moves the tail latency more than any code change does.
 cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
 
-# run_wrk NAME URL → prints one result line, stores req/s in $rps
+# utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run_wrk NAME URL → prints one result line, stores req/s in $rps and CPU µs per request in $app_us / $redis_us
 run_wrk() {
-  local name=$1 url=$2 out before after
-  before=$(cpu_ticks)
+  local name=$1 url=$2 out before after a0 a1 r0 r1 requests
+  before=$(cpu_ticks); a0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
   out=$(VISITORS=$VISITORS $WRK -s tests/ProfileUpdate.Benchmarks/load/update.lua "$url")
-  after=$(cpu_ticks)
+  after=$(cpu_ticks); a1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  app_us=$(awk -v t=$((a1 - a0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
+  redis_us=$(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   local non2xx p50 p99 steal
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
   p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ");
     d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }')
-  printf '%-26s %10s req/s   non-2xx %-6s p50 %-9s p99 %-9s steal %s%%\n' "$name" "$rps" "$non2xx" "$p50" "$p99" "$steal"
+  printf '%-26s %10s req/s   non-2xx %-6s p50 %-9s p99 %-9s steal %3s%%   CPU/request: process %5s µs, redis %5s µs\n' \
+    "$name" "$rps" "$non2xx" "$p50" "$p99" "$steal" "$app_us" "$redis_us"
   last_non2xx=$non2xx; last_p99=$p99
 }
 
@@ -94,18 +102,18 @@ peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; 
 echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores"
 start_baseline
 VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
-run_wrk "baseline (before)" "$app_url"; base1=$rps; stop_app
+run_wrk "baseline (before)" "$app_url"; base1=$rps; base_us1=$app_us; stop_app
 
 # Quota on and off twice each, alternating (on, off, off, on): throughput on this kind of machine drifts by tens of
 # percent over minutes, and alternating keeps that drift from posing as the cost of the quota.
 start_service true
-run_wrk "service, quota on (1)" "$app_url"; on1=$rps; on_non2xx=$last_non2xx; rss_on=$(peak_rss_mb); stop_app
+run_wrk "service, quota on (1)" "$app_url"; on1=$rps; svc_us1=$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }'); on_non2xx=$last_non2xx; rss_on=$(peak_rss_mb); stop_app
 start_service false
 run_wrk "service, quota off (1)" "$app_url"; off1=$rps; rss_off=$(peak_rss_mb); stop_app
 start_service false
 run_wrk "service, quota off (2)" "$app_url"; off2=$rps; stop_app
 start_service true
-run_wrk "service, quota on (2)" "$app_url"; on2=$rps; on_non2xx=$((on_non2xx + last_non2xx))
+run_wrk "service, quota on (2)" "$app_url"; on2=$rps; svc_us2=$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }'); on_non2xx=$((on_non2xx + last_non2xx))
 on=$(awk -v a="$on1" -v b="$on2" 'BEGIN { printf "%.0f", (a + b) / 2 }'); off=$(awk -v a="$off1" -v b="$off2" 'BEGIN { printf "%.0f", (a + b) / 2 }')
 # Half of the measured maximum, spread over the connections by wrk's per-request delay (random, mean as computed).
 half=$(awk -v r="$on" 'BEGIN { printf "%d", r / 2 }')
@@ -117,25 +125,30 @@ service_pid=$app_pid; service_url=$app_url
 # (hypervisor steal, neighbours), and one run of each would mostly measure which moment each got.
 start_baseline
 VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
-run_wrk "baseline (after)" "$app_url"; base2=$rps
-baseline_url=$app_url
+run_wrk "baseline (after)" "$app_url"; base2=$rps; base_us2=$app_us
+baseline_url=$app_url; baseline_pid=$app_pid
 svc_p99=(); base_p99=(); half_rps=()
 for i in 1 2 3; do
+  app_pid=$service_pid
   RATE_DELAY_MS=$delay run_wrk "service, ~half load ($i)" "$service_url"; svc_p99+=("$(to_ms "$last_p99")"); half_rps+=("$rps")
   on_non2xx=$((on_non2xx + last_non2xx))
+  app_pid=$baseline_pid
   RATE_DELAY_MS=$delay run_wrk "baseline, same rate ($i)" "$baseline_url"; base_p99+=("$(to_ms "$last_p99")")
 done
+app_pid=$baseline_pid
 stop_app
 app_pid=$service_pid
 rss_on=$(( $(peak_rss_mb) > rss_on ? $(peak_rss_mb) : rss_on ))
 stop_app
 
 half_p99=$(median3 "${svc_p99[@]}"); base_half_p99=$(median3 "${base_p99[@]}"); half_rate=$(median3 "${half_rps[@]}")
-awk -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half_rate" \
+awk -v bu1="$base_us1" -v bu2="$base_us2" -v su1="$svc_us1" -v su2="$svc_us2" -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half_rate" \
     -v rss1="$rss_on" -v rss2="$rss_off" -v bp="$base_half_p99" -v ps="${svc_p99[*]}" -v bps="${base_p99[*]}" 'BEGIN {
   base = (b1 + b2) / 2
   printf "\nratio service(quota on)/baseline   = %.2f   (target >= 0.60; quota on = mean of 2 runs %.0f req/s; baseline = mean of before/after %.0f req/s)\n", on / base, on, base
   printf "ratio quota on/quota off           = %.2f   (target >= 0.90; means of 2 runs each)\n", on / off
+  bu = (bu1 + bu2) / 2; su = (su1 + su2) / 2
+  printf "CPU per request: bare Kestrel %.1f µs, service + Redis %.1f µs (quota on, means of 2 runs); ratio bare/(service+Redis) = %.2f\n", bu, su, bu / su
   printf "non-2xx (quota on, all runs)       = %s\n", n
   printf "p99 at ~half of max (%.0f req/s)  = %.2f ms median of 3 (%s)   (target < 5 ms; bare Kestrel at the same rate, alternating: %.2f ms median (%s))\n", half, p, ps, bp, bps
   printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 300 MB)\n", rss1, rss2
