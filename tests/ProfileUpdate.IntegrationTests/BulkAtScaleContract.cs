@@ -107,12 +107,14 @@ public sealed class BulkAtScaleOnEmbeddedStore(EmbeddedServiceFixture fixture) :
 /// <summary>The spool is bounded: an upload that does not fit answers 503 with Retry-After, and nothing of it is kept or applied.</summary>
 public sealed class BulkSpoolLimitTests
 {
-    [SkippableFact]
-    public async Task A_full_spool_answers_503_and_keeps_and_applies_nothing()
+    [SkippableTheory]
+    [InlineData("redis")]
+    [InlineData("embedded")]
+    public async Task A_full_spool_answers_503_and_keeps_and_applies_nothing(string store)
     {
-        Skip.If(!RedisServer.IsAvailable, RedisServer.SkipReason);
-        using var redis = new RedisServer();
-        using var factory = new ServiceFactory(redis.ConnectionString,
+        Skip.If(store == "redis" && !RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = store == "redis" ? new RedisServer() : null;
+        using var factory = new ServiceFactory(redis?.ConnectionString,
             new Dictionary<string, string?> { ["ProfileUpdate:Bulk:MaxSpoolBytes"] = "1048576" });
         using var http = factory.CreateHttpClient();
         var client = Wire.NewClient();
