@@ -22,6 +22,15 @@ public sealed class BulkOptions
     /// <summary>Spool space for every accepted batch not yet complete; an upload that does not fit gets 503.</summary>
     [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
 
+    /// <summary>Rows applied and recorded together: the unit of progress and of a checkpoint.</summary>
+    [Range(50, 10_000)] public int ChunkRows { get; set; } = 500;
+
+    /// <summary>
+    /// Chunks of one batch whose writes may be in flight at once. More is faster, but a single update waits in Redis
+    /// behind what a batch has in flight (README, Bulk at scale, has the measurements).
+    /// </summary>
+    [Range(1, 16)] public int ChunksInFlight { get; set; } = 2;
+
     /// <summary>
     /// A pause after each applied chunk of a batch, leaving the machine's cores and Redis to single updates for that
     /// long; zero applies batches as fast as the store takes them.
