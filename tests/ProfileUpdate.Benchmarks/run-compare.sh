@@ -24,6 +24,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck source=lib.sh
+source tests/ProfileUpdate.Benchmarks/lib.sh
 
 for tool in dotnet git redis-server redis-cli wrk; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
@@ -38,26 +40,10 @@ echo "# building A = ${REV_A} and B = ${REV_B:-working tree} (Release)"
 publish "$REV_A" "$work/a"
 publish "$REV_B" "$work/b"
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
-redis_pid=$!; pids+=($redis_pid)
-for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis
 
-seed() { # the visitors in the service's own layout (docs/architecture.md: key layout)
-  redis-cli -p "$redis_port" flushall >/dev/null
-  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
-      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
-      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
-      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
-}
 
-cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
-# utime + stime of a process, in clock ticks
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 
 run() { # $1 = A|B
   local side=$1 dir extra port app_pid out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us

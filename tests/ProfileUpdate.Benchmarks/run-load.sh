@@ -15,39 +15,22 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+# shellcheck source=lib.sh
+source tests/ProfileUpdate.Benchmarks/lib.sh
 
 for tool in dotnet redis-server redis-cli wrk; do
   command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
 done
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
-wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
 
 echo "# building (Release)"
 dotnet publish src/ProfileUpdate.Api -c Release -o "$work/service" --nologo -v q >/dev/null
 dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$work/baseline" --nologo -v q >/dev/null
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
-pids+=($!); redis_pid=$!
-for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis
 
-seed() {
-  # 10,000 visitors, written in the service's own layout (README: Redis layout) with redis-cli --pipe.
-  redis-cli -p "$redis_port" flushall >/dev/null
-  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
-      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
-      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
-      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
-}
 
-# Hypervisor steal: the share of this machine's CPU time the host took for other guests. Read from /proc/stat around
-# each run and printed with it, because on shared cores it moves the tail latency more than any code change does.
-cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
 
-# utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
 
 # run_wrk NAME URL → prints one result line, stores req/s in $rps and CPU µs per request in $app_us / $redis_us
 run_wrk() {

@@ -1,0 +1,30 @@
+# Helpers the benchmark scripts share; sourced, not run. Expects $pids (an array the caller's cleanup kills) and, for
+# seed, $VISITORS.
+
+free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
+
+# A throw-away redis-server without persistence; sets redis_port and redis_pid.
+start_redis() {
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+  redis_pid=$!; pids+=($redis_pid)
+  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# $VISITORS visitors bench-0 … written in the service's own layout (docs/architecture.md, key layout) with redis-cli --pipe.
+seed() {
+  redis-cli -p "$redis_port" flushall >/dev/null
+  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
+      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
+      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
+      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
+}
+
+# Hypervisor steal: the share of this machine's CPU time the host took for other guests. Read from /proc/stat around
+# each run and printed with it, because on shared cores it moves the tail latency more than any code change does.
+cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
+
+# utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
