@@ -12,8 +12,10 @@ internal static class BulkUpload
     private const int DefaultMaxRows = 500_000;
     private const long DefaultMaxBytes = 52_428_800;
 
-    private static readonly Option<int> MaxRows = new("--max-rows") { Description = "Most data rows per batch", DefaultValueFactory = _ => DefaultMaxRows };
-    private static readonly Option<long> MaxBytes = new("--max-bytes") { Description = "First batch size refused (a part stays below it)", DefaultValueFactory = _ => DefaultMaxBytes };
+    // New instances per command tree: a System.CommandLine symbol shared between trees confuses the parser.
+    private static Option<int> MaxRows() => new("--max-rows") { Description = "Most data rows per batch", DefaultValueFactory = _ => DefaultMaxRows };
+
+    private static Option<long> MaxBytes() => new("--max-bytes") { Description = "First batch size refused (a part stays below it)", DefaultValueFactory = _ => DefaultMaxBytes };
 
     public static Command Command(CliContext context, Func<ParseResult, Connection> connectionOf)
     {
@@ -22,7 +24,8 @@ internal static class BulkUpload
         var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
         var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
         var removeEmpty = new Option<bool>("--remove-empty") { Description = "Empty cells remove the attribute (needs a server that accepts emptyValues=remove)" };
-        var upload = new Command("upload", "Upload a CSV as as many batches as the limits require") { file, v1, wait, waitTimeout, removeEmpty, MaxRows, MaxBytes };
+        var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
+        var upload = new Command("upload", "Upload a CSV as as many batches as the limits require") { file, v1, wait, waitTimeout, removeEmpty, maxRows, maxBytes };
         upload.SetAction((r, ct) => Commands.Run(context, connectionOf(r), http => new Upload(context, http, new BatchSubmitOptions
         {
             CreateMissing = !r.GetValue(v1),
@@ -30,7 +33,7 @@ internal static class BulkUpload
             WaitTimeout = r.GetValue(waitTimeout),
             RemoveEmpty = r.GetValue(removeEmpty),
             ThrowOnFailedRows = false,
-        }, ct).RunAsync(r.GetValue(file)!.FullName, r.GetValue(MaxRows), r.GetValue(MaxBytes))));
+        }, ct).RunAsync(r.GetValue(file)!.FullName, r.GetValue(maxRows), r.GetValue(maxBytes))));
         return upload;
     }
 
@@ -38,14 +41,15 @@ internal static class BulkUpload
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV as for bulk upload" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Where to write the batch files", Required = true };
-        var convert = new Command("convert", "Write the batch files bulk upload would send, without sending them") { file, output, MaxRows, MaxBytes };
+        var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
+        var convert = new Command("convert", "Write the batch files bulk upload would send, without sending them") { file, output, maxRows, maxBytes };
         convert.SetAction(r =>
         {
             var directory = r.GetValue(output)!;
             directory.Create();
             try
             {
-                foreach (var part in new CsvBatchSplitter(r.GetValue(MaxRows), r.GetValue(MaxBytes), directory.FullName).Split(r.GetValue(file)!.FullName))
+                foreach (var part in new CsvBatchSplitter(r.GetValue(maxRows), r.GetValue(maxBytes), directory.FullName).Split(r.GetValue(file)!.FullName))
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{part.Path}: {part.Rows:N0} rows, {part.Bytes:N0} bytes, CSV lines {part.SourceLines[0]}-{part.SourceLines[^1]}"));
                 return CliApp.Ok;
             }
