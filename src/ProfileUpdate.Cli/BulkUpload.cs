@@ -1,0 +1,214 @@
+using System.CommandLine;
+using System.Globalization;
+using ProfileUpdate.Client;
+using Spectre.Console;
+
+namespace ProfileUpdate.Cli;
+
+/// <summary><c>bulk upload</c> and <c>bulk convert</c>: a CSV into batches of the service's limits.</summary>
+internal static class BulkUpload
+{
+    // The service's defaults: 500,000 rows, and 52,428,800 bytes as the first size refused (a part must be smaller).
+    private const int DefaultMaxRows = 500_000;
+    private const long DefaultMaxBytes = 52_428_800;
+
+    // New instances per command tree: a System.CommandLine symbol shared between trees confuses the parser.
+    private static Option<int> MaxRows() => new("--max-rows") { Description = "Most data rows per batch", DefaultValueFactory = _ => DefaultMaxRows };
+
+    private static Option<long> MaxBytes() => new("--max-bytes") { Description = "First batch size refused (a part stays below it)", DefaultValueFactory = _ => DefaultMaxBytes };
+
+    public static Command Command(CliContext context, Func<ParseResult, Connection> connectionOf)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "CSV with a header row; the first column is pcId/tntId/mboxPC or thirdPartyId/mbox3rdPartyId/mboxThirdPartyId" };
+        var v1 = new Option<bool>("--v1") { Description = "Update existing profiles only (v2, the default, creates missing ones)" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
+        var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+        var removeEmpty = new Option<bool>("--remove-empty") { Description = "Empty cells remove the attribute (needs a server that accepts emptyValues=remove)" };
+        var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
+        var upload = new Command("upload", "Upload a CSV as as many batches as the limits require") { file, v1, wait, waitTimeout, removeEmpty, maxRows, maxBytes };
+        upload.SetAction((r, ct) => Commands.Run(context, connectionOf(r), http => new Upload(context, http, new BatchSubmitOptions
+        {
+            CreateMissing = !r.GetValue(v1),
+            Wait = r.GetValue(wait),
+            WaitTimeout = r.GetValue(waitTimeout),
+            RemoveEmpty = r.GetValue(removeEmpty),
+            ThrowOnFailedRows = false,
+        }, ct).RunAsync(r.GetValue(file)!.FullName, r.GetValue(maxRows), r.GetValue(maxBytes))));
+        return upload;
+    }
+
+    public static Command ConvertCommand(CliContext context)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "CSV as for bulk upload" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Where to write the batch files", Required = true };
+        var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
+        var convert = new Command("convert", "Write the batch files bulk upload would send, without sending them") { file, output, maxRows, maxBytes };
+        convert.SetAction(r =>
+        {
+            var directory = r.GetValue(output)!;
+            directory.Create();
+            try
+            {
+                foreach (var part in new CsvBatchSplitter(r.GetValue(maxRows), r.GetValue(maxBytes), directory.FullName).Split(r.GetValue(file)!.FullName))
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{part.Path}: {part.Rows:N0} rows, {part.Bytes:N0} bytes, CSV lines {part.SourceLines[0]}-{part.SourceLines[^1]}"));
+                return CliApp.Ok;
+            }
+            catch (CsvFormatException ex)
+            {
+                context.Error.WriteLine(ex.Message);
+                return CliApp.BadInput;
+            }
+        });
+        return convert;
+    }
+
+    /// <summary>Counts, then the failed rows with their CSV line (as mapped by <paramref name="lineOf"/>).</summary>
+    public static void WriteStatus(CliContext context, BatchStatus s, Func<long, long> lineOf)
+    {
+        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"batch {s.BatchId}: {s.State}, {s.Consumed:N0} of {s.BatchSize:N0} rows consumed, {s.Successful:N0} applied ({s.ProfilesCreated:N0} profiles created), {s.ProfilesNotFound:N0} profiles not found, {s.Failed:N0} failed"));
+        foreach (var row in s.FailedRows)
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {lineOf(row.Row)}: {row.Id}: {row.Message}"));
+        if (s.Failed > s.FailedRows.Count)
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"({s.Failed - s.FailedRows.Count:N0} more failed rows are not listed by the service)"));
+    }
+
+    /// <summary>One upload: parts in file order, each submitted (halved again on 413) and its outcome mapped to CSV lines.</summary>
+    private sealed class Upload(CliContext context, ProfileUpdateClient http, BatchSubmitOptions options, CancellationToken cancellationToken)
+    {
+        private long _rows;
+        private long _applied;
+        private long _notFound;
+        private long _failed;
+        private bool _incomplete;
+        private int _batches;
+
+        public async Task<int> RunAsync(string csv, int maxRows, long maxBytes)
+        {
+            var directory = Directory.CreateTempSubdirectory("profile-update-");
+            try
+            {
+                var splitter = new CsvBatchSplitter(maxRows, maxBytes, directory.FullName);
+                if (context.Interactive)
+                    await context.Console.Progress().AutoClear(false)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new RemainingTimeColumn())
+                        .StartAsync(progress => SendAllAsync(splitter, csv, new Reporter(context, progress))).ConfigureAwait(false);
+                else
+                    await SendAllAsync(splitter, csv, new Reporter(context, null)).ConfigureAwait(false);
+            }
+            finally
+            {
+                directory.Delete(recursive: true);
+            }
+
+            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} applied, {_notFound:N0} profiles not found, {_failed:N0} failed"));
+            if (_incomplete)
+            {
+                context.Error.WriteLine("Some batches were not complete yet; check them with 'bulk status <batchId>' or upload with --wait.");
+                return CliApp.NotComplete;
+            }
+            return _failed == 0 && _notFound == 0 ? CliApp.Ok : CliApp.Failed;
+        }
+
+        private async Task SendAllAsync(CsvBatchSplitter splitter, string csv, Reporter reporter)
+        {
+            foreach (var part in splitter.Split(csv))
+            {
+                try
+                {
+                    await SendAsync(part, reporter).ConfigureAwait(false);
+                }
+                catch (ProfileUpdateException ex)
+                {
+                    // Parts before this one are applied; this one and the rest are not: say which CSV lines that is.
+                    throw new ProfileUpdateException(ex.StatusCode,
+                        $"{ex.ServerMessage} CSV lines from {part.SourceLines[0]} on were not applied{(_batches > 0 ? $"; the {_rows:N0} rows before were sent in {_batches} batch(es)" : "")}.",
+                        ex.RetryAfter, ex.Batch);
+                }
+                finally
+                {
+                    File.Delete(part.Path);
+                }
+            }
+        }
+
+        private async Task SendAsync(BatchPart part, Reporter reporter)
+        {
+            var progress = reporter.Start(_batches + 1, part);
+            BatchSubmission submission;
+            try
+            {
+                submission = await http.SubmitBatchFileAsync(part.Path, options with { BytesSent = progress.Bytes, StatusSeen = progress.Rows }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ProfileUpdateException ex) when (ex.StatusCode == 413 && part.Rows > 1)
+            {
+                // A 413 applies nothing (the service may be configured below our limits): halve and send both halves.
+                progress.Abandon($"answered 413 ({ex.ServerMessage}); splitting into two batches");
+                var (first, second) = CsvBatchSplitter.Halve(part);
+                try
+                {
+                    await SendAsync(first, reporter).ConfigureAwait(false);
+                    await SendAsync(second, reporter).ConfigureAwait(false);
+                }
+                finally
+                {
+                    File.Delete(first.Path);
+                    File.Delete(second.Path);
+                }
+                return;
+            }
+
+            var status = submission.Status ?? await http.GetBatchStatusAsync(submission.BatchId, details: true, cancellationToken).ConfigureAwait(false);
+            _batches++;
+            _rows += part.Rows;
+            _applied += status.Successful;
+            _notFound += status.ProfilesNotFound;
+            _failed += status.Failed;
+            _incomplete |= !status.IsComplete;
+            progress.Done(status);
+            WriteStatus(context, status, row => part.SourceLineOf(row));
+        }
+    }
+
+    /// <summary>Progress bars on a terminal; plain lines (no ANSI escapes) when output is redirected.</summary>
+    private sealed class Reporter(CliContext context, ProgressContext? bars)
+    {
+        public PartProgress Start(int number, BatchPart part)
+        {
+            var label = string.Create(CultureInfo.InvariantCulture, $"batch {number}: {part.Rows:N0} rows");
+            if (bars is null)
+            {
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}, sending {part.Bytes:N0} bytes"));
+                return new PartProgress(context, label, null, null);
+            }
+            return new PartProgress(context, label, bars.AddTask($"{label}: bytes sent", maxValue: part.Bytes),
+                bars.AddTask($"{label}: rows consumed", autoStart: false, maxValue: part.Rows));
+        }
+    }
+
+    private sealed class PartProgress(CliContext context, string label, ProgressTask? bytes, ProgressTask? rows)
+    {
+        public IProgress<long>? Bytes => bytes is null ? null : new Progress<long>(sent => bytes.Value = sent);
+
+        public IProgress<BatchStatus>? Rows => rows is null ? null : new Progress<BatchStatus>(s =>
+        {
+            rows.StartTask();
+            rows.Value = s.Consumed;
+        });
+
+        public void Abandon(string why)
+        {
+            bytes?.StopTask();
+            context.Output.WriteLine($"{label}: {why}");
+        }
+
+        public void Done(BatchStatus status)
+        {
+            if (bytes is not null) bytes.Value = bytes.MaxValue;
+            rows?.StartTask();
+            if (rows is not null) rows.Value = status.Consumed;
+            rows?.StopTask();
+        }
+    }
+}

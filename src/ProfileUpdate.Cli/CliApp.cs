@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using ProfileUpdate.Client;
+using Spectre.Console;
+
+namespace ProfileUpdate.Cli;
+
+/// <summary>The <c>profile-update</c> command line; callable in-process (tests pass their own writers).</summary>
+public static class CliApp
+{
+    /// <summary>Every row applied / the command did what it said.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The service refused something, or rows failed.</summary>
+    public const int Failed = 1;
+
+    /// <summary>Bad input on our side (CSV header, arguments): nothing was sent.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Submitted, but not complete yet (without --wait).</summary>
+    public const int NotComplete = 3;
+
+    /// <summary>Parses and runs one command line.</summary>
+    /// <param name="args">The arguments.</param>
+    /// <param name="output">Where results go.</param>
+    /// <param name="error">Where errors go.</param>
+    /// <param name="interactive">A terminal: progress bars and colours; otherwise plain lines without ANSI escapes.</param>
+    /// <param name="configureClient">Last say over the client's options (tests shorten retry waits).</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive,
+        Action<ProfileUpdateClientOptions>? configureClient = null)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        var context = new CliContext(console, output, error, interactive, configureClient);
+        var root = Commands.Build(context);
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+    }
+}
+
+/// <summary>What every command needs: the consoles and how to make a client.</summary>
+internal sealed record CliContext(IAnsiConsole Console, TextWriter Output, TextWriter Error, bool Interactive,
+    Action<ProfileUpdateClientOptions>? ConfigureClient)
+{
+    public ServiceProvider CreateServices(Connection connection, Action<string>? onRetry = null)
+    {
+        var services = new ServiceCollection();
+        services.AddProfileUpdateClient(o =>
+        {
+            o.BaseAddress = new Uri(connection.Url);
+            o.Token = connection.Token;
+            o.Client = connection.Client;
+            o.OnRetry = notice => onRetry?.Invoke($"answered {notice.StatusCode}; retry {notice.Attempt} in {notice.Delay.TotalSeconds:0.#} s");
+            ConfigureClient?.Invoke(o);
+        });
+        return services.BuildServiceProvider();
+    }
+}
+
+/// <summary>The service to talk to.</summary>
+internal sealed record Connection(string Url, string? Token, string Client);

@@ -1,0 +1,125 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using ProfileUpdate.Client;
+using Spectre.Console;
+
+namespace ProfileUpdate.Cli;
+
+/// <summary>The command tree. Commands for deletes and the change feed come when the service has those endpoints.</summary>
+internal static class Commands
+{
+    public static RootCommand Build(CliContext context)
+    {
+        var url = new Option<string>("--url")
+        {
+            Description = "The service's base address (env PROFILE_UPDATE_URL)",
+            Recursive = true,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("PROFILE_UPDATE_URL") is { Length: > 0 } u ? u : "http://localhost:5000",
+        };
+        var token = new Option<string?>("--token")
+        {
+            Description = "The client's bearer token (env PROFILE_UPDATE_TOKEN)",
+            Recursive = true,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("PROFILE_UPDATE_TOKEN"),
+        };
+        var client = new Option<string>("--client")
+        {
+            Description = "The client code (env PROFILE_UPDATE_CLIENT)",
+            Recursive = true,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("PROFILE_UPDATE_CLIENT") ?? "",
+        };
+        Connection ConnectionOf(ParseResult r) => new(r.GetValue(url)!, r.GetValue(token), r.GetValue(client)!);
+
+        var tnt = new Option<string?>("--tnt-id") { Description = "The visitor's tntId (mboxPC)" };
+        var third = new Option<string?>("--third-party-id") { Description = "The visitor's thirdPartyId (mbox3rdPartyId)" };
+
+        var assignments = new Argument<string[]>("name=value") { Description = "Attributes to set", Arity = ArgumentArity.OneOrMore };
+        var remove = new Option<string[]>("--remove") { Description = "Attribute to remove (needs a server that accepts emptyValues=remove)", AllowMultipleArgumentsPerToken = true };
+        var update = new Command("update", "Set attributes of one existing profile") { tnt, third, assignments, remove };
+        update.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
+        {
+            var set = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var pair in r.GetValue(assignments) ?? [])
+            {
+                var at = pair.IndexOf('=', StringComparison.Ordinal);
+                if (at <= 0) throw new CsvFormatException($"'{pair}' is not name=value.");
+                set[pair[..at]] = pair[(at + 1)..];
+            }
+            var outcome = await http.UpdateAsync(new ProfileUpdateRequest(IdOf(r, tnt, third), set, r.GetValue(remove)), ct).ConfigureAwait(false);
+            context.Output.WriteLine(outcome == UpdateOutcome.Applied ? "applied" : "profile not found: nothing was changed");
+            return outcome == UpdateOutcome.Applied ? CliApp.Ok : CliApp.Failed;
+        }));
+
+        var get = new Command("get", "Read one profile") { tnt, third };
+        get.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
+        {
+            var profile = await http.GetProfileAsync(IdOf(r, tnt, third), ct).ConfigureAwait(false);
+            if (profile is null)
+            {
+                context.Error.WriteLine("404: no profile found for that id.");
+                return CliApp.Failed;
+            }
+            var table = new Table().AddColumns("attribute", "value", "modified");
+            foreach (var (name, value) in profile.Attributes.OrderBy(a => a.Key, StringComparer.Ordinal))
+                table.AddRow(Markup.Escape(name), Markup.Escape(value.Value), value.ModifiedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+            context.Console.WriteLine($"tntId {profile.TntId}  thirdPartyId {profile.ThirdPartyId ?? "-"}");
+            context.Console.Write(table);
+            return CliApp.Ok;
+        }));
+
+        var batchId = new Argument<string>("batchId");
+        var status = new Command("status", "Show a batch's counts and failed rows") { batchId };
+        status.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
+        {
+            var s = await http.GetBatchStatusAsync(r.GetValue(batchId)!, details: true, ct).ConfigureAwait(false);
+            BulkUpload.WriteStatus(context, s, line => line);
+            return s.AllApplied ? CliApp.Ok : s.IsComplete ? CliApp.Failed : CliApp.NotComplete;
+        }));
+
+        var bulk = new Command("bulk", "Bulk profile updates from a CSV") { BulkUpload.Command(context, ConnectionOf), status, BulkUpload.ConvertCommand(context) };
+        return new RootCommand("profile-update: single and bulk profile updates against a ProfileUpdate service") { url, token, client, update, get, bulk };
+    }
+
+    private static ProfileId IdOf(ParseResult r, Option<string?> tnt, Option<string?> third) =>
+        (r.GetValue(tnt), r.GetValue(third)) switch
+        {
+            ({ } t, null) => ProfileId.Tnt(t),
+            (null, { } p) => ProfileId.ThirdParty(p),
+            _ => throw new CsvFormatException("Give exactly one of --tnt-id and --third-party-id."),
+        };
+
+    /// <summary>Runs a command with a client; maps the service's refusals and our own input errors to exit codes.</summary>
+    public static async Task<int> Run(CliContext context, Connection connection, Func<ProfileUpdateClient, Task<int>> action)
+    {
+        if (string.IsNullOrWhiteSpace(connection.Client))
+        {
+            context.Error.WriteLine("--client (or PROFILE_UPDATE_CLIENT) is required.");
+            return CliApp.BadInput;
+        }
+        if (!Uri.TryCreate(connection.Url, UriKind.Absolute, out _))
+        {
+            context.Error.WriteLine($"--url (or PROFILE_UPDATE_URL) must be an absolute URL such as http://localhost:5000, not '{connection.Url}'.");
+            return CliApp.BadInput;
+        }
+        await using var services = context.CreateServices(connection, line => context.Error.WriteLine(line));
+        try
+        {
+            return await action(services.GetRequiredService<ProfileUpdateClient>()).ConfigureAwait(false);
+        }
+        catch (ProfileUpdateException ex)
+        {
+            context.Error.WriteLine($"{ex.StatusCode}: {ex.ServerMessage}");
+            return CliApp.Failed;
+        }
+        catch (CsvFormatException ex)
+        {
+            context.Error.WriteLine(ex.Message);
+            return CliApp.BadInput;
+        }
+        catch (HttpRequestException ex)
+        {
+            context.Error.WriteLine($"The service at {connection.Url} could not be reached: {ex.Message}");
+            return CliApp.Failed;
+        }
+    }
+}

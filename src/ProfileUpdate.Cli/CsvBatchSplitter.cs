@@ -1,0 +1,150 @@
+using System.Text;
+using nietras.SeparatedValues;
+
+namespace ProfileUpdate.Cli;
+
+/// <summary>One batch file written from a range of CSV rows.</summary>
+/// <param name="Path">The batch file (<c>batch=</c> + header + rows).</param>
+/// <param name="Bytes">Its size.</param>
+/// <param name="SourceLines">For each data row of the part, in order, the CSV line it came from (header = line 1).</param>
+public sealed record BatchPart(string Path, long Bytes, IReadOnlyList<int> SourceLines)
+{
+    /// <summary>Data rows in the part.</summary>
+    public int Rows => SourceLines.Count;
+
+    /// <summary>The CSV line of the part's batch-file line <paramref name="row"/> (the server's row number, header = 1).</summary>
+    public int SourceLineOf(long row) => row >= 2 && row - 2 < SourceLines.Count ? SourceLines[(int)(row - 2)] : 0;
+}
+
+/// <summary>
+/// Turns an RFC 4180 CSV (first header column an id kind) into batch files no larger than the service accepts: every
+/// cell URL-encoded as UTF-8 with %XX (a space as %20, never '+', which the server would read as a space in values), one
+/// row per line. Streams: only the current row and the current part's line map are in memory.
+/// </summary>
+public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string directory)
+{
+    private static readonly string[] IdColumns = ["pcId", "tntId", "mboxPC", "thirdPartyId", "mbox3rdPartyId", "mboxThirdPartyId"];
+
+    /// <summary>The parts, each written completely before it is yielded; the caller deletes them when done.</summary>
+    /// <exception cref="CsvFormatException">The header is not usable or a row cannot fit into any part.</exception>
+    public IEnumerable<BatchPart> Split(string csvPath)
+    {
+        using var reader = Sep.Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).FromFile(csvPath);
+        var header = EncodeHeader(reader.Header.ColNames);
+        var part = 0;
+        var row = new StringBuilder();
+        PendingRow? pending = null;
+        while (true)
+        {
+            var path = System.IO.Path.Combine(directory, $"part-{++part:D4}.batch.txt");
+            var lines = new List<int>();
+            long bytes;
+            using (var file = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), 1 << 16))
+            {
+                file.Write(header);
+                bytes = header.Length;
+                if (pending is { } first)
+                {
+                    file.Write(first.Text);
+                    bytes += first.Text.Length;
+                    lines.Add(first.Line);
+                    pending = null;
+                }
+                while (lines.Count < maxRows && NextRow(reader, row, out var line))
+                {
+                    // The escaped text is ASCII, so its length is its size in bytes.
+                    if (header.Length + row.Length >= maxBytes)
+                        throw new CsvFormatException($"CSV line {line} alone makes a batch file of {header.Length + row.Length:N0} bytes; the limit is below {maxBytes:N0}.");
+                    if (bytes + row.Length >= maxBytes)
+                    {
+                        pending = new PendingRow(row.ToString(), line);
+                        break;
+                    }
+                    file.Write(row);
+                    bytes += row.Length;
+                    lines.Add(line);
+                }
+            }
+            if (lines.Count == 0)
+            {
+                File.Delete(path);
+                yield break;
+            }
+            yield return new BatchPart(path, bytes, lines);
+        }
+    }
+
+    /// <summary>Splits a part the service still refused (413) into two halves by rows.</summary>
+    public static (BatchPart First, BatchPart Second) Halve(BatchPart part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        var half = part.Rows / 2;
+        using var source = new StreamReader(part.Path, Encoding.UTF8);
+        var header = source.ReadLine() + "\n";
+        BatchPart Write(string suffix, int count, int skip)
+        {
+            var path = part.Path + suffix;
+            long bytes = header.Length;
+            using var file = new StreamWriter(path, append: false, new UTF8Encoding(false), 1 << 16);
+            file.Write(header);
+            for (var i = 0; i < count; i++)
+            {
+                var line = source.ReadLine() + "\n";
+                file.Write(line);
+                bytes += line.Length;
+            }
+            return new BatchPart(path, bytes, part.SourceLines.Skip(skip).Take(count).ToList());
+        }
+        var first = Write(".a", half, 0);
+        return (first, Write(".b", part.Rows - half, half));
+    }
+
+    private static string EncodeHeader(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0 || !IdColumns.Contains(names[0], StringComparer.OrdinalIgnoreCase))
+            throw new CsvFormatException($"The first header column must be an id kind ({string.Join(", ", IdColumns)}), not '{(names.Count > 0 ? names[0] : "")}'.");
+        var header = new StringBuilder("batch=");
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (i > 0) header.Append(',');
+            AppendEscaped(header, names[i]);
+        }
+        return header.Append('\n').ToString();
+    }
+
+    /// <summary>Reads the next non-blank row into <paramref name="text"/> as a batch line; false at the end.</summary>
+    private static bool NextRow(SepReader reader, StringBuilder text, out int line)
+    {
+        while (reader.MoveNext())
+        {
+            var row = reader.Current;
+            // A blank CSV line is one empty column: nothing to send (the batch format skips blank lines too).
+            if (row.ColCount == 1 && row[0].Span.IsEmpty) continue;
+            text.Clear();
+            for (var i = 0; i < row.ColCount; i++)
+            {
+                if (i > 0) text.Append(',');
+                AppendEscaped(text, row[i].Span);
+            }
+            text.Append('\n');
+            line = row.LineNumberFrom;
+            return true;
+        }
+        line = 0;
+        return false;
+    }
+
+    private static void AppendEscaped(StringBuilder target, ReadOnlySpan<char> cell)
+    {
+        // RFC 3986 unreserved characters stay, everything else becomes %XX of its UTF-8 bytes: at most 9 chars per char.
+        Span<char> buffer = cell.Length <= 256 ? stackalloc char[cell.Length * 9] : new char[cell.Length * 9];
+        if (!Uri.TryEscapeDataString(cell, buffer, out var written))
+            throw new InvalidOperationException("Escaping buffer too small.");
+        target.Append(buffer[..written]);
+    }
+
+    private readonly record struct PendingRow(string Text, int Line);
+}
+
+/// <summary>The CSV cannot be turned into batches (nothing was sent because of it).</summary>
+public sealed class CsvFormatException(string message) : Exception(message);

@@ -1,0 +1,94 @@
+namespace ProfileUpdate.Client;
+
+/// <summary>One single profile update: attributes to set and attributes to remove.</summary>
+/// <param name="Id">The visitor.</param>
+/// <param name="Set">Attribute name (without <c>profile.</c>) to value.</param>
+/// <param name="Remove">
+/// Attribute names to remove. Sent as empty values with <c>emptyValues=remove</c>; a server that does not know that
+/// parameter yet ignores empty values, so the attributes then stay.
+/// </param>
+public sealed record ProfileUpdateRequest(ProfileId Id, IReadOnlyDictionary<string, string> Set, IReadOnlyCollection<string>? Remove = null);
+
+/// <summary>What a single update did.</summary>
+public enum UpdateOutcome
+{
+    /// <summary>Stored and readable.</summary>
+    Applied,
+
+    /// <summary>No profile exists for the id; nothing was created (update only, as Adobe).</summary>
+    ProfileNotFound,
+}
+
+/// <summary>The ids of the profile a visit created or found.</summary>
+/// <param name="TntId">The profile's tntId (generated when none was given).</param>
+/// <param name="ThirdPartyId">The thirdPartyId linked, if one was given.</param>
+public sealed record VisitResult(string TntId, string? ThirdPartyId);
+
+/// <summary>A profile as the read API shows it.</summary>
+/// <param name="TntId">The profile's tntId.</param>
+/// <param name="ThirdPartyId">Its linked thirdPartyId, if any.</param>
+/// <param name="ModifiedAt">When it was last written.</param>
+/// <param name="Attributes">Name to value and modification time.</param>
+public sealed record Profile(string TntId, string? ThirdPartyId, DateTimeOffset ModifiedAt, IReadOnlyDictionary<string, ProfileAttributeValue> Attributes);
+
+/// <summary>One attribute of a <see cref="Profile"/>.</summary>
+/// <param name="Value">The value.</param>
+/// <param name="ModifiedAt">When it was last set.</param>
+public sealed record ProfileAttributeValue(string Value, DateTimeOffset ModifiedAt);
+
+/// <summary>How to submit a batch file.</summary>
+public sealed record BatchSubmitOptions
+{
+    /// <summary>v2 (default): create missing profiles. False: v1, update existing profiles only.</summary>
+    public bool CreateMissing { get; init; } = true;
+
+    /// <summary>Wait until the batch is complete (polling its status) and return its status with details.</summary>
+    public bool Wait { get; init; }
+
+    /// <summary>How long <see cref="Wait"/> waits for completion before failing.</summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Empty cells remove the attribute (sends <c>emptyValues=remove</c>; a server that does not know it ignores empty cells).</summary>
+    public bool RemoveEmpty { get; init; }
+
+    /// <summary>After waiting, throw <see cref="ProfileUpdateException"/> when any row failed or found no profile (default true).</summary>
+    public bool ThrowOnFailedRows { get; init; } = true;
+
+    /// <summary>Told the number of body bytes sent so far.</summary>
+    public IProgress<long>? BytesSent { get; init; }
+
+    /// <summary>Told each batch status seen while waiting (rows consumed so far).</summary>
+    public IProgress<BatchStatus>? StatusSeen { get; init; }
+}
+
+/// <summary>A submitted batch.</summary>
+/// <param name="BatchId">The batch id.</param>
+/// <param name="StatusUrl">The absolute URL of its status.</param>
+/// <param name="Status">Its final status with details when the submission waited; else null.</param>
+public sealed record BatchSubmission(string BatchId, Uri StatusUrl, BatchStatus? Status);
+
+/// <summary>A batch's status (counts are zero unless details were asked for).</summary>
+/// <param name="BatchId">The batch id.</param>
+/// <param name="State"><c>complete</c>, <c>incomplete</c> or <c>stuck</c>.</param>
+/// <param name="BatchSize">Data rows.</param>
+/// <param name="Consumed">Rows processed so far.</param>
+/// <param name="Successful">Rows applied.</param>
+/// <param name="ProfilesNotFound">v1 rows whose profile does not exist.</param>
+/// <param name="Failed">Rows refused.</param>
+/// <param name="ProfilesCreated">Profiles v2 created.</param>
+/// <param name="FailedRows">The failed rows the server lists (the first 1,000).</param>
+public sealed record BatchStatus(string BatchId, string State, long BatchSize, long Consumed, long Successful, long ProfilesNotFound,
+    long Failed, long ProfilesCreated, IReadOnlyList<BatchFailedRow> FailedRows)
+{
+    /// <summary>True when every row has been processed.</summary>
+    public bool IsComplete => State == "complete";
+
+    /// <summary>True when complete and every row applied.</summary>
+    public bool AllApplied => IsComplete && Failed == 0 && ProfilesNotFound == 0;
+}
+
+/// <summary>A row the server refused.</summary>
+/// <param name="Row">Line in the batch file (the <c>batch=</c> header line is 1).</param>
+/// <param name="Id">The row's id cell as the server read it.</param>
+/// <param name="Message">Why it was refused.</param>
+public sealed record BatchFailedRow(long Row, string Id, string Message);

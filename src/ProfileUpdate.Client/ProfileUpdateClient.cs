@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Xml.Linq;
+using Microsoft.Extensions.Options;
+
+namespace ProfileUpdate.Client;
+
+/// <summary>
+/// Typed client of the ProfileUpdate service: single updates, visits, profile reads, batch submission and status.
+/// Register it with <see cref="ServiceCollectionExtensions.AddProfileUpdateClient"/>. Every refusal of the service
+/// surfaces as <see cref="ProfileUpdateException"/>.
+/// </summary>
+public sealed class ProfileUpdateClient
+{
+    private readonly HttpClient _http;
+    private readonly ProfileUpdateClientOptions _options;
+    private readonly string _client;
+
+    /// <summary>Created by the HttpClient factory.</summary>
+    public ProfileUpdateClient(HttpClient http, IOptions<ProfileUpdateClientOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _http = http;
+        _options = options.Value;
+        _client = Uri.EscapeDataString(_options.Client);
+    }
+
+    /// <summary>Sets (and, where the server supports it, removes) attributes of one existing profile (POST form body).</summary>
+    /// <returns><see cref="UpdateOutcome.ProfileNotFound"/> when no profile exists for the id (nothing is created).</returns>
+    public async Task<UpdateOutcome> UpdateAsync(ProfileUpdateRequest update, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var form = new List<KeyValuePair<string, string>>
+        {
+            new(update.Id.Kind == ProfileIdKind.TntId ? "mboxPC" : "mbox3rdPartyId", update.Id.Value),
+        };
+        form.AddRange(update.Set.Select(a => new KeyValuePair<string, string>("profile." + a.Key, a.Value)));
+        if (update.Remove is { Count: > 0 } remove)
+        {
+            form.Add(new("emptyValues", "remove"));
+            form.AddRange(remove.Select(name => new KeyValuePair<string, string>("profile." + name, "")));
+        }
+
+        // FormUrlEncodedContent writes a space as '+', which the server reads back as a space in values; ids never
+        // contain spaces or '+' (the server refuses a raw '+', and FormUrlEncodedContent encodes '+' as %2B anyway).
+        using var content = new FormUrlEncodedContent(form);
+        using var response = await _http.PostAsync($"m2/{_client}/profile/update", content, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return response.Headers.TryGetValues("X-Profile-Update", out var outcome) && outcome.Contains("profile-not-found")
+            ? UpdateOutcome.ProfileNotFound
+            : UpdateOutcome.Applied;
+    }
+
+    /// <summary>Sets attributes of one existing profile.</summary>
+    public Task<UpdateOutcome> UpdateAsync(ProfileId id, IReadOnlyDictionary<string, string> set, CancellationToken cancellationToken = default) =>
+        UpdateAsync(new ProfileUpdateRequest(id, set), cancellationToken);
+
+    /// <summary>
+    /// Records a visit (<c>POST /rest/v1/delivery</c>), which creates the profile when needed, links the thirdPartyId and
+    /// applies the profile parameters.
+    /// </summary>
+    public async Task<VisitResult> VisitAsync(string sessionId, string? tntId = null, string? thirdPartyId = null,
+        IReadOnlyDictionary<string, string>? profileParameters = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var body = new VisitBody(new VisitContext("web"), new VisitId(tntId, thirdPartyId),
+            new VisitExecute(new VisitPageLoad(profileParameters ?? new Dictionary<string, string>())));
+        using var response = await _http.PostAsJsonAsync(
+            $"rest/v1/delivery?client={_client}&sessionId={Uri.EscapeDataString(sessionId)}", body, JsonOptions, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        var id = json.RootElement.GetProperty("id");
+        return new VisitResult(id.GetProperty("tntId").GetString()!,
+            id.TryGetProperty("thirdPartyId", out var third) ? third.GetString() : null);
+    }
+
+    /// <summary>Reads a profile; null when none exists for the id.</summary>
+    public async Task<Profile?> GetProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
+    {
+        var path = id.Kind == ProfileIdKind.TntId
+            ? $"rest/v1/profiles/{Uri.EscapeDataString(id.Value)}?client={_client}"
+            : $"rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(id.Value)}?client={_client}";
+        using var response = await _http.GetAsync(path, cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)) return null;
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var view = await response.Content.ReadFromJsonAsync<ProfileBody>(JsonOptions, cancellationToken).ConfigureAwait(false)
+                   ?? throw new ProfileUpdateException((int)response.StatusCode, "The profile read answered an empty body.");
+        return new Profile(view.TntId, view.ThirdPartyId, ParseTime(view.ModifiedAt),
+            view.ProfileAttributes.ToDictionary(a => a.Key, a => new ProfileAttributeValue(a.Value.Value, ParseTime(a.Value.ModifiedAt)), StringComparer.Ordinal));
+    }
+
+    /// <summary>Submits a batch file (the <c>batch=</c> format) from a stream; a seekable stream can be resent after a 429/503.</summary>
+    public async Task<BatchSubmission> SubmitBatchAsync(Stream batchFile, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batchFile);
+        options ??= new BatchSubmitOptions();
+        var path = options.CreateMissing ? $"m2/{_client}/v2/profile/batchUpdate" : $"m2/{_client}/profile/batchUpdate";
+        if (options.RemoveEmpty) path += "?emptyValues=remove";
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ProgressContent(batchFile, options.BytesSent) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
+        // Asks a server that answers before applying to hold the answer until done; today's server always does.
+        if (options.Wait) request.Headers.TryAddWithoutValidation("Prefer", $"wait={(long)options.WaitTimeout.TotalSeconds}");
+
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var answer = XElement.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        var submission = new BatchSubmission((string?)answer.Element("batchId") ?? "", new Uri((string?)answer.Element("batchStatus") ?? "", UriKind.RelativeOrAbsolute), null);
+        if (!options.Wait) return submission;
+
+        var status = await WaitForBatchAsync(submission.BatchId, options.WaitTimeout, options.StatusSeen, cancellationToken).ConfigureAwait(false);
+        if (options.ThrowOnFailedRows && !status.AllApplied)
+            throw new ProfileUpdateException((int)response.StatusCode,
+                $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed and {status.ProfilesNotFound} found no profile.", batch: status);
+        return submission with { Status = status };
+    }
+
+    /// <summary>Submits a batch file (the <c>batch=</c> format) from a path.</summary>
+    public async Task<BatchSubmission> SubmitBatchFileAsync(string path, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var file = File.OpenRead(path);
+        await using (file.ConfigureAwait(false))
+            return await SubmitBatchAsync(file, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Polls a batch's status until it is complete; throws when it is stuck or the timeout passes.</summary>
+    public async Task<BatchStatus> WaitForBatchAsync(string batchId, TimeSpan timeout, IProgress<BatchStatus>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTimeOffset.UtcNow + timeout;
+        while (true)
+        {
+            var status = await GetBatchStatusAsync(batchId, details: true, cancellationToken).ConfigureAwait(false);
+            progress?.Report(status);
+            if (status.IsComplete) return status;
+            if (status.State == "stuck")
+                throw new ProfileUpdateException(200, $"Batch {batchId} is stuck (the instance applying it stopped); resubmit the file.", batch: status);
+            if (DateTimeOffset.UtcNow >= deadline)
+                throw new ProfileUpdateException(200, $"Batch {batchId} was not complete after {timeout.TotalSeconds:0} s ({status.Consumed} of {status.BatchSize} rows consumed).", batch: status);
+            await Task.Delay(_options.BatchPollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A batch's status; with details the counts and the failed rows (row number, id, message).</summary>
+    public async Task<BatchStatus> GetBatchStatusAsync(string batchId, bool details = true, CancellationToken cancellationToken = default)
+    {
+        var path = $"m2/{_client}/v2/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}" + (details ? "&showDetails=true" : "");
+        using var response = await _http.GetAsync(path, cancellationToken).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return ParseStatus(XElement.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false)));
+    }
+
+    private static BatchStatus ParseStatus(XElement xml)
+    {
+        long Count(string name) => (long?)xml.Element(name) ?? 0;
+        var failed = xml.Elements("profile")
+            .Select(p => new BatchFailedRow((long?)p.Element("row") ?? 0, (string?)p.Element("id") ?? "", (string?)p.Element("message") ?? ""))
+            .ToList();
+        return new BatchStatus((string?)xml.Element("batchId") ?? "", (string?)xml.Element("status") ?? "", Count("batchSize"),
+            Count("consumedCount"), Count("successfulUpdates"), Count("profilesNotFound"), Count("failedUpdates"), Count("profilesCreated"), failed);
+    }
+
+    /// <summary>Throws <see cref="ProfileUpdateException"/> with the server's message for any non-2xx answer.</summary>
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        throw new ProfileUpdateException((int)response.StatusCode, ServerMessage(response, body), RetryAfterOf(response));
+    }
+
+    private static bool IsProblem(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+
+    /// <summary>problem+json <c>message</c> (or <c>detail</c>), the XML envelope's <c>message</c>, else the start of the body.</summary>
+    private static string ServerMessage(HttpResponseMessage response, string body)
+    {
+        var reason = $"{(int)response.StatusCode} {response.ReasonPhrase}";
+        try
+        {
+            var media = response.Content.Headers.ContentType?.MediaType ?? "";
+            if (media.Contains("json", StringComparison.Ordinal))
+            {
+                using var json = JsonDocument.Parse(body);
+                foreach (var name in new[] { "message", "detail", "title" })
+                    if (json.RootElement.TryGetProperty(name, out var text) && text.ValueKind == JsonValueKind.String)
+                        return text.GetString()!;
+            }
+            else if (media.Contains("xml", StringComparison.Ordinal) && (string?)XElement.Parse(body).Element("message") is { Length: > 0 } message)
+            {
+                return message;
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or System.Xml.XmlException)
+        {
+            // Not the documented shape (a proxy's page, say): fall through to the raw start of the body.
+        }
+        return body.Length == 0 ? reason : body[..Math.Min(body.Length, 500)];
+    }
+
+    internal static TimeSpan? RetryAfterOf(HttpResponseMessage? response)
+    {
+        var header = response?.Headers.RetryAfter;
+        if (header?.Delta is { } delta) return delta;
+        if (header?.Date is { } date) return date - DateTimeOffset.UtcNow;
+        return null;
+    }
+
+    private static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
+
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+
+    private sealed record VisitBody(VisitContext Context, VisitId Id, VisitExecute Execute);
+
+    private sealed record VisitContext(string Channel);
+
+    private sealed record VisitId(
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? TntId,
+        [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? ThirdPartyId);
+
+    private sealed record VisitExecute(VisitPageLoad PageLoad);
+
+    private sealed record VisitPageLoad(IReadOnlyDictionary<string, string> ProfileParameters);
+
+    private sealed record ProfileBody(string TntId, string? ThirdPartyId, string ModifiedAt, Dictionary<string, AttributeBody> ProfileAttributes);
+
+    private sealed record AttributeBody(string Value, string ModifiedAt);
+}

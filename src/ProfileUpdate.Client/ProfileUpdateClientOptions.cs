@@ -1,0 +1,41 @@
+namespace ProfileUpdate.Client;
+
+/// <summary>Where the service is, who calls it, and how hard to try.</summary>
+public sealed class ProfileUpdateClientOptions
+{
+    /// <summary>The service's base address, e.g. <c>http://localhost:5000</c>.</summary>
+    public Uri? BaseAddress { get; set; }
+
+    /// <summary>The client's bearer token, when the client requires one; null for open clients.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>The client code (Adobe's CLIENTCODE) every call is made for.</summary>
+    public string Client { get; set; } = "";
+
+    /// <summary>
+    /// Retries after a 429 or 503 (the answers that guarantee nothing was applied); 0 turns retries off. Nothing else is
+    /// retried: a request that timed out or lost its connection may have been applied.
+    /// </summary>
+    public int MaxRetryAttempts { get; set; } = 3;
+
+    /// <summary>
+    /// The longest wait before one retry. The server's Retry-After is honoured up to this; a longer Retry-After (a used-up
+    /// daily quota says hours) is cut to it, so a caller is never blocked for longer than it chose.
+    /// </summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Timeout of one call including its retries (a 50 MB batch is applied before it is answered).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often a waiting batch submission polls the batch status.</summary>
+    public TimeSpan BatchPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Called before each retry with the status that caused it and the delay about to be waited (logging, tests).</summary>
+    public Action<RetryNotice>? OnRetry { get; set; }
+}
+
+/// <summary>A retry about to happen.</summary>
+/// <param name="Attempt">1 for the first retry.</param>
+/// <param name="StatusCode">The status that caused it: 429 or 503.</param>
+/// <param name="Delay">The wait before the retry.</param>
+public sealed record RetryNotice(int Attempt, int StatusCode, TimeSpan Delay);

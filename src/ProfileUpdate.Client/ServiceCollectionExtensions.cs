@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Polly;
+
+namespace ProfileUpdate.Client;
+
+/// <summary>Registers <see cref="ProfileUpdateClient"/>.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the typed <see cref="ProfileUpdateClient"/> with retries on 429/503 that wait for the server's
+    /// Retry-After (bounded by <see cref="ProfileUpdateClientOptions.MaxRetryAttempts"/> and
+    /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/>).
+    /// </summary>
+    public static IHttpClientBuilder AddProfileUpdateClient(this IServiceCollection services, Action<ProfileUpdateClientOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<ProfileUpdateClientOptions>()
+            .Configure(configure)
+            .Validate(o => o.BaseAddress is { IsAbsoluteUri: true }, "ProfileUpdateClientOptions.BaseAddress must be an absolute URI.")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Client), "ProfileUpdateClientOptions.Client (the client code) is required.")
+            .Validate(o => o.MaxRetryAttempts >= 0, "ProfileUpdateClientOptions.MaxRetryAttempts must be 0 or more.");
+
+        var builder = services.AddHttpClient<ProfileUpdateClient>((sp, http) =>
+        {
+            var options = sp.GetRequiredService<IOptions<ProfileUpdateClientOptions>>().Value;
+            http.BaseAddress = options.BaseAddress;
+            http.Timeout = options.RequestTimeout;
+            if (!string.IsNullOrEmpty(options.Token))
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        });
+        builder.AddResilienceHandler("profile-update", (pipeline, context) =>
+        {
+            var options = context.ServiceProvider.GetRequiredService<IOptions<ProfileUpdateClientOptions>>().Value;
+            if (options.MaxRetryAttempts == 0) return;
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetryAttempts,
+                // Only answers that guarantee nothing was applied. Not exceptions: a timeout or a dropped connection
+                // mid-request may have been applied (a batch POST, an update), and a blind retry would apply it twice.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } r && IsRetryable(r.StatusCode)),
+                ShouldRetryAfterHeader = false,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryDelay(args.Outcome.Result, options)),
+                OnRetry = args =>
+                {
+                    options.OnRetry?.Invoke(new RetryNotice(args.AttemptNumber + 1, (int)(args.Outcome.Result?.StatusCode ?? 0), args.RetryDelay));
+                    return ValueTask.CompletedTask;
+                },
+            });
+        });
+        return builder;
+    }
+
+    private static bool IsRetryable(HttpStatusCode status) => status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable;
+
+    /// <summary>The server's Retry-After, at most MaxRetryDelay; one second when the server named none.</summary>
+    private static TimeSpan RetryDelay(HttpResponseMessage? response, ProfileUpdateClientOptions options)
+    {
+        var delay = ProfileUpdateClient.RetryAfterOf(response) ?? TimeSpan.FromSeconds(1);
+        return delay > options.MaxRetryDelay ? options.MaxRetryDelay : delay;
+    }
+}

@@ -1,0 +1,256 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using ProfileUpdate.Cli;
+using ProfileUpdate.Client;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>A service with a batch row limit of 1,000, so a few thousand CSV rows need several batches.</summary>
+public abstract class SmallBatchServiceFixture : IDisposable
+{
+    private readonly RedisServer? _redis;
+    private readonly ServiceFactory? _factory;
+
+    protected SmallBatchServiceFixture(bool onRedis)
+    {
+        if (onRedis && !RedisServer.IsAvailable)
+        {
+            SkipReason = RedisServer.SkipReason;
+            return;
+        }
+        _redis = onRedis ? new RedisServer() : null;
+        _factory = new ServiceFactory(_redis?.ConnectionString, new Dictionary<string, string?> { ["ProfileUpdate:Limits:MaxBatchRows"] = "1000" });
+        Url = _factory.BaseAddress;
+    }
+
+    public string? SkipReason { get; }
+
+    public Uri Url { get; } = null!;
+
+    public void Dispose()
+    {
+        _factory?.Dispose();
+        _redis?.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class SmallBatchServiceOnRedis() : SmallBatchServiceFixture(onRedis: true);
+
+public sealed class SmallBatchServiceOnEmbeddedStore() : SmallBatchServiceFixture(onRedis: false);
+
+/// <summary>The .NET client and the profile-update command line (run in-process) against the real service.</summary>
+public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : IDisposable
+{
+    private readonly string _client = Wire.NewClient();
+    private readonly List<string> _files = [];
+
+    public void Dispose()
+    {
+        _files.ForEach(File.Delete);
+        GC.SuppressFinalize(this);
+    }
+
+    private void SkipWithoutStore() => Skip.If(service.SkipReason is not null, service.SkipReason);
+
+    [SkippableFact]
+    public async Task A_csv_with_quotes_commas_reserved_characters_and_any_utf8_round_trips_exactly()
+    {
+        SkipWithoutStore();
+        var (first, second) = (Wire.NewId(), Wire.NewId());
+        var csv = Csv(
+            "thirdPartyId,note,city,symbols,\"na,me\"",
+            $"{first},\"a, b \"\"quoted\"\" & c\",Köln,+ % = &amp; 東京 😀,x",
+            $"{second},\"line\nbreak\",東京,\"\"\"\",😀");
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--wait");
+
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var one = (await client.GetProfileAsync(ProfileId.ThirdParty(first)))!.Attributes;
+        Assert.Equal("a, b \"quoted\" & c", one["note"].Value);
+        Assert.Equal("Köln", one["city"].Value);
+        Assert.Equal("+ % = &amp; 東京 😀", one["symbols"].Value);
+        Assert.Equal("x", one["na,me"].Value);
+        var two = (await client.GetProfileAsync(ProfileId.ThirdParty(second)))!.Attributes;
+        Assert.Equal("line\nbreak", two["note"].Value);
+        Assert.Equal("東京", two["city"].Value);
+        Assert.Equal("\"", two["symbols"].Value);
+        Assert.Equal("😀", two["na,me"].Value);
+    }
+
+    [SkippableFact]
+    public async Task A_csv_over_the_row_limit_uploads_in_several_batches_and_every_row_is_readable()
+    {
+        SkipWithoutStore();
+        var lines = new List<string> { "pcId,n,tier" };
+        lines.AddRange(Enumerable.Range(1, 2500).Select(i => $"csv-{i}.1_0,{i},gold"));
+        var csv = Csv([.. lines]);
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--max-rows", "1000");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("2,500 rows in 3 batch(es): 2,500 applied", output, StringComparison.Ordinal);
+
+        // With the default --max-rows the service's own 413 makes the CLI halve the part until it fits.
+        var other = Wire.NewClient();
+        (exit, output, error) = await CliForAsync(other, "bulk", "upload", csv);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("answered 413", output, StringComparison.Ordinal);
+        Assert.Contains("2,500 rows in 4 batch(es): 2,500 applied", output, StringComparison.Ordinal);
+
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        foreach (var i in new[] { 1, 1000, 1001, 2000, 2001, 2500 })
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (await client.GetProfileAsync(ProfileId.Tnt($"csv-{i}")))!.Attributes["n"].Value);
+    }
+
+    [SkippableFact]
+    public async Task A_bad_id_fails_with_a_non_zero_exit_naming_its_csv_row()
+    {
+        SkipWithoutStore();
+        // Line 3 spans two lines (a quoted line break), line 5 is blank: the bad id is on CSV line 6.
+        var csv = Csv("thirdPartyId,a", $"{Wire.NewId()},\"multi\nline\"", $"{Wire.NewId()},ok", "", "anna+crm@example.com,x");
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv);
+
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Contains("row 6: anna+crm@example.com:", error, StringComparison.Ordinal);
+        Assert.Contains("2 applied", output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task The_client_covers_visit_update_read_and_batch_status_with_failed_rows()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var id = Wire.NewId();
+        var visit = await client.VisitAsync("s1", thirdPartyId: id, profileParameters: new Dictionary<string, string> { ["tier"] = "gold" });
+        Assert.Equal(id, visit.ThirdPartyId);
+
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(ProfileId.ThirdParty(id), new Dictionary<string, string> { ["city"] = "Köln am Rhein" }));
+        Assert.Equal(UpdateOutcome.ProfileNotFound, await client.UpdateAsync(ProfileId.ThirdParty(Wire.NewId()), new Dictionary<string, string> { ["a"] = "1" }));
+        var profile = (await client.GetProfileAsync(ProfileId.Tnt(visit.TntId)))!;
+        Assert.Equal("Köln am Rhein", profile.Attributes["city"].Value);
+        Assert.Equal("gold", profile.Attributes["tier"].Value);
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(Wire.NewId())));
+
+        using var batch = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId,a\n{id},1\nbad+id,2\n"));
+        var failed = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitBatchAsync(batch, new BatchSubmitOptions { Wait = true }));
+        Assert.Equal(3, Assert.Single(failed.FailedRows).Row);
+        Assert.Equal("bad+id", failed.FailedRows[0].Id);
+        Assert.Equal(1, failed.Batch!.Successful);
+
+        var unknown = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.GetBatchStatusAsync($"{_client}-0-00000000"));
+        Assert.Equal(404, unknown.StatusCode);
+        Assert.Contains("No batch", unknown.ServerMessage, StringComparison.Ordinal);
+        var bad = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.UpdateAsync(ProfileId.ThirdParty("a+b"), new Dictionary<string, string> { ["a"] = "1" }));
+        Assert.Equal(400, bad.StatusCode);
+    }
+
+    private ServiceProvider Services(string client) =>
+        new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client) = (service.Url, client)).Services.BuildServiceProvider();
+
+    private Task<(int Exit, string Output, string Error)> CliAsync(params string[] args) => CliForAsync(_client, args);
+
+    private Task<(int Exit, string Output, string Error)> CliForAsync(string client, params string[] args) =>
+        ClientCli.RunAsync([.. args, "--url", service.Url.ToString(), "--client", client]);
+
+    private string Csv(params string[] lines)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        _files.Add(path);
+        File.WriteAllText(path, string.Join("\r\n", lines) + "\r\n", new UTF8Encoding(false));
+        return path;
+    }
+}
+
+public sealed class ClientAndCliOnRedis(SmallBatchServiceOnRedis service) : ClientAndCliContract(service), IClassFixture<SmallBatchServiceOnRedis>;
+
+public sealed class ClientAndCliOnEmbeddedStore(SmallBatchServiceOnEmbeddedStore service) : ClientAndCliContract(service), IClassFixture<SmallBatchServiceOnEmbeddedStore>;
+
+/// <summary>The CLI's entry point in-process with captured output (never a terminal: plain lines).</summary>
+internal static class ClientCli
+{
+    public static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args, Action<ProfileUpdateClientOptions>? configure = null)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await CliApp.RunAsync(args, output, error, interactive: false, configure);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
+
+/// <summary>Tokens and quota: clients configured, so only they are served (docs/api.md §5).</summary>
+public sealed class ClientResilienceTests : IDisposable
+{
+    private const string Token = "client-cli-token-0123456789";
+    private readonly string _secured = Wire.NewClient();
+    private readonly string _limited = Wire.NewClient();
+    private readonly ServiceFactory _factory;
+
+    public ClientResilienceTests() =>
+        _factory = new ServiceFactory(null, new Dictionary<string, string?>
+        {
+            [$"ProfileUpdate:Clients:{_secured}:Tokens:0"] = Token,
+            [$"ProfileUpdate:Clients:{_limited}:QuotaLimit"] = "1",
+        });
+
+    public void Dispose() => _factory.Dispose();
+
+    [Fact]
+    public async Task A_wrong_token_fails_with_a_message_naming_401()
+    {
+        var url = _factory.BaseAddress.ToString();
+        var (exit, _, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", _secured, "--token", "wrong-token-wrong-token"]);
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.StartsWith("401: ", error, StringComparison.Ordinal);
+
+        (exit, _, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", _secured, "--token", Token]);
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Contains("404", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_429_is_retried_after_retry_after_up_to_the_configured_attempts_then_surfaces()
+    {
+        var notices = new List<RetryNotice>();
+        using var services = new ServiceCollection().AddProfileUpdateClient(o =>
+        {
+            (o.BaseAddress, o.Client, o.MaxRetryAttempts) = (_factory.BaseAddress, _limited, 2);
+            // The quota's Retry-After is hours; the cap keeps the test fast and proves the wait is the server's, bounded.
+            o.MaxRetryDelay = TimeSpan.FromMilliseconds(50);
+            o.OnRetry = notices.Add;
+        }).Services.BuildServiceProvider();
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var id = Wire.NewId();
+        await client.VisitAsync("s1", thirdPartyId: id);
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(ProfileId.ThirdParty(id), new Dictionary<string, string> { ["a"] = "1" }));
+
+        var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.UpdateAsync(ProfileId.ThirdParty(id), new Dictionary<string, string> { ["a"] = "2" }));
+
+        Assert.Equal(429, refused.StatusCode);
+        Assert.True(refused.RetryAfter > TimeSpan.FromMinutes(1), $"Retry-After {refused.RetryAfter}");
+        Assert.Contains("Retry-After", refused.ServerMessage, StringComparison.Ordinal);
+        Assert.Equal([new RetryNotice(1, 429, TimeSpan.FromMilliseconds(50)), new RetryNotice(2, 429, TimeSpan.FromMilliseconds(50))], notices);
+    }
+
+    [Fact]
+    public async Task A_connection_failure_is_never_retried()
+    {
+        var notices = new List<RetryNotice>();
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop(); // a port nobody listens on: the request may or may not have reached a server, as far as a client knows
+        using var services = new ServiceCollection().AddProfileUpdateClient(o =>
+            (o.BaseAddress, o.Client, o.OnRetry) = (new Uri($"http://127.0.0.1:{port}"), "demo", notices.Add)).Services.BuildServiceProvider();
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        using var batch = new MemoryStream("batch=thirdPartyId,a\nx,1\n"u8.ToArray());
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitBatchAsync(batch));
+        Assert.Empty(notices);
+    }
+}
