@@ -89,13 +89,13 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         lines.AddRange(Enumerable.Range(1, 2500).Select(i => $"csv-{i}.1_0,{i},gold"));
         var csv = Csv([.. lines]);
 
-        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--max-rows", "1000");
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--max-rows", "1000", "--wait");
         Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
         Assert.Contains("2,500 rows in 3 batch(es): 2,500 applied", output, StringComparison.Ordinal);
 
         // With the default --max-rows the service's own 413 makes the CLI halve the part until it fits.
         var other = Wire.NewClient();
-        (exit, output, error) = await CliForAsync(other, "bulk", "upload", csv);
+        (exit, output, error) = await CliForAsync(other, "bulk", "upload", csv, "--wait");
         Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
         Assert.Contains("answered 413", output, StringComparison.Ordinal);
         Assert.Contains("2,500 rows in 4 batch(es): 2,500 applied", output, StringComparison.Ordinal);
@@ -113,7 +113,7 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         // Line 3 spans two lines (a quoted line break), line 5 is blank: the bad id is on CSV line 6.
         var csv = Csv("thirdPartyId,a", $"{Wire.NewId()},\"multi\nline\"", $"{Wire.NewId()},ok", "", "anna+crm@example.com,x");
 
-        var (exit, output, error) = await CliAsync("bulk", "upload", csv);
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--wait");
 
         Assert.Equal(CliApp.Failed, exit);
         Assert.Contains("row 6: anna+crm@example.com:", error, StringComparison.Ordinal);
