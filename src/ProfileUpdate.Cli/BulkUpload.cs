@@ -1,7 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using ProfileUpdate.Client;
-using Spectre.Console;
 
 namespace ProfileUpdate.Cli;
 

@@ -1,7 +1,4 @@
-using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
-using ProfileUpdate.Client;
-using Spectre.Console;
 
 namespace ProfileUpdate.Cli;
 

@@ -1,0 +1,3 @@
+global using System.CommandLine;
+global using ProfileUpdate.Client;
+global using Spectre.Console;
