@@ -107,8 +107,6 @@ public sealed class BatchSpool : IAsyncDisposable
     /// <summary>The batch was accepted: the file and its spool space now belong to the batch (released when it completes).</summary>
     public void Keep() => _kept = true;
 
-    public FileStream OpenRead() => new(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
-
     public ValueTask DisposeAsync()
     {
         if (_kept) return ValueTask.CompletedTask;

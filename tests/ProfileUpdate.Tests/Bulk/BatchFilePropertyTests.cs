@@ -208,7 +208,7 @@ public sealed class BatchFilePropertyTests
                 Assert.Equal(SpoolLimit.None, limit);
                 Assert.Equal(bytes.Length, spool.Bytes);
 
-                await using var file = spool.OpenRead();
+                await using var file = File.OpenRead(spool.Path);
                 var reader = new LineReader(file);
                 long nonBlank = 0;
                 while (await reader.ReadLineAsync(CancellationToken.None) is { } line)

@@ -35,7 +35,7 @@ public sealed class BatchSpoolTests
             Assert.Equal(3, spool.Rows);
             Assert.Equal(content, await File.ReadAllBytesAsync(spool.Path));
 
-            await using var read = spool.OpenRead();
+            await using var read = File.OpenRead(spool.Path);
             using var copy = new MemoryStream();
             await read.CopyToAsync(copy);
             Assert.Equal(content, copy.ToArray());
