@@ -1,6 +1,7 @@
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
+using StackExchange.Redis;
 
 namespace ProfileUpdate.Api.Updates;
 
@@ -71,16 +72,20 @@ public sealed partial class UpdateApplier(
     {
         try
         {
-            // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap.
-            await store.WaitForWritesAsync();
-            var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-            for (var i = 0; i < batch.Count; i++)
+            try
             {
-                if (!byClient.TryGetValue(batch[i].Client, out var members)) byClient[batch[i].Client] = members = [];
-                members.Add(i);
+                await ApplyOnceAsync(batch);
             }
-            if (_quotaEnabled && !repository.IsCluster) await ApplyInOneCallPerClientAsync(batch, byClient);
-            else await ApplyInTwoStepsAsync(batch, byClient);
+            catch (RedisConnectionException)
+            {
+                // The connection broke under this batch (the client drops a connection that answered nothing for a while,
+                // e.g. while Redis paused writes, and re-opens it): once it is back (bounded wait), the commands still open
+                // get one more try, so a store that has just recovered answers 200 at once instead of a last 503. A retried
+                // script may have run before the connection broke; its writes are idempotent attribute sets, and at worst
+                // the quota counts the retried updates twice, as it would for a client retrying after a 503.
+                var open = batch.FindAll(command => !command.Completion.IsCompleted);
+                if (open.Count > 0) await ApplyOnceAsync(open);
+            }
         }
         catch (Exception ex)
         {
@@ -90,6 +95,20 @@ public sealed partial class UpdateApplier(
             storeMetrics.Error("apply");
             foreach (var command in batch) command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, _retryAfter));
         }
+    }
+
+    private async Task ApplyOnceAsync(List<UpdateCommand> batch)
+    {
+        // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap.
+        await store.WaitForWritesAsync();
+        var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (!byClient.TryGetValue(batch[i].Client, out var members)) byClient[batch[i].Client] = members = [];
+            members.Add(i);
+        }
+        if (_quotaEnabled && !repository.IsCluster) await ApplyInOneCallPerClientAsync(batch, byClient);
+        else await ApplyInTwoStepsAsync(batch, byClient);
     }
 
     /// <summary>
