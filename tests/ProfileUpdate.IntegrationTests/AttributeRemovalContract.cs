@@ -2,6 +2,9 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
+using Microsoft.Extensions.DependencyInjection;
+using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
@@ -270,3 +273,46 @@ public sealed class AttributeRemovalOnRedis(RedisServiceFixture fixture) : Attri
 public sealed class AttributeRemovalOnEmbeddedStore(EmbeddedServiceFixture fixture) : AttributeRemovalContract(fixture), IClassFixture<EmbeddedServiceFixture>;
 
 public sealed class AttributeRemovalOnRedisCluster(ClusterServiceFixture fixture) : AttributeRemovalContract(fixture), IClassFixture<ClusterServiceFixture>;
+
+/// <summary>
+/// A batch accepted with <c>?emptyValues=remove</c> and resumed from the spool by another instance (a restart after a
+/// crash) still removes: the mode travels with the spooled file. Real Redis, so the two instances share the store.
+/// </summary>
+public sealed class AttributeRemovalResumeTests
+{
+    [SkippableFact]
+    public async Task A_batch_resumed_from_the_spool_applies_with_the_emptyValues_it_was_accepted_with()
+    {
+        Skip.If(!RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        var ids = new[] { Wire.NewId(), Wire.NewId() };
+        var spool = Directory.CreateTempSubdirectory("pu-remove-spool-").FullName;
+        var batchId = $"{client}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-12345678";
+        var file = $"batch=thirdPartyId,a,b\n{ids[0]},,x\n{ids[1]},y,\n";
+
+        // The instance that accepted the batch: it recorded it and spooled the file, then went away before applying it.
+        await using (var accepted = new ServiceFactory(redis.ConnectionString))
+        {
+            using var http = accepted.CreateHttpClient();
+            foreach (var id in ids)
+                await Wire.VisitAsync(http, client, thirdPartyId: id, parameters: new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" });
+            var statuses = accepted.Services.GetRequiredService<BatchStatusRepository>();
+            await statuses.CreateAsync(client, batchId, 2, owner: "an instance that crashed");
+        }
+        await File.WriteAllTextAsync(Path.Combine(spool, BatchJob.FileName(batchId, createMissing: false, EmptyValues.Remove)), file);
+
+        // The restarted instance finds it in its spool at start-up.
+        await using var restarted = new ServiceFactory(redis.ConnectionString,
+            new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SpoolDirectory"] = spool });
+        using var client2 = restarted.CreateHttpClient();
+        await Eventually.WaitUntilAsync(async () =>
+                XElement.Parse(await client2.GetStringAsync($"/m2/{client}/profile/batchStatus?batchId={batchId}")).Element("status")!.Value == "complete",
+            TimeSpan.FromSeconds(30), "the resumed batch to complete");
+
+        var p0 = (await Wire.ReadByThirdPartyAsync(client2, client, ids[0]))!.Value;
+        var p1 = (await Wire.ReadByThirdPartyAsync(client2, client, ids[1]))!.Value;
+        Assert.Equal((null, "x"), (Wire.Attribute(p0, "a"), Wire.Attribute(p0, "b")));
+        Assert.Equal(("y", null), (Wire.Attribute(p1, "a"), Wire.Attribute(p1, "b")));
+    }
+}
