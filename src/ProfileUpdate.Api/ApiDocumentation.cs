@@ -85,7 +85,8 @@ public static class ApiDocumentation
         {
             Name = "profile",
             In = ParameterLocation.Query,
-            Description = $"Attributes to set, each as profile.{{name}}={{value}} (name up to {limits.MaxNameLength} characters, value up to {limits.MaxValueLength} characters; empty values are ignored). " +
+            Description = $"Attributes to set, each as profile.{{name}}={{value}} (name up to {limits.MaxNameLength} characters, value up to {limits.MaxValueLength} characters; " +
+                "an empty value is ignored, or removes the attribute with emptyValues=remove). " +
                 "Swagger UI sends each entry of this object as its own query parameter.",
             Required = !isPost,
             Style = ParameterStyle.Form,
@@ -97,9 +98,12 @@ public static class ApiDocumentation
             },
             Example = new JsonObject { ["profile.favoriteColor"] = "blue", ["profile.city"] = "Köln" },
         });
+        operation.Parameters.Add(EmptyValuesQuery("ignore (default): profile.{name}= with an empty value is ignored, as in Adobe. " +
+            "remove: it removes attribute {name} from the profile (nothing happens when absent); sets and removals of one request apply " +
+            "atomically and count as one update against the quota. Any other value, or the parameter twice, is refused with 400."));
         Respond(operation, "200", "Stored and readable. X-Profile-Update says applied or profile-not-found (nothing is created).",
             "text/plain", JsonValue.Create("trueRequest successfully submitted"));
-        ProblemResponse(operation, "400", "Missing or conflicting id, no profile.* parameter, malformed escape or invalid UTF-8, over-long name or value.");
+        ProblemResponse(operation, "400", "Missing or conflicting id, no profile.* parameter, malformed escape or invalid UTF-8, over-long name or value, emptyValues other than ignore or remove.");
         ProblemResponse(operation, "414", $"Request target longer than {limits.MaxGetBytes:N0} bytes.");
         if (isPost)
         {
@@ -160,6 +164,9 @@ public static class ApiDocumentation
             Schema = new OpenApiSchema { Type = JsonSchemaType.String },
             Example = JsonValue.Create("wait=30"),
         });
+        operation.Parameters.Add(EmptyValuesQuery("ignore (default): an empty cell is ignored, as in Adobe. remove: a cell that is present but empty " +
+            "(id,,x or a trailing id,x,) removes that attribute; cells omitted at the end of a short row are still ignored. " +
+            "Any other value, or the parameter twice, is refused with 400 before anything is read."));
         operation.Description = (v2 ? "Creates missing profiles (a new tntId linked to a new thirdPartyId, or the given pcId). "
                 : "Updates existing profiles only; unknown ids are counted in profilesNotFound. ") +
             $"The answer comes once the file is spooled and recorded (status incomplete); the batch is applied in the background, " +
@@ -253,6 +260,19 @@ public static class ApiDocumentation
             _ => Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"),
         });
     }
+
+    private static OpenApiParameter EmptyValuesQuery(string description) => new()
+    {
+        Name = EmptyValuesParameter.Name,
+        In = ParameterLocation.Query,
+        Description = description,
+        Schema = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Enum = [JsonValue.Create("ignore"), JsonValue.Create("remove")],
+            Default = JsonValue.Create("ignore"),
+        },
+    };
 
     private static OpenApiRequestBody Body(bool required, string description, Dictionary<string, OpenApiMediaType> content) =>
         new() { Required = required, Description = description, Content = content };

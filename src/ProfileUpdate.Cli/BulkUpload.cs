@@ -20,7 +20,10 @@ internal static class BulkUpload
         var v1 = new Option<bool>("--v1") { Description = "Update existing profiles only (v2, the default, creates missing ones)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
         var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
-        var removeEmpty = new Option<bool>("--remove-empty") { Description = "Empty cells remove the attribute (needs a server that accepts emptyValues=remove)" };
+        var removeEmpty = new Option<bool>("--remove-empty")
+        {
+            Description = "Present-but-empty cells remove their attribute (sends emptyValues=remove); without it empty cells are ignored",
+        };
         var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
         var upload = new Command("upload", "Upload a CSV as as many batches as the limits require") { file, v1, wait, waitTimeout, removeEmpty, maxRows, maxBytes };
         upload.SetAction((r, ct) => Commands.Run(context, connectionOf(r), http => new Upload(context, http, new BatchSubmitOptions

@@ -30,9 +30,13 @@ internal static class Commands
         var tnt = new Option<string?>("--tnt-id") { Description = "The visitor's tntId (mboxPC)" };
         var third = new Option<string?>("--third-party-id") { Description = "The visitor's thirdPartyId (mbox3rdPartyId)" };
 
-        var assignments = new Argument<string[]>("name=value") { Description = "Attributes to set", Arity = ArgumentArity.OneOrMore };
-        var remove = new Option<string[]>("--remove") { Description = "Attribute to remove (needs a server that accepts emptyValues=remove)", AllowMultipleArgumentsPerToken = true };
-        var update = new Command("update", "Set attributes of one existing profile") { tnt, third, assignments, remove };
+        var assignments = new Argument<string[]>("name=value") { Description = "Attributes to set", Arity = ArgumentArity.ZeroOrMore };
+        var remove = new Option<string[]>("--remove")
+        {
+            Description = "Attribute to remove (repeatable); applied with the sets in one atomic update (emptyValues=remove)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var update = new Command("update", "Set and remove attributes of one existing profile") { tnt, third, assignments, remove };
         update.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
         {
             var set = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -42,7 +46,9 @@ internal static class Commands
                 if (at <= 0) throw new CsvFormatException($"'{pair}' is not name=value.");
                 set[pair[..at]] = pair[(at + 1)..];
             }
-            var outcome = await http.UpdateAsync(new ProfileUpdateRequest(IdOf(r, tnt, third), set, r.GetValue(remove)), ct).ConfigureAwait(false);
+            var removals = r.GetValue(remove) ?? [];
+            if (set.Count == 0 && removals.Length == 0) throw new CsvFormatException("Give at least one name=value to set or one --remove name.");
+            var outcome = await http.UpdateAsync(new ProfileUpdateRequest(IdOf(r, tnt, third), set, removals), ct).ConfigureAwait(false);
             context.Output.WriteLine(outcome == UpdateOutcome.Applied ? "applied" : "profile not found: nothing was changed");
             return outcome == UpdateOutcome.Applied ? CliApp.Ok : CliApp.Failed;
         }));

@@ -4,8 +4,9 @@ namespace ProfileUpdate.Client;
 /// <param name="Id">The visitor.</param>
 /// <param name="Set">Attribute name (without <c>profile.</c>) to value.</param>
 /// <param name="Remove">
-/// Attribute names to remove. Sent as empty values with <c>emptyValues=remove</c>; a server that does not know that
-/// parameter yet ignores empty values, so the attributes then stay.
+/// Attribute names to remove, sent as empty values with <c>emptyValues=remove</c>: the service applies them with the sets
+/// in one atomic step, as one update against the quota. Removing an attribute the profile lacks changes nothing; an
+/// update of removals only is fine. A name must not be in both <paramref name="Set"/> and this (the service answers 400).
 /// </param>
 public sealed record ProfileUpdateRequest(ProfileId Id, IReadOnlyDictionary<string, string> Set, IReadOnlyCollection<string>? Remove = null);
 
@@ -48,7 +49,11 @@ public sealed record BatchSubmitOptions
     /// <summary>How long <see cref="Wait"/> waits for completion before failing.</summary>
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Empty cells remove the attribute (sends <c>emptyValues=remove</c>; a server that does not know it ignores empty cells).</summary>
+    /// <summary>
+    /// Cells that are present but empty (<c>id,,x</c> or a trailing <c>id,x,</c>) remove their attribute (sends
+    /// <c>?emptyValues=remove</c>); cells omitted at the end of a short row still change nothing. Default false: empty
+    /// cells are ignored, as in Adobe.
+    /// </summary>
     public bool RemoveEmpty { get; init; }
 
     /// <summary>After waiting, throw <see cref="ProfileUpdateException"/> when any row failed or found no profile (default true).</summary>

@@ -28,7 +28,7 @@ public sealed class ProfileUpdateClient
         _client = Uri.EscapeDataString(_options.Client);
     }
 
-    /// <summary>Sets (and, where the server supports it, removes) attributes of one existing profile (POST form body).</summary>
+    /// <summary>Sets and removes attributes of one existing profile in one atomic update (POST form body).</summary>
     /// <returns><see cref="UpdateOutcome.ProfileNotFound"/> when no profile exists for the id (nothing is created).</returns>
     public async Task<UpdateOutcome> UpdateAsync(ProfileUpdateRequest update, CancellationToken cancellationToken = default)
     {

@@ -150,6 +150,64 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Equal(400, bad.StatusCode);
     }
 
+    [SkippableFact]
+    public async Task The_client_and_cli_update_remove_attributes_with_sets_in_one_update_or_alone()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var id = ProfileId.ThirdParty(Wire.NewId());
+        await client.VisitAsync("s1", thirdPartyId: id.Value, profileParameters: new Dictionary<string, string> { ["a"] = "1", ["b"] = "2", ["c"] = "3", ["d"] = "4" });
+
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(new ProfileUpdateRequest(id, new Dictionary<string, string> { ["e"] = "5" }, ["a"])));
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(new ProfileUpdateRequest(id, new Dictionary<string, string>(), ["b", "never-set"])));
+        Assert.Equal(["c", "d", "e"], Names(await client.GetProfileAsync(id)));
+
+        var (exit, output, error) = await CliAsync("update", "--third-party-id", id.Value, "f=6", "--remove", "c", "--remove", "d");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Equal(["e", "f"], Names(await client.GetProfileAsync(id)));
+        (exit, output, error) = await CliAsync("update", "--third-party-id", id.Value, "--remove", "e");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Equal(["f"], Names(await client.GetProfileAsync(id)));
+
+        (exit, _, error) = await CliAsync("update", "--third-party-id", id.Value);
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("--remove", error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Bulk_upload_remove_empty_turns_empty_csv_cells_into_removals_and_without_it_they_are_ignored()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var (full, shortRow) = (ProfileId.ThirdParty(Wire.NewId()), ProfileId.ThirdParty(Wire.NewId()));
+        foreach (var id in new[] { full, shortRow })
+            await client.VisitAsync("s1", thirdPartyId: id.Value, profileParameters: new Dictionary<string, string> { ["a"] = "1", ["b"] = "2", ["c"] = "3" });
+        // An empty cell, then a trailing quoted empty cell; a short row omits its last cells.
+        var csv = Csv("thirdPartyId,a,b,c", $"{full.Value},,x,\"\"", $"{shortRow.Value},y");
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", csv, "--v1", "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Equal(["a", "b", "c"], Names(await client.GetProfileAsync(full)));
+
+        (exit, output, error) = await CliAsync("bulk", "upload", csv, "--v1", "--wait", "--remove-empty");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        var after = (await client.GetProfileAsync(full))!;
+        Assert.Equal(["b"], Names(after));
+        Assert.Equal("x", after.Attributes["b"].Value);
+        var kept = (await client.GetProfileAsync(shortRow))!;
+        Assert.Equal(["a", "b", "c"], Names(kept));
+        Assert.Equal("y", kept.Attributes["a"].Value);
+
+        // The client's own option, on a batch file.
+        using var batch = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId,a,b\n{shortRow.Value},,\n"));
+        await client.SubmitBatchAsync(batch, new BatchSubmitOptions { CreateMissing = false, RemoveEmpty = true, Wait = true });
+        Assert.Equal(["c"], Names(await client.GetProfileAsync(shortRow)));
+    }
+
+    private static string[] Names(Profile? profile) => [.. profile!.Attributes.Keys.Order(StringComparer.Ordinal)];
+
     private ServiceProvider Services(string client) =>
         new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client) = (service.Url, client)).Services.BuildServiceProvider();
 

@@ -67,7 +67,12 @@ public static class BatchFileParser
     }
 
     /// <summary>Parses one non-blank data line (without its LF). Never throws: a bad row comes back with its reason.</summary>
-    public static BatchRow ParseRow(ReadOnlySpan<byte> line, long lineNumber, BatchHeader header, LimitsOptions limits)
+    /// <param name="emptyValues">
+    /// <see cref="EmptyValues.Remove"/>: a cell that is present but empty (<c>id,,x</c>, or a trailing <c>id,x,</c>)
+    /// removes its attribute. Cells omitted at the end of a short row are absent, not empty: they never remove.
+    /// </param>
+    public static BatchRow ParseRow(ReadOnlySpan<byte> line, long lineNumber, BatchHeader header, LimitsOptions limits,
+        EmptyValues emptyValues = EmptyValues.Ignore)
     {
         line = TrimCr(line);
         var cellCount = line.Count((byte)',') + 1;
@@ -77,6 +82,7 @@ public static class BatchFileParser
 
         string? id = null;
         var attributes = new List<ProfileAttribute>(cellCount - 1);
+        List<string>? removals = null;
         var index = 0;
         foreach (var range in line.Split((byte)','))
         {
@@ -100,7 +106,12 @@ public static class BatchFileParser
                     : VisitorIds.ValidateThirdPartyId(value, "thirdPartyId");
                 if (idError is not null) return Fail(lineNumber, value.Length == 0 ? null : Clip(value), idError);
             }
-            else if (value.Length > 0) // empty cells are ignored, as in the single update API
+            else if (value.Length == 0)
+            {
+                // Ignored, as in the single update API, unless the batch asked for removals.
+                if (emptyValues == EmptyValues.Remove) (removals ??= []).Add(header.AttributeNames[index - 1]);
+            }
+            else
             {
                 var name = header.AttributeNames[index - 1];
                 if (ProfileAttributes.CheckValue(value, new AttributeLabel(string.Empty, name), limits) is { } valueError) return Fail(lineNumber, id, valueError);
@@ -108,7 +119,7 @@ public static class BatchFileParser
             }
             index++;
         }
-        return new BatchRow(lineNumber, id, attributes, null);
+        return new BatchRow(lineNumber, id, attributes, null, removals);
     }
 
     private static BatchRow Fail(long line, string? id, string error) => new(line, id, null, error);

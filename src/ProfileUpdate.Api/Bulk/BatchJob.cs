@@ -1,20 +1,34 @@
+using ProfileUpdate.Api.Profiles;
+
 namespace ProfileUpdate.Api.Bulk;
 
 /// <summary>An accepted batch waiting in, or being applied from, the spool.</summary>
-/// <param name="Path">The spool file: <c>{batchId}.{v1|v2}.batch</c> in the spool directory.</param>
+/// <param name="Path">The spool file: <c>{batchId}.{v1|v2}[.remove].batch</c> in the spool directory.</param>
 /// <param name="Bytes">Its size, held against the spool budget until the batch completes.</param>
 /// <param name="Resumed">Found in the spool at start-up: chunks after its checkpoint may have been applied already.</param>
-public sealed record BatchJob(string Client, string BatchId, bool CreateMissing, string Path, long Bytes, bool Resumed)
+/// <param name="EmptyValues">What an empty cell means (<c>?emptyValues=</c> of the submission); carried by the file name,
+/// so a batch resumed after a crash applies exactly as it would have.</param>
+public sealed record BatchJob(string Client, string BatchId, bool CreateMissing, string Path, long Bytes, bool Resumed,
+    EmptyValues EmptyValues = EmptyValues.Ignore)
 {
     private const string Extension = ".batch";
+    private const string RemoveMarker = ".remove";
 
-    public static string FileName(string batchId, bool createMissing) => $"{batchId}.{(createMissing ? "v2" : "v1")}{Extension}";
+    public static string FileName(string batchId, bool createMissing, EmptyValues emptyValues = EmptyValues.Ignore) =>
+        $"{batchId}.{(createMissing ? "v2" : "v1")}{(emptyValues == EmptyValues.Remove ? RemoveMarker : "")}{Extension}";
 
     /// <summary>The job a spool file stands for; null for a file that is not a batch's.</summary>
     public static BatchJob? FromFile(FileInfo file)
     {
         if (!file.Name.EndsWith(Extension, StringComparison.Ordinal)) return null;
         var stem = file.Name[..^Extension.Length];
+        // A batch id cannot contain '.', so the marker is unambiguous.
+        var emptyValues = EmptyValues.Ignore;
+        if (stem.EndsWith(RemoveMarker, StringComparison.Ordinal))
+        {
+            emptyValues = EmptyValues.Remove;
+            stem = stem[..^RemoveMarker.Length];
+        }
         var dot = stem.LastIndexOf('.');
         if (dot < 0 || stem[(dot + 1)..] is not ("v1" or "v2")) return null;
         var batchId = stem[..dot];
@@ -23,6 +37,6 @@ public sealed record BatchJob(string Client, string BatchId, bool CreateMissing,
         if (parts.Length < 3) return null;
         var client = string.Join('-', parts[..^2]);
         if (!ClientCode.IsValid(client)) return null;
-        return new BatchJob(client, batchId, stem[(dot + 1)..] == "v2", file.FullName, file.Length, Resumed: true);
+        return new BatchJob(client, batchId, stem[(dot + 1)..] == "v2", file.FullName, file.Length, Resumed: true, emptyValues);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Api.Bulk;
 
@@ -64,6 +65,10 @@ public static partial class BulkEndpoints
         var options = services.Options.Value;
         var limits = options.Limits;
 
+        // Checked before anything is counted or read: a mistyped URL costs no submission.
+        var (emptyValues, modeError) = ReadEmptyValues(context.Request);
+        if (modeError is not null) return Problems.BadRequest(modeError + " Nothing was applied.");
+
         var (submissions, secondsLeft) = await services.Statuses.CountSubmissionAsync(client);
         if (submissions > options.Bulk.SubmissionsPerMinute)
         {
@@ -82,7 +87,7 @@ public static partial class BulkEndpoints
         if (body is null) return bodyError!;
 
         var batchId = NewBatchId(client, services.Time);
-        var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, createMissing));
+        var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, createMissing, emptyValues));
         BatchSpool spool;
         SpoolLimit limit;
         try
@@ -115,7 +120,7 @@ public static partial class BulkEndpoints
             // Recorded as queued before the answer: from the 200 on, the batch is resumed after any crash.
             await services.Statuses.CreateAsync(client, batchId, spool.Rows, services.Runner.Owner);
             spool.Keep();
-            services.Queue.Enqueue(new BatchJob(client, batchId, createMissing, spool.Path, spool.Bytes, Resumed: false));
+            services.Queue.Enqueue(new BatchJob(client, batchId, createMissing, spool.Path, spool.Bytes, Resumed: false, emptyValues));
             LogAccepted(services.Logger, batchId, spool.Rows, spool.Bytes);
         }
 
@@ -132,6 +137,14 @@ public static partial class BulkEndpoints
             new XElement("batchId", batchId),
             new XElement("batchStatus", statusUrl),
             new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
+    }
+
+    /// <summary>The batch URL's <c>emptyValues</c> (default ignore), or why it is refused.</summary>
+    private static (EmptyValues Mode, string? Error) ReadEmptyValues(HttpRequest request)
+    {
+        if (!request.Query.TryGetValue(EmptyValuesParameter.Name, out var given)) return (EmptyValues.Ignore, null);
+        if (given.Count > 1) return (EmptyValues.Ignore, EmptyValuesParameter.Repeated);
+        return EmptyValuesParameter.Parse(given.ToString(), out var error) is { } mode ? (mode, null) : (EmptyValues.Ignore, error);
     }
 
     /// <summary>How long a client asked to wait for completion (<c>Prefer: wait=N</c>, RFC 7240), capped; null when it did not ask.</summary>

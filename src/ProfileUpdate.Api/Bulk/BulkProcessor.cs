@@ -83,7 +83,7 @@ public sealed class BulkProcessor(
                     {
                         if (await reader.ReadLineAsync(CancellationToken.None) is not { } line) { done = true; break; }
                         if (BatchFileParser.IsBlank(line.Span)) continue;
-                        chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header.Value, limits));
+                        chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header.Value, limits, job.EmptyValues));
                     }
                     var writeIssued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     var context = new ChunkContext(job, header.Value, suspectChunks-- > 0);
@@ -177,7 +177,7 @@ public sealed class BulkProcessor(
             if (tags is not null) tags[writes.Count] = CreationTag(job.BatchId, valid[i].Line);
             var thirdParty = header.IdKind == IdentityKind.ThirdPartyId && createMissing ? valid[i].Id : null;
             writes.Add(new ProfileWrite(client, tnt, thirdParty, createMissing ? WriteMode.CreateIfMissing : WriteMode.UpdateOnly,
-                valid[i].Attributes!));
+                valid[i].Attributes!, valid[i].Removals));
         }
         var results = new WriteResult[writes.Count];
         await previousWriteIssued;

@@ -20,7 +20,13 @@ public enum WriteResult : byte
 }
 
 /// <summary>One write into one profile, identified by its tntId (as given; the location hint is stripped for the key).</summary>
-public sealed record ProfileWrite(string Client, string TntId, string? ThirdPartyId, WriteMode Mode, IReadOnlyList<ProfileAttribute> Attributes);
+/// <param name="Removals">Attribute names to remove in the same write (<c>emptyValues=remove</c>); null or empty for none.</param>
+public sealed record ProfileWrite(string Client, string TntId, string? ThirdPartyId, WriteMode Mode, IReadOnlyList<ProfileAttribute> Attributes,
+    IReadOnlyList<string>? Removals = null)
+{
+    /// <summary>True when the write removes attributes: only then does it carry the removal arguments.</summary>
+    public bool HasRemovals => Removals is { Count: > 0 };
+}
 
 /// <summary>A profile as read back (docs/api.md §4).</summary>
 public sealed record ProfileDocument(
@@ -129,6 +135,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// A profile known to be new (its tntId was generated for a link this batch just made) gets one HSET with its
     /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
+    /// A write's removals follow its HSET as one HDEL on the same connection, so they apply after its sets and before any
+    /// later write (a profile known to be new has nothing to remove).
     /// </summary>
     /// <param name="creationTags">Per write, the tag stored with a profile it creates (<see cref="RedisKeys.FieldCreatedBy"/>), or null.</param>
     public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp, string[]? creationTags = null)
@@ -139,7 +147,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         // Per call, not per attribute: the "a:<name>" fields (a bulk file repeats its header's names on every row, as the
         // very same string instances).
         var fields = new Dictionary<string, RedisValue>(ReferenceEqualityComparer.Instance);
-        var pending = new Task[3 * writes.Count];
+        var pending = new Task[4 * writes.Count];
         var count = 0;
         var createdFlags = new Task<bool>?[writes.Count];
         for (var i = 0; i < writes.Count; i++)
@@ -170,6 +178,12 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
             }
             pending[count++] = db.HashSetAsync(key, entries);
+            if (w.HasRemovals && !knownNew[i])
+            {
+                var removed = new RedisValue[w.Removals!.Count];
+                for (var r = 0; r < removed.Length; r++) removed[r] = string.Concat(RedisKeys.AttributePrefix, w.Removals[r]);
+                pending[count++] = db.HashDeleteAsync(key, removed);
+            }
         }
         return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results);
 
@@ -219,18 +233,21 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public static RedisKey ProfileKey(ProfileWrite write) => RedisKeys.Profile(write.Client, VisitorIds.TntBase(write.TntId));
 
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
-    public static int ApplyArgumentCount(ProfileWrite write) => 3 + FieldArgumentCount(write);
+    public static int ApplyArgumentCount(ProfileWrite write) =>
+        3 + FieldArgumentCount(write) + (write.HasRemovals ? 1 + write.Removals!.Count : 0);
 
     private static int FieldArgumentCount(ProfileWrite write) => 2 * (1 + (write.ThirdPartyId is null ? 0 : 1) + write.Attributes.Count);
 
     /// <summary>
     /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, tntId, m, then m ready field/value
-    /// arguments ('_:m', '_:3' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'). Built here rather than in the
-    /// script: string building in Lua cost Redis more per update than the writes (see apply.lua).
+    /// arguments ('_:m', '_:3' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'), then, only for a write with
+    /// removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;' fields to delete. Built here rather than in the script:
+    /// string building in Lua cost Redis more per update than the writes (see apply.lua).
     /// </summary>
     public static void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
     {
-        args[a++] = write.Mode == WriteMode.CreateIfMissing ? "c" : "u";
+        var removes = write.HasRemovals;
+        args[a++] = write.Mode == WriteMode.CreateIfMissing ? (removes ? "cr" : "c") : (removes ? "ur" : "u");
         args[a++] = write.TntId;
         args[a++] = FieldArgumentCount(write);
         args[a++] = RedisKeys.FieldModified;
@@ -245,6 +262,9 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             args[a++] = string.Concat(RedisKeys.AttributePrefix, attribute.Name);
             args[a++] = string.Concat(stamp.ValuePrefix, attribute.Value);
         }
+        if (!removes) return;
+        args[a++] = write.Removals!.Count;
+        foreach (var name in write.Removals) args[a++] = string.Concat(RedisKeys.AttributePrefix, name);
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)

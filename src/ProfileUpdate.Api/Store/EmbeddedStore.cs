@@ -22,6 +22,10 @@ public sealed class EmbeddedStore : IDisposable
             "--bind", IPAddress.Loopback.ToString(),
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--lua", "true",
+            // Without it Garnet runs a script's commands unlocked, interleaved with other clients' commands: a reader could
+            // see a profile half-way through apply.lua (a set without the removal of the same request, measured). In
+            // transaction mode a script locks its KEYS for its run, which gives the atomicity the scripts are written for.
+            "--lua-transaction-mode", "true",
             "--memory", options.Memory,
             "--index", options.Index,
         ];

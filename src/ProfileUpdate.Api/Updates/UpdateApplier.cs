@@ -125,7 +125,7 @@ public sealed partial class UpdateApplier(
             for (var j = 0; j < members.Count; j++)
             {
                 var command = batch[members[j]];
-                if (tntIds[members[j]] is { } tnt) units[j] = new ProfileWrite(client, tnt, null, WriteMode.UpdateOnly, command.Attributes);
+                if (tntIds[members[j]] is { } tnt) units[j] = new ProfileWrite(client, tnt, null, WriteMode.UpdateOnly, command.Attributes, command.Removals);
             }
             calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units)));
         }
@@ -178,7 +178,7 @@ public sealed partial class UpdateApplier(
                 batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
                 continue;
             }
-            writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes));
+            writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes, batch[i].Removals));
             owners.Add(i);
         }
 

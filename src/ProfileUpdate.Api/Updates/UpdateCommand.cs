@@ -6,7 +6,8 @@ namespace ProfileUpdate.Api.Updates;
 /// One accepted single update on its way to the store. The endpoint awaits <see cref="Completion"/>, so a 200 is only
 /// sent once the applier has written the update (group commit).
 /// </summary>
-public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IReadOnlyList<ProfileAttribute> Attributes)
+/// <param name="Removals">Attribute names to remove in the same atomic write (<c>emptyValues=remove</c>).</param>
+public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IReadOnlyList<ProfileAttribute> Attributes, IReadOnlyList<string> Removals)
 {
     // Continuations run inline: the request's response is written by whoever completes it (a batch's own continuation,
     // never the applier's read loop, which does not wait for batches), which saves a thread-pool hop per update. Writing

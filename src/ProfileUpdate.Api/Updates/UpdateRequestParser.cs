@@ -17,6 +17,8 @@ public static class UpdateRequestParser
     {
         string? tnt = null, thirdParty = null;
         var attributes = new List<ProfileAttribute>();
+        List<string>? empty = null; // names given with an empty value: removals when the request says emptyValues=remove
+        string? emptyValues = null;
         var sawProfileParameter = false;
         HashSet<string>? seen = null;
         HashSet<string>? queryNames = null;
@@ -45,7 +47,12 @@ public static class UpdateRequestParser
                     return Parsed<UpdateRequest>.Fail(nameError);
                 if (!(seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(name))
                     return Parsed<UpdateRequest>.Fail($"Parameter '{UrlEncodedParser.Sanitize(name)}' is given more than once; send each attribute once per request.");
-                if (value.Length == 0) continue; // Adobe semantics: an empty value never clears an attribute.
+                if (value.Length == 0)
+                {
+                    // Adobe semantics: an empty value never clears an attribute, unless emptyValues=remove (which may come later).
+                    (empty ??= []).Add(attributeName);
+                    continue;
+                }
                 if (ProfileAttributes.CheckValue(value, new AttributeLabel(string.Empty, name), limits) is { } valueError)
                     return Parsed<UpdateRequest>.Fail(valueError);
                 attributes.Add(new ProfileAttribute(attributeName, value));
@@ -63,6 +70,11 @@ public static class UpdateRequestParser
             {
                 if (thirdParty is not null) return Parsed<UpdateRequest>.Fail($"mbox3rdPartyId is given more than once. {IdentityHelp}");
                 thirdParty = value;
+            }
+            else if (name == EmptyValuesParameter.Name)
+            {
+                if (emptyValues is not null) return Parsed<UpdateRequest>.Fail(EmptyValuesParameter.Repeated);
+                emptyValues = value;
             }
             else if (Array.IndexOf(EcidParameters, name) >= 0)
             {
@@ -86,8 +98,16 @@ public static class UpdateRequestParser
             identity = VisitorIdentity.ThirdParty(thirdParty!);
         }
 
+        var mode = EmptyValues.Ignore;
+        if (emptyValues is not null)
+        {
+            if (EmptyValuesParameter.Parse(emptyValues, out var modeError) is not { } given) return Parsed<UpdateRequest>.Fail(modeError!);
+            mode = given;
+        }
+
         if (!sawProfileParameter)
             return Parsed<UpdateRequest>.Fail("No profile attribute given; add at least one parameter profile.<name>=<value>.");
-        return Parsed<UpdateRequest>.Ok(new UpdateRequest(identity, attributes));
+        var removals = mode == EmptyValues.Remove && empty is not null ? empty : UpdateRequest.NoRemovals;
+        return Parsed<UpdateRequest>.Ok(new UpdateRequest(identity, attributes, removals));
     }
 }

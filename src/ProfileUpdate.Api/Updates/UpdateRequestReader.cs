@@ -45,7 +45,7 @@ internal static class UpdateRequestReader
 
         var parsed = UpdateRequestParser.Parse(query, body, limits);
         if (!parsed.Succeeded) return (null, Problems.BadRequest(parsed.Error));
-        return (new UpdateCommand(client, parsed.Value.Identity, parsed.Value.Attributes), null);
+        return (new UpdateCommand(client, parsed.Value.Identity, parsed.Value.Attributes, parsed.Value.Removals), null);
     }
 
     private static bool IsForm(string contentType) =>

@@ -1,8 +1,11 @@
 -- wrk script: single updates for random pre-created visitors (mbox3rdPartyId bench-0 … bench-N-1), two attributes with
 -- varying values. Optional rate limit per connection (for the "half load" latency run): RATE_DELAY_MS env var.
+-- REMOVE=1: emptyValues=remove, and each request sets two attributes and removes one (left or right, alternating, so
+-- the one removed was usually set by an earlier request for the same visitor: a real HDEL, not a no-op).
 local visitors = tonumber(os.getenv("VISITORS") or "10000")
 local client = os.getenv("CLIENT") or "bench"
 local delay_ms = tonumber(os.getenv("RATE_DELAY_MS") or "0")
+local remove = os.getenv("REMOVE") == "1"
 local counter = 0
 
 function setup(thread)
@@ -16,8 +19,16 @@ end
 function request()
   counter = counter + 1
   local id = math.random(0, visitors - 1)
-  local path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id ..
-    "&profile.counter=" .. counter .. "&profile.color=c" .. (counter % 97)
+  local path
+  if remove then
+    local set, removed = "left", "right"
+    if counter % 2 == 0 then set, removed = "right", "left" end
+    path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id .. "&emptyValues=remove" ..
+      "&profile.counter=" .. counter .. "&profile." .. set .. "=c" .. (counter % 97) .. "&profile." .. removed .. "="
+  else
+    path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id ..
+      "&profile.counter=" .. counter .. "&profile.color=c" .. (counter % 97)
+  end
   return wrk.format("GET", path)
 end
 

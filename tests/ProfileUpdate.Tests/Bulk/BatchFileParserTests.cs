@@ -59,6 +59,31 @@ public sealed class BatchFileParserTests
 
     private static ProfileAttribute A(string name, string value) => new(name, value);
 
+    private static BatchRow RemovingRow(string header, string line) =>
+        BatchFileParser.ParseRow(Encoding.UTF8.GetBytes(line), 2, HeaderOk(header), Limits, EmptyValues.Remove);
+
+    [Theory]
+    [InlineData("id1,,x", new[] { "a" }, new[] { "b" })]
+    [InlineData("id1,x,", new[] { "b" }, new[] { "a" })]
+    [InlineData("id1,,", new[] { "a", "b" }, new string[0])]
+    [InlineData("id1,x", new string[0], new[] { "a" })] // a short row: the omitted cell is absent, not empty
+    [InlineData("id1", new string[0], new string[0])]
+    public void With_emptyValues_remove_present_empty_cells_are_removals_and_omitted_cells_are_not(string line, string[] removed, string[] set)
+    {
+        var row = RemovingRow("batch=thirdPartyId,a,b", line);
+        Assert.False(row.Failed);
+        Assert.Equal(removed, row.Removals ?? []);
+        Assert.Equal(set, row.Attributes!.Select(a => a.Name));
+    }
+
+    [Fact]
+    public void Without_emptyValues_remove_empty_cells_remove_nothing()
+    {
+        var row = Row("batch=thirdPartyId,a,b", "id1,,x");
+        Assert.Null(row.Removals);
+        Assert.Equal([A("b", "x")], Valid(row));
+    }
+
     // ---- header: the batch= prefix ----
 
     [Theory]

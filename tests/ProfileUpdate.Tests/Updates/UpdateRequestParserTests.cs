@@ -429,4 +429,52 @@ public sealed class UpdateRequestParserTests
         // The loop validates attributes as it meets them; identity problems are judged at the end.
         Assert.Contains("more than once", ParseError(("profile.a", "1"), ("profile.a", "2")), StringComparison.Ordinal);
     }
+
+    // ---- emptyValues=remove ----
+
+    [Fact]
+    public void Empty_values_are_removals_with_emptyValues_remove_wherever_the_parameter_stands()
+    {
+        var request = ParseOk(("profile.gone", ""), ("mbox3rdPartyId", "x"), ("profile.kept", "1"), ("emptyValues", "remove"), ("profile.old", ""));
+        Assert.Equal([new ProfileAttribute("kept", "1")], request.Attributes);
+        Assert.Equal(["gone", "old"], request.Removals);
+    }
+
+    [Fact]
+    public void Removals_may_come_in_the_form_body_and_a_request_of_removals_only_is_valid()
+    {
+        var request = ParseOk(Params(("mbox3rdPartyId", "x")), Params(("emptyValues", "remove"), ("profile.gone", "")));
+        Assert.Empty(request.Attributes);
+        Assert.Equal(["gone"], request.Removals);
+    }
+
+    [Fact]
+    public void Ignore_is_the_default_and_may_be_said()
+    {
+        Assert.Empty(ParseOk(("mbox3rdPartyId", "x"), ("profile.a", "")).Removals);
+        Assert.Empty(ParseOk(("mbox3rdPartyId", "x"), ("profile.a", ""), ("emptyValues", "ignore")).Removals);
+        Assert.Same(UpdateRequest.NoRemovals, ParseOk(("mbox3rdPartyId", "x"), ("profile.a", "1"), ("emptyValues", "remove")).Removals);
+    }
+
+    [Theory]
+    [InlineData("Remove")]
+    [InlineData("REMOVE")]
+    [InlineData("")]
+    [InlineData("delete")]
+    [InlineData("remove ")]
+    public void Other_emptyValues_are_refused_naming_the_accepted_values(string value)
+    {
+        var error = ParseError(("mbox3rdPartyId", "x"), ("profile.a", ""), ("emptyValues", value));
+        Assert.Contains("'ignore'", error, StringComparison.Ordinal);
+        Assert.Contains("'remove'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EmptyValues_twice_is_refused_even_when_both_agree()
+    {
+        Assert.Contains("more than once", ParseError(("mbox3rdPartyId", "x"), ("profile.a", ""), ("emptyValues", "remove"), ("emptyValues", "remove")),
+            StringComparison.Ordinal);
+        Assert.Contains("both the query string and the body",
+            ParseError(Params(("mbox3rdPartyId", "x"), ("emptyValues", "remove")), Params(("emptyValues", "remove"), ("profile.a", ""))), StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,37 @@
+namespace ProfileUpdate.Api.Profiles;
+
+/// <summary>
+/// What an empty attribute value means, chosen per request with <c>emptyValues=ignore|remove</c> (docs/api.md): ignored,
+/// as in Adobe (the default), or "remove this attribute". One definition for single updates and batch files.
+/// </summary>
+public enum EmptyValues
+{
+    Ignore,
+    Remove,
+}
+
+/// <summary>The <c>emptyValues</c> parameter: its name, its two values and the message for anything else.</summary>
+public static class EmptyValuesParameter
+{
+    public const string Name = "emptyValues";
+
+    /// <summary>
+    /// The mode a value names, or null with the 400 message. Exact, lower case: every other value of the contract is
+    /// case-sensitive, and refusing "Remove" costs a client one visible 400, where guessing would silently decide for it.
+    /// </summary>
+    public static EmptyValues? Parse(string value, out string? error)
+    {
+        error = null;
+        switch (value)
+        {
+            case "ignore": return EmptyValues.Ignore;
+            case "remove": return EmptyValues.Remove;
+            default:
+                error = $"{Name} must be 'ignore' (the default: an empty value is ignored) or 'remove' (profile.<name>= with an empty value removes the attribute), " +
+                    $"not '{UrlEncodedParser.Sanitize(value)}'.";
+                return null;
+        }
+    }
+
+    public static string Repeated => $"{Name} is given more than once; send it once, as {Name}=ignore or {Name}=remove.";
+}
