@@ -328,6 +328,14 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         }
     }
 
+    /// <summary>Whether each profile exists (null: none to look for), in one pipelined round trip.</summary>
+    public async Task<bool[]> ExistAsync(string client, IReadOnlyList<string?> tntIds)
+    {
+        var db = store.Database;
+        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(RedisKeys.Profile(client, VisitorIds.TntBase(t)))).ToArray();
+        return await Task.WhenAll(checks);
+    }
+
     /// <summary>The tntId a thirdPartyId is linked to, read on the write connection (deletes: the freshest answer).</summary>
     public async Task<string?> ResolveForWriteAsync(string client, string thirdPartyId)
     {
