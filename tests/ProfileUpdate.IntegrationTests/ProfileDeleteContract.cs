@@ -51,7 +51,10 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
         var (applied, before) = await UpdateAsync(client, $"mbox3rdPartyId={a}"); // the link is now in this instance's link cache
         Assert.Equal("applied", applied);
         var tntBase = tnt.Split('.')[0];
-        Assert.NotEmpty(await KeysNamingAsync(client, tntBase, a, b));
+        var keys = await KeysNamingAsync(client, tntBase, a, b);
+        Assert.Equal(3, keys.Count);
+        // Without Profiles:Lifetime nothing expires.
+        foreach (var key in keys) Assert.Null(await fixture.Store.GetDatabase().KeyTimeToLiveAsync(key));
 
         using (var deleted = await DeleteAsync($"/rest/v1/profiles/{tnt}?client={client}"))
         {
