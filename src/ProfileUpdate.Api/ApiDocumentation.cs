@@ -44,6 +44,13 @@ public static class ApiDocumentation
                     case "BatchUpdateV2":
                         DescribeBatchUpdate(operation, v2: name == "BatchUpdateV2", limits, configured.Bulk.SubmissionsPerMinute);
                         break;
+                    case "BatchDelete":
+                        DescribeBatchDelete(operation, limits, configured.Bulk.SubmissionsPerMinute);
+                        break;
+                    case "DeleteProfileByTntId":
+                    case "DeleteProfileByThirdPartyId":
+                        DescribeDelete(operation);
+                        break;
                     case "BatchStatusV1":
                     case "BatchStatusV2":
                         DescribeBatchStatus(operation);
@@ -207,6 +214,36 @@ public static class ApiDocumentation
             Respond(operation, status, text, "application/xml",
                 JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{text}</message></response>"));
         }
+    }
+
+    private const string EraseExample = "batch=thirdPartyId\ncrm-42\ncrm-43\n";
+
+    private static void DescribeBatchDelete(OpenApiOperation operation, LimitsOptions limits, int submissionsPerMinute)
+    {
+        DescribeBatchUpdate(operation, v2: true, limits, submissionsPerMinute);
+        operation.Description = "Deletes the profile of every id in the file, as DELETE /rest/v1/profiles does (attributes, every linked " +
+            "thirdPartyId, everything keyed by it). The header is batch=thirdPartyId or batch=pcId alone (attribute columns are refused " +
+            "with 400), then one id per row. Same spool, background processing, Prefer: wait, crash safety and status resource as a batch " +
+            $"update; the status counts profilesDeleted and profilesNotFound. The file must be smaller than {limits.MaxBatchBytes:N0} bytes " +
+            $"and hold at most {limits.MaxBatchRows:N0} rows; at most {submissionsPerMinute} submissions per minute.";
+        foreach (var media in operation.RequestBody?.Content?.Values ?? [])
+            if (media.Example is not null) media.Example = JsonValue.Create(EraseExample);
+        var text = "A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; remove the attribute columns 'tier'. Nothing was deleted.";
+        Respond(operation, "400", text, "application/xml",
+            JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{text}</message></response>"));
+    }
+
+    private static void DescribeDelete(OpenApiOperation operation)
+    {
+        SetExample(operation, "tntId", "1368007744041-575948.01_00");
+        SetExample(operation, "thirdPartyId", "crm-42");
+        operation.Description = "Removes the profile's attributes, every thirdPartyId linked to it and everything keyed by it; 204 once all " +
+            "of it is gone. Afterwards reads answer 404, updates answer X-Profile-Update: profile-not-found and a visit with the same " +
+            "thirdPartyId starts a new tntId. Does not consume the update quota.";
+        operation.Responses ??= [];
+        operation.Responses["204"] = new OpenApiResponse { Description = "Deleted, links and all." };
+        ProblemResponse(operation, "400", "Missing client parameter or invalid id.");
+        ProblemResponse(operation, "404", "No profile found for client demo with third party id=crm-42");
     }
 
     private static void DescribeBatchStatus(OpenApiOperation operation)

@@ -24,7 +24,7 @@ app.MapApiDocumentation();
 app.MapProfileUpdate();
 app.MapBulk();
 app.MapVisits();
-app.MapProfileRead();
+app.MapProfiles();
 app.MapOperations();
 
 app.Run();

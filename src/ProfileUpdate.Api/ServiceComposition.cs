@@ -30,6 +30,7 @@ public static class ServiceComposition
         services.AddHostedService<OpenModeWarning>();
         services.AddSingleton<ProfileRepository>();
         services.AddSingleton<LinkCache>();
+        services.AddSingleton<ProfileMetrics>();
         services.AddSingleton<QuotaRepository>();
         services.AddSingleton<QuotaLimits>();
         services.AddSingleton<QuotaApplyCall>();

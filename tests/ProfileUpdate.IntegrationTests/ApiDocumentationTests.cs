@@ -13,6 +13,7 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
     [InlineData("/rest/v1/delivery", "post")]
     [InlineData("/m2/{client}/profile/batchUpdate", "post")]
     [InlineData("/m2/{client}/v2/profile/batchUpdate", "post")]
+    [InlineData("/m2/{client}/v2/profile/batchDelete", "post")]
     [InlineData("/m2/{client}/profile/batchStatus", "get")]
     [InlineData("/m2/{client}/v2/profile/batchStatus", "get")]
     [InlineData("/rest/v1/profiles/{tntId}", "get")]
@@ -31,6 +32,22 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
         Assert.True(ok.GetProperty("content").EnumerateObject().Any(c => c.Value.TryGetProperty("example", out _)), "200 has no example");
         var parameters = operation.TryGetProperty("parameters", out var p) ? p.EnumerateArray().ToArray() : [];
         Assert.All(parameters.Where(x => x.GetProperty("in").GetString() == "path"), x => Assert.True(x.TryGetProperty("example", out _)));
+    }
+
+    [Theory]
+    [InlineData("/rest/v1/profiles/{tntId}")]
+    [InlineData("/rest/v1/profiles/thirdPartyId/{thirdPartyId}")]
+    public async Task Deletes_have_a_summary_a_204_the_error_answers_and_an_example_id(string path)
+    {
+        using var document = JsonDocument.Parse(await fixture.Client.GetStringAsync("/openapi/v1.json"));
+        var operation = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty("delete");
+        Assert.False(string.IsNullOrWhiteSpace(operation.GetProperty("summary").GetString()));
+        var responses = operation.GetProperty("responses");
+        foreach (var status in new[] { "204", "400", "404" }) Assert.True(responses.TryGetProperty(status, out _), status);
+        Assert.True(responses.GetProperty("404").GetProperty("content").EnumerateObject().Single().Value.TryGetProperty("example", out _));
+        var parameters = operation.GetProperty("parameters").EnumerateArray().ToArray();
+        Assert.All(parameters, x => Assert.True(x.TryGetProperty("example", out _), x.GetProperty("name").GetString()));
+        Assert.Contains(parameters, x => x.GetProperty("name").GetString() == "client" && x.GetProperty("required").GetBoolean());
     }
 
     [Fact]

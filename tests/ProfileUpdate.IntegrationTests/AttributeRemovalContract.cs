@@ -300,7 +300,7 @@ public sealed class AttributeRemovalResumeTests
             var statuses = accepted.Services.GetRequiredService<BatchStatusRepository>();
             await statuses.CreateAsync(client, batchId, 2, owner: "an instance that crashed");
         }
-        await File.WriteAllTextAsync(Path.Combine(spool, BatchJob.FileName(batchId, createMissing: false, EmptyValues.Remove)), file);
+        await File.WriteAllTextAsync(Path.Combine(spool, BatchJob.FileName(batchId, BatchKind.UpdateExisting, EmptyValues.Remove)), file);
 
         // The restarted instance finds it in its spool at start-up.
         await using var restarted = new ServiceFactory(redis.ConnectionString,

@@ -82,6 +82,24 @@ public sealed class AuthenticationTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task Deletes_and_bulk_erase_need_the_clients_own_token()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        await Wire.VisitAsync(_http!, "secured", thirdPartyId: "gone-1");
+        await Wire.VisitAsync(_http!, "secured", thirdPartyId: "gone-2");
+        const string delete = "/rest/v1/profiles/thirdPartyId/gone-1?client=secured";
+        using (var denied = await SendAsync(delete, method: HttpMethod.Delete)) Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        using (var denied = await SendAsync(delete, bearer: OtherToken, method: HttpMethod.Delete)) Assert.Equal(HttpStatusCode.Unauthorized, denied.StatusCode);
+        using (var read = await SendAsync("/rest/v1/profiles/thirdPartyId/gone-1?client=secured", bearer: Token)) Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        using (var deleted = await SendAsync(delete, bearer: Token, method: HttpMethod.Delete)) Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        using (var erase = await SendAsync("/m2/secured/v2/profile/batchDelete", method: HttpMethod.Post,
+                   content: new StringContent("batch=thirdPartyId\ngone-2\n", Encoding.UTF8, "text/csv")))
+            Assert.Equal(HttpStatusCode.Unauthorized, erase.StatusCode);
+        using (var read = await SendAsync("/rest/v1/profiles/thirdPartyId/gone-2?client=secured", bearer: Token)) Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+    }
+
+    [SkippableFact]
     public async Task Open_clients_need_no_token_and_unknown_clients_are_404()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);

@@ -17,6 +17,11 @@ public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<Re
         using (var r = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=nobody&profile.a=1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         using (var r = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\nb1,1\nbad%2Bid,2\n")))
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        await Wire.VisitAsync(http, client, thirdPartyId: "d1");
+        await Wire.VisitAsync(http, client, thirdPartyId: "d2");
+        using (var r = await http.DeleteAsync($"/rest/v1/profiles/thirdPartyId/d1?client={client}")) Assert.Equal(HttpStatusCode.NoContent, r.StatusCode);
+        using (var r = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchDelete", new StringContent("batch=thirdPartyId\nd2\nb1\nnobody\n")))
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
 
         // The exporter caches a scrape for a short while: poll until this test's client shows up.
         string text = string.Empty;
@@ -30,6 +35,9 @@ public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<Re
         Assert.Matches($"(?m)^profileupdate_quota_remaining{{[^}}]*client=\"{client}\"}} 999998$", text);
         Assert.Matches($"(?m)^profileupdate_bulk_rows_total{{[^}}]*client=\"{client}\",outcome=\"created\"}} 1$", text);
         Assert.Matches($"(?m)^profileupdate_bulk_rows_total{{[^}}]*client=\"{client}\",outcome=\"failed\"}} 1$", text);
+        Assert.Matches($"(?m)^profileupdate_bulk_rows_total{{[^}}]*client=\"{client}\",outcome=\"deleted\"}} 2$", text);
+        Assert.Matches($"(?m)^profileupdate_profiles_deleted_total{{[^}}]*client=\"{client}\",how=\"single\"}} 1$", text);
+        Assert.Matches($"(?m)^profileupdate_profiles_deleted_total{{[^}}]*client=\"{client}\",how=\"bulk\"}} 2$", text);
         Assert.Contains("profileupdate_queue_depth", text, StringComparison.Ordinal);
         Assert.Contains("profileupdate_applier_batch_size_bucket", text, StringComparison.Ordinal);
         Assert.Contains("profileupdate_applier_batch_duration_seconds_bucket", text, StringComparison.Ordinal);

@@ -25,30 +25,10 @@ public static class BatchFileParser
     /// <summary>Parses the first non-blank line; returns the header or the 400 message.</summary>
     public static Parsed<BatchHeader> ParseHeader(ReadOnlySpan<byte> line, LimitsOptions limits)
     {
-        if (line.StartsWith(Bom)) line = line[Bom.Length..];
-        line = TrimCr(line);
-        if (!line.StartsWith(Prefix))
-            return Parsed<BatchHeader>.Fail("The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier.");
-        line = line[Prefix.Length..];
-
         var names = new List<string>();
-        var column = 0;
-        foreach (var range in line.Split((byte)','))
-        {
-            column++;
-            if (!UrlEncodedParser.TryDecode(line[range], out var name, out var error))
-                return Parsed<BatchHeader>.Fail($"Header column {column} {error}.");
-            names.Add(name);
-        }
-
-        var first = names[0];
-        IdentityKind kind;
-        if (TntIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) kind = IdentityKind.TntId;
-        else if (ThirdPartyIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) kind = IdentityKind.ThirdPartyId;
-        else if (EcidColumns.Any(e => e.Equals(first, StringComparison.OrdinalIgnoreCase)))
-            return Parsed<BatchHeader>.Fail($"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}).");
-        else
-            return Parsed<BatchHeader>.Fail($"The first header column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}), not '{UrlEncodedParser.Sanitize(first)}'.");
+        if (HeaderColumns(line, names, "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier.") is { } columnsError)
+            return Parsed<BatchHeader>.Fail(columnsError);
+        if (IdKind(names[0], out var kind) is { } kindError) return Parsed<BatchHeader>.Fail(kindError);
 
         var attributes = names.Skip(1).ToList();
         if (attributes.Count == 0)
@@ -64,6 +44,54 @@ public static class BatchFileParser
             if (!seen.Add(name)) return Parsed<BatchHeader>.Fail(ProfileAttributes.Duplicate(new AttributeLabel(label, name)));
         }
         return Parsed<BatchHeader>.Ok(new BatchHeader(kind, attributes));
+    }
+
+    /// <summary>
+    /// The URL-decoded column names of a header line (BOM and CR tolerated) after its <c>batch=</c>; returns null, or
+    /// the 400 message (<paramref name="noPrefix"/> when the line does not start with <c>batch=</c>).
+    /// </summary>
+    private static string? HeaderColumns(ReadOnlySpan<byte> line, List<string> names, string noPrefix)
+    {
+        if (line.StartsWith(Bom)) line = line[Bom.Length..];
+        line = TrimCr(line);
+        if (!line.StartsWith(Prefix)) return noPrefix;
+        line = line[Prefix.Length..];
+        var column = 0;
+        foreach (var range in line.Split((byte)','))
+        {
+            column++;
+            if (!UrlEncodedParser.TryDecode(line[range], out var name, out var error)) return $"Header column {column} {error}.";
+            names.Add(name);
+        }
+        return null;
+    }
+
+    /// <summary>The id kind a header's first column names; returns null, or the 400 message.</summary>
+    private static string? IdKind(string first, out IdentityKind kind)
+    {
+        kind = IdentityKind.TntId;
+        if (TntIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) return null;
+        kind = IdentityKind.ThirdPartyId;
+        if (ThirdPartyIdColumns.Contains(first, StringComparer.OrdinalIgnoreCase)) return null;
+        if (EcidColumns.Any(e => e.Equals(first, StringComparison.OrdinalIgnoreCase)))
+            return $"The id column '{UrlEncodedParser.Sanitize(first)}' (Experience Cloud ID) is not supported; the first column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}).";
+        return $"The first header column must be pcId or thirdPartyId (or one of their other spellings: {AllIdColumns}), not '{UrlEncodedParser.Sanitize(first)}'.";
+    }
+
+    /// <summary>
+    /// The header of a bulk erase file (batchDelete): <c>batch=</c> and the id column alone, one id per row. Attribute
+    /// columns are refused by name: an update file sent to the erase URL by mistake must not delete its profiles.
+    /// </summary>
+    public static Parsed<BatchHeader> ParseEraseHeader(ReadOnlySpan<byte> line)
+    {
+        var names = new List<string>();
+        if (HeaderColumns(line, names, "The file must start with 'batch=' followed by the id column, e.g. batch=thirdPartyId, then one id per line.") is { } columnsError)
+            return Parsed<BatchHeader>.Fail(columnsError);
+        if (IdKind(names[0], out var kind) is { } kindError) return Parsed<BatchHeader>.Fail(kindError);
+        if (names.Count > 1)
+            return Parsed<BatchHeader>.Fail("A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; " +
+                $"remove the attribute columns {string.Join(", ", names.Skip(1).Select(n => $"'{UrlEncodedParser.Sanitize(n)}'"))}. Nothing was deleted.");
+        return Parsed<BatchHeader>.Ok(new BatchHeader(kind, []));
     }
 
     /// <summary>Parses one non-blank data line (without its LF). Never throws: a bad row comes back with its reason.</summary>

@@ -2,20 +2,44 @@ using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Api.Bulk;
 
+/// <summary>What a batch does with its rows. The spool file name carries it, so a resumed batch keeps its kind.</summary>
+public enum BatchKind
+{
+    /// <summary>v1 batchUpdate: existing profiles only.</summary>
+    UpdateExisting,
+
+    /// <summary>v2 batchUpdate: missing profiles are created.</summary>
+    CreateMissing,
+
+    /// <summary>v2 batchDelete: each profile found is deleted with its links.</summary>
+    Erase,
+}
+
 /// <summary>An accepted batch waiting in, or being applied from, the spool.</summary>
-/// <param name="Path">The spool file: <c>{batchId}.{v1|v2}[.remove].batch</c> in the spool directory.</param>
+/// <param name="Path">The spool file: <c>{batchId}.{v1|v2|erase}[.remove].batch</c> in the spool directory.</param>
 /// <param name="Bytes">Its size, held against the spool budget until the batch completes.</param>
 /// <param name="Resumed">Found in the spool at start-up: chunks after its checkpoint may have been applied already.</param>
 /// <param name="EmptyValues">What an empty cell means (<c>?emptyValues=</c> of the submission); carried by the file name,
 /// so a batch resumed after a crash applies exactly as it would have.</param>
-public sealed record BatchJob(string Client, string BatchId, bool CreateMissing, string Path, long Bytes, bool Resumed,
+public sealed record BatchJob(string Client, string BatchId, BatchKind Kind, string Path, long Bytes, bool Resumed,
     EmptyValues EmptyValues = EmptyValues.Ignore)
 {
     private const string Extension = ".batch";
     private const string RemoveMarker = ".remove";
 
-    public static string FileName(string batchId, bool createMissing, EmptyValues emptyValues = EmptyValues.Ignore) =>
-        $"{batchId}.{(createMissing ? "v2" : "v1")}{(emptyValues == EmptyValues.Remove ? RemoveMarker : "")}{Extension}";
+    public bool CreateMissing => Kind == BatchKind.CreateMissing;
+
+    public bool Erase => Kind == BatchKind.Erase;
+
+    public static string FileName(string batchId, BatchKind kind, EmptyValues emptyValues = EmptyValues.Ignore) =>
+        $"{batchId}.{Suffix(kind)}{(emptyValues == EmptyValues.Remove ? RemoveMarker : "")}{Extension}";
+
+    private static string Suffix(BatchKind kind) => kind switch
+    {
+        BatchKind.UpdateExisting => "v1",
+        BatchKind.CreateMissing => "v2",
+        _ => "erase",
+    };
 
     /// <summary>The job a spool file stands for; null for a file that is not a batch's.</summary>
     public static BatchJob? FromFile(FileInfo file)
@@ -30,13 +54,21 @@ public sealed record BatchJob(string Client, string BatchId, bool CreateMissing,
             stem = stem[..^RemoveMarker.Length];
         }
         var dot = stem.LastIndexOf('.');
-        if (dot < 0 || stem[(dot + 1)..] is not ("v1" or "v2")) return null;
+        if (dot < 0) return null;
+        BatchKind? kind = stem[(dot + 1)..] switch
+        {
+            "v1" => BatchKind.UpdateExisting,
+            "v2" => BatchKind.CreateMissing,
+            "erase" => BatchKind.Erase,
+            _ => null,
+        };
+        if (kind is null) return null;
         var batchId = stem[..dot];
         // {client}-{epoch ms}-{8 digits}: the client code may itself contain '-'.
         var parts = batchId.Split('-');
         if (parts.Length < 3) return null;
         var client = string.Join('-', parts[..^2]);
         if (!ClientCode.IsValid(client)) return null;
-        return new BatchJob(client, batchId, stem[(dot + 1)..] == "v2", file.FullName, file.Length, Resumed: true, emptyValues);
+        return new BatchJob(client, batchId, kind.Value, file.FullName, file.Length, Resumed: true, emptyValues);
     }
 }

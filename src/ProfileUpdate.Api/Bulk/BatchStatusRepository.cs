@@ -23,17 +23,18 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
     private static string FailuresKey(string client, string batchId) => $"pu:bf:{{{client}:{batchId}}}";
 
     /// <summary>Records an accepted batch as queued, owned by <paramref name="owner"/>, checkpoint at the file's start.</summary>
-    public async Task CreateAsync(string client, string batchId, long batchSize, string owner)
+    public async Task CreateAsync(string client, string batchId, long batchSize, string owner, bool erase = false)
     {
         var db = store.Database;
         var key = Key(client, batchId);
         var tx = db.CreateTransaction();
-        _ = tx.HashSetAsync(key,
+        HashEntry[] fields =
         [
             new("status", "incomplete"), new("batchSize", batchSize), new("consumed", 0), new("successful", 0),
             new("notFound", 0), new("failed", 0), new("created", 0), new("updatedAt", Now()),
             new("offset", 0), new("row", 0), new("owner", owner), new("leaseUntil", LeaseUntil()),
-        ]);
+        ];
+        _ = tx.HashSetAsync(key, erase ? [.. fields, new("kind", "erase")] : fields);
         _ = tx.KeyExpireAsync(key, _options.StatusRetention);
         await tx.ExecuteAsync();
     }
@@ -118,7 +119,43 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
             failures.Sort((x, y) => x.Row.CompareTo(y.Row));
         }
         return new BatchStatusView(batchId, status,
-            new BatchCounts(Get("batchSize"), Get("consumed"), Get("successful"), Get("notFound"), Get("failed"), Get("created")), failures, message);
+            new BatchCounts(Get("batchSize"), Get("consumed"), Get("successful"), Get("notFound"), Get("failed"), Get("created")), failures, message,
+            Erase: map.GetValueOrDefault("kind") == "erase");
+    }
+
+    private static string ErasureJournalKey(string client, string batchId) => $"pu:be:{{{client}:{batchId}}}";
+
+    /// <summary>
+    /// Bulk erase: notes, before a chunk's deletes, the rows whose profile exists (by line number), so that a chunk
+    /// re-applied after a crash can tell a row it deleted itself — found missing the second time — from a row whose profile
+    /// never existed, and the counts stay those of an uninterrupted run. Kept as long as the status, and cleared per chunk
+    /// once the chunk is recorded.
+    /// </summary>
+    public async Task JournalErasuresAsync(string client, string batchId, IReadOnlyList<long> lines)
+    {
+        if (lines.Count == 0) return;
+        var db = store.Database;
+        var key = ErasureJournalKey(client, batchId);
+        var setting = db.HashSetAsync(key, lines.Select(l => new HashEntry(l, 1)).ToArray());
+        var expiring = db.KeyExpireAsync(key, _options.StatusRetention);
+        await Task.WhenAll(setting, expiring);
+    }
+
+    /// <summary>Which of <paramref name="lines"/> the erasure journal holds (rows whose profile existed before a crash).</summary>
+    public async Task<bool[]> JournaledErasuresAsync(string client, string batchId, IReadOnlyList<long> lines)
+    {
+        if (lines.Count == 0) return [];
+        var values = await store.Database.HashGetAsync(ErasureJournalKey(client, batchId), lines.Select(l => (RedisValue)l).ToArray());
+        return values.Select(v => !v.IsNull).ToArray();
+    }
+
+    /// <summary>Clears a recorded chunk's rows from the erasure journal (and the journal itself with the last chunk).</summary>
+    public Task ForgetErasuresAsync(string client, string batchId, IReadOnlyList<long> lines, bool complete)
+    {
+        var db = store.Database;
+        var key = ErasureJournalKey(client, batchId);
+        if (complete) return db.KeyDeleteAsync(key);
+        return lines.Count == 0 ? Task.CompletedTask : db.HashDeleteAsync(key, lines.Select(l => (RedisValue)l).ToArray());
     }
 
     /// <summary>Counts one submission in the client's current minute; returns the count (fixed one-minute windows).</summary>

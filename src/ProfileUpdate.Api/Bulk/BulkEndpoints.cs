@@ -35,6 +35,10 @@ public static partial class BulkEndpoints
             .WithName("BatchUpdateV2")
             .WithSummary("Bulk update (v2): apply a batch file, creating missing profiles")
             .WithDescription(fileLimits);
+        group.MapPost("/v2/profile/batchDelete", SubmitEraseAsync)
+            .WithName("BatchDelete")
+            .WithSummary("Bulk erase: delete the profile of every id in a file (batch=thirdPartyId or batch=pcId, one id per row)")
+            .WithDescription(fileLimits);
         // One status resource under both paths, as Adobe's batch answers link either.
         foreach (var (path, version) in (ReadOnlySpan<(string, string)>)[("/profile/batchStatus", "V1"), ("/v2/profile/batchStatus", "V2")])
             group.MapGet(path, StatusAsync).WithName("BatchStatus" + version).WithSummary($"Status of a batch ({version.ToLowerInvariant()} path)");
@@ -53,14 +57,18 @@ public static partial class BulkEndpoints
 
     internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitV1Async(
         ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
-        SubmitAsync(client.Code, context, services, createMissing: false);
+        SubmitAsync(client.Code, context, services, BatchKind.UpdateExisting);
 
     internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitV2Async(
         ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
-        SubmitAsync(client.Code, context, services, createMissing: true);
+        SubmitAsync(client.Code, context, services, BatchKind.CreateMissing);
+
+    internal static Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitEraseAsync(
+        ResolvedClient client, HttpContext context, [AsParameters] BulkServices services) =>
+        SubmitAsync(client.Code, context, services, BatchKind.Erase);
 
     private static async Task<Results<ContentHttpResult, ProblemHttpResult>> SubmitAsync(
-        string client, HttpContext context, BulkServices services, bool createMissing)
+        string client, HttpContext context, BulkServices services, BatchKind kind)
     {
         var options = services.Options.Value;
         var limits = options.Limits;
@@ -87,13 +95,15 @@ public static partial class BulkEndpoints
         if (body is null) return bodyError!;
 
         var batchId = NewBatchId(client, services.Time);
-        var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, createMissing, emptyValues));
+        var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, kind, emptyValues));
         BatchSpool spool;
         SpoolLimit limit;
         try
         {
             (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted, path,
-                line => line.IsEmpty ? BatchFileParser.EmptyFileError : BatchFileParser.ParseHeader(line.Span, limits).Error, services.Budget);
+                line => line.IsEmpty ? BatchFileParser.EmptyFileError
+                    : kind == BatchKind.Erase ? BatchFileParser.ParseEraseHeader(line.Span).Error
+                    : BatchFileParser.ParseHeader(line.Span, limits).Error, services.Budget);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -118,9 +128,9 @@ public static partial class BulkEndpoints
             }
 
             // Recorded as queued before the answer: from the 200 on, the batch is resumed after any crash.
-            await services.Statuses.CreateAsync(client, batchId, spool.Rows, services.Runner.Owner);
+            await services.Statuses.CreateAsync(client, batchId, spool.Rows, services.Runner.Owner, kind == BatchKind.Erase);
             spool.Keep();
-            services.Queue.Enqueue(new BatchJob(client, batchId, createMissing, spool.Path, spool.Bytes, Resumed: false, emptyValues));
+            services.Queue.Enqueue(new BatchJob(client, batchId, kind, spool.Path, spool.Bytes, Resumed: false, emptyValues));
             LogAccepted(services.Logger, batchId, spool.Rows, spool.Bytes);
         }
 
@@ -131,7 +141,7 @@ public static partial class BulkEndpoints
             context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
         }
 
-        var statusUrl = StatusUrl(context.Request, client, batchId, createMissing);
+        var statusUrl = StatusUrl(context.Request, client, batchId, v2: kind != BatchKind.UpdateExisting);
         return TypedResults.Text(new XElement("response",
             new XElement("success", "true"),
             new XElement("batchId", batchId),
@@ -185,6 +195,8 @@ public static partial class BulkEndpoints
                 new XElement("profilesNotFound", view.Counts.NotFound),
                 new XElement("failedUpdates", view.Counts.Failed),
                 new XElement("profilesCreated", view.Counts.Created));
+            // A bulk erase names its successes for what they are (the same number as successfulUpdates).
+            if (view.Erase) response.Add(new XElement("profilesDeleted", view.Counts.Successful));
         }
         if (view.Message is { } message) response.Add(new XElement("message", XmlText.Safe(message)));
         if (details)

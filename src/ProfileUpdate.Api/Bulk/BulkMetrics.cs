@@ -17,6 +17,15 @@ public sealed class BulkMetrics
         meter.CreateObservableGauge("profileupdate.bulk.spool.bytes", () => budget.Used, "By", "Spool bytes held by batches not yet complete");
     }
 
+    /// <summary>Rows of a bulk erase: profiles deleted, ids with no profile, rows refused.</summary>
+    public void Erased(string client, long deleted, long notFound, long failed)
+    {
+        var c = new KeyValuePair<string, object?>("client", client);
+        if (deleted > 0) _rows.Add(deleted, c, new KeyValuePair<string, object?>("outcome", "deleted"));
+        if (notFound > 0) _rows.Add(notFound, c, new KeyValuePair<string, object?>("outcome", "profile_not_found"));
+        if (failed > 0) _rows.Add(failed, c, new KeyValuePair<string, object?>("outcome", "failed"));
+    }
+
     public void Rows(string client, long applied, long created, long notFound, long failed)
     {
         var c = new KeyValuePair<string, object?>("client", client);

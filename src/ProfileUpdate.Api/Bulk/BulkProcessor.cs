@@ -12,6 +12,8 @@ public sealed class BulkProcessor(
     [FromKeyedServices(BulkProcessor.StoreLane)] ProfileRepository repository,
     BatchStatusRepository statuses,
     BulkMetrics metrics,
+    ProfileMetrics profileMetrics,
+    LinkCache linkCache,
     IOptions<ProfileUpdateOptions> options,
     TimeProvider time)
 {
@@ -29,12 +31,12 @@ public sealed class BulkProcessor(
     private const int MaxChunksInFlight = 16; // the largest Bulk:ChunksInFlight accepts
 
     /// <summary>Reads the header line; the reader is left at the first data row.</summary>
-    public async Task<Parsed<BatchHeader>> ReadHeaderAsync(LineReader reader, CancellationToken cancellationToken)
+    public async Task<Parsed<BatchHeader>> ReadHeaderAsync(LineReader reader, bool erase, CancellationToken cancellationToken)
     {
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (BatchFileParser.IsBlank(line.Span)) continue;
-            return BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
+            return erase ? BatchFileParser.ParseEraseHeader(line.Span) : BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
         }
         return Parsed<BatchHeader>.Fail(BatchFileParser.EmptyFileError);
     }
@@ -56,7 +58,7 @@ public sealed class BulkProcessor(
         var pause = options.Value.Bulk.PauseBetweenChunks;
         await using var file = new FileStream(job.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var reader = new LineReader(file);
-        var header = await ReadHeaderAsync(reader, CancellationToken.None);
+        var header = await ReadHeaderAsync(reader, job.Erase, CancellationToken.None);
         if (!header.Succeeded) throw new InvalidDataException($"Spool file of batch {job.BatchId} has no valid header.");
         if (checkpoint.Offset > reader.Position)
         {
@@ -69,7 +71,7 @@ public sealed class BulkProcessor(
         // crashed may have had another setting, so the most the setting allows are checked (a few thousand reads, once).
         var suspectChunks = job.Resumed ? MaxChunksInFlight : 0;
         var from = checkpoint.Offset; // the record's checkpoint, which each chunk's record moves on from
-        var inFlight = new Queue<(Task<(BatchCounts Delta, List<BatchFailure> Failures)> Apply, BatchCheckpoint To)>();
+        var inFlight = new Queue<(Task<(BatchCounts Delta, List<BatchFailure> Failures)> Apply, BatchCheckpoint To, ChunkContext Context)>();
         var previousWriteIssued = Task.CompletedTask;
         var done = false;
         try
@@ -88,17 +90,27 @@ public sealed class BulkProcessor(
                     var writeIssued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     var context = new ChunkContext(job, header.Value, suspectChunks-- > 0);
                     inFlight.Enqueue((ApplyChunkAsync(context, chunk, previousWriteIssued, writeIssued),
-                        new BatchCheckpoint(reader.Position, reader.LineNumber, done)));
+                        new BatchCheckpoint(reader.Position, reader.LineNumber, done), context));
                     previousWriteIssued = writeIssued.Task;
                     continue;
                 }
                 if (inFlight.Count == 0) return false; // stopping, nothing left in flight: resumable from the checkpoint
-                var (apply, to) = inFlight.Dequeue();
+                var (apply, to, recorded) = inFlight.Dequeue();
                 var (delta, failures) = await apply;
                 if (!await statuses.RecordChunkAsync(job.Client, job.BatchId, from, to, delta, failures, owner))
                     throw new InvalidOperationException($"Batch {job.BatchId}: its checkpoint moved under this instance; another instance applies it.");
                 from = to.Offset;
-                metrics.Rows(job.Client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
+                if (job.Erase)
+                {
+                    // Counted once recorded: a chunk re-applied after a crash is not counted again.
+                    await statuses.ForgetErasuresAsync(job.Client, job.BatchId, recorded.Journaled, to.Complete);
+                    metrics.Erased(job.Client, delta.Successful, delta.NotFound, delta.Failed);
+                    profileMetrics.Deleted(job.Client, delta.Successful, bulk: true);
+                }
+                else
+                {
+                    metrics.Rows(job.Client, delta.Successful - delta.Created, delta.Created, delta.NotFound, delta.Failed);
+                }
                 if (to.Complete) return true;
                 if (pause > TimeSpan.Zero) await Task.Delay(pause, time, CancellationToken.None);
             }
@@ -107,15 +119,18 @@ public sealed class BulkProcessor(
         finally
         {
             // On failure, let the chunks still running finish (or fail) before the caller moves on.
-            foreach (var (pending, _) in inFlight)
+            foreach (var (pending, _, _) in inFlight)
             {
                 try { await pending; } catch (Exception) { /* the first failure is already propagating */ }
             }
         }
     }
 
-    /// <summary>What a chunk needs besides its rows.</summary>
-    private sealed record ChunkContext(BatchJob Job, BatchHeader Header, bool Suspect);
+    /// <summary>What a chunk needs besides its rows; an erase chunk notes the lines it journaled, cleared once recorded.</summary>
+    private sealed record ChunkContext(BatchJob Job, BatchHeader Header, bool Suspect)
+    {
+        public List<long> Journaled { get; } = [];
+    }
 
     private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> ApplyChunkAsync(ChunkContext context, List<BatchRow> chunk,
         Task previousWriteIssued, TaskCompletionSource writeIssued)
@@ -143,6 +158,7 @@ public sealed class BulkProcessor(
             if (row.Failed) failures.Add(new BatchFailure(row.Line, row.Id, row.Error!));
             else valid.Add(row);
         }
+        if (job.Erase) return await EraseChunkAsync(context, chunk.Count, valid, failures, previousWriteIssued, writeIssued);
 
         // The tntId each valid row writes to (null: v1 row whose thirdPartyId is linked to no profile).
         var tntIds = new string?[valid.Count];
@@ -190,6 +206,7 @@ public sealed class BulkProcessor(
             : repository.WriteAsync(writes, results);
         writeIssued.TrySetResult();
         await writing;
+        if (createMissing && header.IdKind == IdentityKind.ThirdPartyId) await RelinkRecreatedAsync(client, writes, writesKnownNew, results);
         if (suspect && tags is not null) await RecognizeEarlierCreationsAsync(writes, results, tags);
 
         long successful = 0, created = 0;
@@ -203,6 +220,78 @@ public sealed class BulkProcessor(
             }
         }
         return (new BatchCounts(0, chunk.Count, successful, notFound, failures.Count, created), failures);
+    }
+
+    /// <summary>
+    /// A chunk of a bulk erase: each row's profile deleted as a DELETE would (<see cref="ProfileRepository.DeleteAsync"/>:
+    /// hash and every link, atomically where the store allows). The chunk's deletes start once the previous chunk's are
+    /// done, so rows act in file order; within the chunk a profile named twice (by tntId and by a thirdPartyId, or twice)
+    /// is deleted by its first row, and the later ones count as not found, as they would one after the other. Before the
+    /// deletes, the rows whose profile exists are journaled, so a chunk re-applied after a crash counts exactly.
+    /// </summary>
+    private async Task<(BatchCounts Delta, List<BatchFailure> Failures)> EraseChunkAsync(ChunkContext context, int rows,
+        List<BatchRow> valid, List<BatchFailure> failures, Task previousWriteIssued, TaskCompletionSource writeIssued)
+    {
+        var (job, header, suspect) = context;
+        var client = job.Client;
+        var byThirdParty = header.IdKind == IdentityKind.ThirdPartyId;
+        var tntIds = byThirdParty
+            ? await repository.ResolveThirdPartyAsync(valid.Select(r => (client, r.Id!)).ToList())
+            : valid.Select(r => (string?)r.Id).ToArray();
+        await previousWriteIssued;
+
+        // The first row naming each profile deletes it.
+        var first = new bool[valid.Count];
+        var named = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < valid.Count; i++) first[i] = tntIds[i] is { } tnt && named.Add(VisitorIds.TntBase(tnt));
+        var exists = await repository.ExistAsync(client, tntIds.Select((t, i) => first[i] ? t : null).ToList());
+        for (var i = 0; i < valid.Count; i++)
+            if (exists[i]) context.Journaled.Add(valid[i].Line);
+        await statuses.JournalErasuresAsync(client, job.BatchId, context.Journaled);
+
+        var deleting = new Task<ProfileDeletion>?[valid.Count];
+        for (var i = 0; i < valid.Count; i++)
+            if (first[i]) deleting[i] = repository.DeleteAsync(client, tntIds[i]!, byThirdParty ? valid[i].Id : null);
+        await Task.WhenAll(deleting.OfType<Task<ProfileDeletion>>());
+        writeIssued.TrySetResult();
+
+        var deleted = new bool[valid.Count];
+        for (var i = 0; i < valid.Count; i++)
+        {
+            if (deleting[i] is not { } deletion) continue;
+            var result = await deletion;
+            foreach (var id in result.ThirdPartyIds) linkCache.Forget(client, id);
+            deleted[i] = result.Found;
+        }
+        if (suspect)
+        {
+            // Re-applied after a crash: a row the run that crashed deleted finds nothing now, but its journal entry says.
+            var missing = Enumerable.Range(0, valid.Count).Where(i => !deleted[i]).ToList();
+            var journaled = await statuses.JournaledErasuresAsync(client, job.BatchId, missing.Select(i => valid[i].Line).ToList());
+            for (var j = 0; j < missing.Count; j++)
+            {
+                if (!journaled[j]) continue;
+                deleted[missing[j]] = true;
+                context.Journaled.Add(valid[missing[j]].Line);
+            }
+        }
+        long successful = deleted.Count(d => d);
+        return (new BatchCounts(0, rows, successful, valid.Count - successful, failures.Count, 0), failures);
+    }
+
+    /// <summary>
+    /// A v2 row found its thirdPartyId linked but created the profile: the profile was deleted between the link lookup
+    /// and the write. The link (removed with the profile) is made again, unless the id was linked anew meanwhile, so the
+    /// re-created profile is complete rather than a profile that records a link no longer there.
+    /// </summary>
+    private async Task RelinkRecreatedAsync(string client, List<ProfileWrite> writes, bool[] knownNew, WriteResult[] results)
+    {
+        List<int>? recreated = null;
+        for (var i = 0; i < writes.Count; i++)
+            if (!knownNew[i] && results[i] == WriteResult.Created && writes[i].ThirdPartyId is not null) (recreated ??= []).Add(i);
+        if (recreated is null) return;
+        await repository.LinkThirdPartyAsync(client, recreated.Select(i => writes[i].ThirdPartyId!).ToList(),
+            recreated.Select(i => writes[i].TntId).ToArray());
     }
 
     /// <summary>Marks a profile a v2 row creates with the batch and row, so a re-applied row can tell it created it.</summary>

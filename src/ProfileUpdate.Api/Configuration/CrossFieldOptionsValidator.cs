@@ -24,6 +24,9 @@ public sealed class CrossFieldOptionsValidator : IValidateOptions<ProfileUpdateO
         if (options.Store.ReconnectGrace >= options.Applier.RequestTimeout)
             failures.Add($"ProfileUpdate:Store:ReconnectGrace ({options.Store.ReconnectGrace}) must be less than " +
                 $"ProfileUpdate:Applier:RequestTimeout ({options.Applier.RequestTimeout}): requests would time out while the applier still waits.");
+        if (options.Profiles.Lifetime is { } lifetime && (lifetime < ProfilesOptions.MinLifetime || lifetime > ProfilesOptions.MaxLifetime))
+            failures.Add($"ProfileUpdate:Profiles:Lifetime ({lifetime}) must be between {ProfilesOptions.MinLifetime} and " +
+                $"{ProfilesOptions.MaxLifetime.TotalDays:0} days (e.g. 14.00:00:00), or unset for profiles that live until deleted.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -28,6 +28,9 @@ public sealed record ProfileWrite(string Client, string TntId, string? ThirdPart
     public bool HasRemovals => Removals is { Count: > 0 };
 }
 
+/// <summary>What deleting a profile found: whether its hash existed, and the thirdPartyIds whose links were handled.</summary>
+public sealed record ProfileDeletion(bool Found, IReadOnlyList<string> ThirdPartyIds);
+
 /// <summary>A profile as read back (docs/api.md §4).</summary>
 public sealed record ProfileDocument(
     string TntId,
@@ -53,8 +56,26 @@ public readonly struct WriteStamp(long epochMs)
 }
 
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
-public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time)
+public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time, IOptions<ProfileUpdateOptions> options)
 {
+    /// <summary>Rounds of delete.lua finding a link made meanwhile before a delete gives up (a visitor linking ids in a loop).</summary>
+    private const int MaxDeleteRounds = 16;
+
+    private readonly TimeSpan? _lifetime = options.Value.Profiles.Lifetime;
+
+    // The apply script's modes: one letter, or with Profiles:Lifetime the letter and the lifetime in ms (apply.lua then
+    // renews the hash's expiry). Built once, so a write without a lifetime pays nothing for the feature.
+    private readonly RedisValue _updateMode = ApplyMode("u", options.Value.Profiles.Lifetime);
+    private readonly RedisValue _createMode = ApplyMode("c", options.Value.Profiles.Lifetime);
+    private readonly RedisValue _updateRemoveMode = ApplyMode("ur", options.Value.Profiles.Lifetime);
+    private readonly RedisValue _createRemoveMode = ApplyMode("cr", options.Value.Profiles.Lifetime);
+
+    private static RedisValue ApplyMode(string letter, TimeSpan? lifetime) =>
+        lifetime is { } l ? letter + ((long)l.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : letter;
+
+    /// <summary>Profiles:Lifetime: how long a profile lives after its last write; null when profiles live until deleted.</summary>
+    public TimeSpan? Lifetime => _lifetime;
+
     /// <summary>True on Redis Cluster, where one script cannot touch a client's quota and its profiles together.</summary>
     public bool IsCluster => store.IsCluster;
 
@@ -111,7 +132,9 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         for (var i = 0; i < keys.Length; i++)
         {
             keys[i] = RedisKeys.ThirdParty(client, thirdPartyIds[i]);
-            setting[i] = db.StringSetAsync(keys[i], candidateTntIds[i], when: When.NotExists);
+            // With a lifetime, a link expires like its profile from the moment it is made (a crash before the profile's
+            // write cannot leave a link that lives forever); each write of the profile renews it (RenewLinksAsync).
+            setting[i] = db.StringSetAsync(keys[i], candidateTntIds[i], _lifetime, when: When.NotExists);
         }
         await Task.WhenAll(setting);
 
@@ -147,7 +170,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         // Per call, not per attribute: the "a:<name>" fields (a bulk file repeats its header's names on every row, as the
         // very same string instances).
         var fields = new Dictionary<string, RedisValue>(ReferenceEqualityComparer.Instance);
-        var pending = new Task[4 * writes.Count];
+        var pending = new Task[5 * writes.Count];
         var count = 0;
         var createdFlags = new Task<bool>?[writes.Count];
         for (var i = 0; i < writes.Count; i++)
@@ -155,10 +178,14 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             var w = writes[i];
             var key = (RedisKey)RedisKeys.Profile(w.Client, VisitorIds.TntBase(w.TntId));
             var tagged = knownNew[i] && creationTags is not null;
-            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 1) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
+            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
             var e = 0;
             entries[e++] = new HashEntry(RedisKeys.FieldModified, now);
-            if (w.ThirdPartyId is { } thirdParty) entries[e++] = new HashEntry(RedisKeys.FieldThirdPartyId, thirdParty);
+            if (w.ThirdPartyId is { } thirdParty)
+            {
+                entries[e++] = new HashEntry(RedisKeys.FieldThirdPartyId, thirdParty);
+                entries[e++] = new HashEntry(RedisKeys.FieldLinkPrefix + thirdParty, RedisValue.EmptyString);
+            }
             foreach (var attribute in w.Attributes)
             {
                 if (!fields.TryGetValue(attribute.Name, out var field))
@@ -184,14 +211,16 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 for (var r = 0; r < removed.Length; r++) removed[r] = string.Concat(RedisKeys.AttributePrefix, w.Removals[r]);
                 pending[count++] = db.HashDeleteAsync(key, removed);
             }
+            if (_lifetime is { } lifetime) pending[count++] = db.KeyExpireAsync(key, lifetime);
         }
-        return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results);
+        return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results, writes);
 
-        static async Task CompleteAsync(ArraySegment<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results)
+        async Task CompleteAsync(ArraySegment<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results, IReadOnlyList<ProfileWrite> writes)
         {
             await Task.WhenAll(pending.AsSpan());
             for (var i = 0; i < createdFlags.Length; i++)
                 if (createdFlags[i] is { } flag) results[i] = await flag ? WriteResult.Created : WriteResult.Applied;
+            if (_lifetime is not null) await RenewLinksAsync(writes, results);
         }
     }
 
@@ -227,6 +256,107 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
 
         // A cluster runs a multi-key script only when every key is in one slot: one call per slot present, all pipelined.
         await Task.WhenAll(SlotGroups(keys).Select(g => WriteGroupAsync(writes, keys, g, results)).ToArray());
+        if (_lifetime is not null) await RenewLinksAsync(writes, results);
+    }
+
+    /// <summary>
+    /// Profiles:Lifetime: renews the expiry of every link of each profile just written (apply.lua and the bulk writes
+    /// renew the hash's own). Two pipelined round trips — each profile's links (links.lua), then a PEXPIRE per link —
+    /// paid only when a lifetime is set. A link outlives its hash by those round trips at most; a link whose profile is
+    /// gone resolves to nothing, as everywhere.
+    /// </summary>
+    public async Task RenewLinksAsync(IReadOnlyList<ProfileWrite> writes, IReadOnlyList<WriteResult> results)
+    {
+        if (_lifetime is not { } lifetime) return;
+        var db = store.Database;
+        var reading = new List<(string Client, Task<RedisResult> Links)>(writes.Count);
+        for (var i = 0; i < writes.Count; i++)
+        {
+            if (results[i] == WriteResult.ProfileNotFound) continue;
+            reading.Add((writes[i].Client, scripts.Links.EvaluateAsync(db, [ProfileKey(writes[i])], [])));
+        }
+        await Task.WhenAll(reading.Select(r => r.Links));
+        var renewing = new List<Task>();
+        foreach (var (client, links) in reading)
+        {
+            var found = (RedisResult[])(await links)!;
+            for (var j = 1; j < found.Length; j++)
+                renewing.Add(db.KeyExpireAsync(RedisKeys.ThirdParty(client, (string)found[j]!), lifetime));
+        }
+        await Task.WhenAll(renewing);
+    }
+
+    /// <summary>
+    /// Deletes a profile: its hash, every thirdPartyId link pointing to it (those its hash records, '_:3' included, plus
+    /// <paramref name="viaThirdPartyId"/>, the link it was found through), and so everything keyed by it. Standalone Redis
+    /// and the embedded store: one delete.lua call, atomic, after one read of the links (the script refuses, and names
+    /// them, when a link was made in between). Redis Cluster: the links first (unlink.lua, compare-and-delete each), then
+    /// the hash (delete.lua, refusing while it records a link not yet removed), so no link is ever left pointing to a
+    /// deleted profile; a crash in between leaves a profile without links, which the same delete finishes when retried.
+    /// </summary>
+    public async Task<ProfileDeletion> DeleteAsync(string client, string tntId, string? viaThirdPartyId = null)
+    {
+        var db = store.Database;
+        var tntBase = VisitorIds.TntBase(tntId);
+        RedisKey hash = RedisKeys.Profile(client, tntBase);
+        var ids = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        if (viaThirdPartyId is not null && seen.Add(viaThirdPartyId)) ids.Add(viaThirdPartyId);
+        var recorded = (RedisResult[])(await scripts.Links.EvaluateAsync(db, [hash], []))!;
+        for (var j = 1; j < recorded.Length; j++)
+            if (seen.Add((string)recorded[j]!)) ids.Add((string)recorded[j]!);
+        if ((int)recorded[0] == 0 && ids.Count == 0) return new ProfileDeletion(false, ids);
+
+        var unlinked = 0; // on a cluster: the ids whose links were removed already
+        for (var round = 0; ; round++)
+        {
+            RedisResult[] reply;
+            if (!store.IsCluster)
+            {
+                var keys = new RedisKey[1 + ids.Count];
+                keys[0] = hash;
+                for (var j = 0; j < ids.Count; j++) keys[1 + j] = RedisKeys.ThirdParty(client, ids[j]);
+                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
+            }
+            else
+            {
+                // Each link hashes to its own slot: compare-and-delete them (pipelined) before the hash goes.
+                var removing = new Task[ids.Count - unlinked];
+                for (var j = unlinked; j < ids.Count; j++)
+                    removing[j - unlinked] = scripts.Unlink.EvaluateAsync(db, [RedisKeys.ThirdParty(client, ids[j])], [tntBase]);
+                await Task.WhenAll(removing);
+                unlinked = ids.Count;
+                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, [hash], DeleteArguments(tntBase, ids)))!;
+            }
+            if ((int)reply[0] != 2) return new ProfileDeletion((int)reply[0] == 1, ids);
+            if (round >= MaxDeleteRounds)
+                throw new InvalidOperationException("A profile kept gaining thirdPartyId links while it was being deleted; retry the delete.");
+            for (var j = 1; j < reply.Length; j++)
+                if (seen.Add((string)reply[j]!)) ids.Add((string)reply[j]!);
+        }
+
+        static RedisValue[] DeleteArguments(string tntBase, List<string> ids)
+        {
+            var args = new RedisValue[1 + ids.Count];
+            args[0] = tntBase;
+            for (var j = 0; j < ids.Count; j++) args[1 + j] = ids[j];
+            return args;
+        }
+    }
+
+    /// <summary>Whether each profile exists (null: none to look for), in one pipelined round trip.</summary>
+    public async Task<bool[]> ExistAsync(string client, IReadOnlyList<string?> tntIds)
+    {
+        var db = store.Database;
+        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(RedisKeys.Profile(client, VisitorIds.TntBase(t)))).ToArray();
+        return await Task.WhenAll(checks);
+    }
+
+    /// <summary>The tntId a thirdPartyId is linked to, read on the write connection (deletes: the freshest answer).</summary>
+    public async Task<string?> ResolveForWriteAsync(string client, string thirdPartyId)
+    {
+        var value = await store.Database.StringGetAsync(RedisKeys.ThirdParty(client, thirdPartyId));
+        return value.IsNull ? null : (string?)value;
     }
 
     /// <summary>The profile hash a write goes to.</summary>
@@ -236,18 +366,19 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public static int ApplyArgumentCount(ProfileWrite write) =>
         3 + FieldArgumentCount(write) + (write.HasRemovals ? 1 + write.Removals!.Count : 0);
 
-    private static int FieldArgumentCount(ProfileWrite write) => 2 * (1 + (write.ThirdPartyId is null ? 0 : 1) + write.Attributes.Count);
+    private static int FieldArgumentCount(ProfileWrite write) => 2 * (1 + (write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count);
 
     /// <summary>
     /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, tntId, m, then m ready field/value
-    /// arguments ('_:m', '_:3' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'), then, only for a write with
-    /// removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;' fields to delete. Built here rather than in the script:
-    /// string building in Lua cost Redis more per update than the writes (see apply.lua).
+    /// arguments ('_:m', '_:3' and the link's '_:l:&lt;thirdPartyId&gt;' when known, 'a:&lt;name&gt;' →
+    /// '&lt;ms&gt;:&lt;value&gt;'), then, only for a write with removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;'
+    /// fields to delete. Built here rather than in the script: string building in Lua cost Redis more per update than
+    /// the writes (see apply.lua). The mode carries Profiles:Lifetime when one is set.
     /// </summary>
-    public static void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
+    public void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
     {
         var removes = write.HasRemovals;
-        args[a++] = write.Mode == WriteMode.CreateIfMissing ? (removes ? "cr" : "c") : (removes ? "ur" : "u");
+        args[a++] = write.Mode == WriteMode.CreateIfMissing ? (removes ? _createRemoveMode : _createMode) : (removes ? _updateRemoveMode : _updateMode);
         args[a++] = write.TntId;
         args[a++] = FieldArgumentCount(write);
         args[a++] = RedisKeys.FieldModified;
@@ -256,6 +387,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         {
             args[a++] = RedisKeys.FieldThirdPartyId;
             args[a++] = thirdParty;
+            args[a++] = string.Concat(RedisKeys.FieldLinkPrefix, thirdParty);
+            args[a++] = RedisValue.EmptyString;
         }
         foreach (var attribute in write.Attributes)
         {

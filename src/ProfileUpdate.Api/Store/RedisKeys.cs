@@ -22,6 +22,13 @@ public static class RedisKeys
     public const string FieldCreated = "_:c";
     public const string FieldModified = "_:m";
 
+    /// <summary>
+    /// One field per thirdPartyId linked to the profile ("_:l:&lt;thirdPartyId&gt;", empty value), written with the write
+    /// that records the link on the profile, so a delete or a lifetime renewal finds every link from the profile alone.
+    /// Profiles written before this bookkeeping have only <see cref="FieldThirdPartyId"/>, which counts as a link too.
+    /// </summary>
+    public const string FieldLinkPrefix = "_:l:";
+
     /// <summary>On a profile a bulk v2 row created: "&lt;batchId&gt;:&lt;line&gt;", so a row re-applied after a crash can tell.</summary>
     public const string FieldCreatedBy = "_:b";
     public const string AttributePrefix = "a:";

@@ -10,7 +10,7 @@ namespace ProfileUpdate.Api.Updates;
 /// an applier batch and writes the admitted ones — one round trip instead of two. The quota's arguments come from the
 /// quota, the writes' from the profile store: this class only lays them side by side.
 /// </summary>
-public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts, QuotaRepository quota, TimeProvider time)
+public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts, QuotaRepository quota, ProfileRepository profiles, TimeProvider time)
 {
     /// <summary>
     /// Admits one unit per entry of <paramref name="units"/> and writes the admitted entries that have a profile write
@@ -42,7 +42,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
             args[QuotaRepository.ArgumentCount + 1 + i] = units[i] is null ? "0" : "1";
             if (units[i] is not { } write) continue;
             keys[k++] = ProfileRepository.ProfileKey(write);
-            ProfileRepository.AddApplyArguments(args, ref a, write, stamp);
+            profiles.AddApplyArguments(args, ref a, write, stamp);
         }
 
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;

@@ -130,6 +130,7 @@ public sealed partial class UpdateApplier(
             calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units)));
         }
         await Task.WhenAll(calls.Select(c => c.Call));
+        if (repository.Lifetime is not null) await RenewLinksAsync(calls.Select(c => (c.Units, c.Call.Result.Item2)));
 
         foreach (var (client, members, units, call) in calls)
         {
@@ -143,6 +144,26 @@ public sealed partial class UpdateApplier(
                 Finish(batch[members[j]], found, cached[members[j]], state);
             }
         }
+    }
+
+    /// <summary>Profiles:Lifetime: the written profiles' links live as long as their hashes (apply.lua renewed those).</summary>
+    private Task RenewLinksAsync(IEnumerable<(ProfileWrite?[] Units, WriteResult[] Results)> calls)
+    {
+        var writes = new List<ProfileWrite>();
+        var results = new List<WriteResult>();
+        foreach (var (units, written) in calls)
+        {
+            // The results are those of the admitted units that had a write, in order.
+            var k = 0;
+            foreach (var unit in units)
+            {
+                if (unit is null) continue;
+                if (k >= written.Length) break;
+                writes.Add(unit);
+                results.Add(written[k++]);
+            }
+        }
+        return repository.RenewLinksAsync(writes, results);
     }
 
     /// <summary>

@@ -45,11 +45,17 @@ public static class VisitEndpoints
         var request = parsed.Value;
 
         var tnt = request.TntId ?? VisitorIds.NewTntId();
+        var linked = false;
         if (request.ThirdPartyId is { } thirdParty)
-            (tnt, _) = await repository.LinkThirdPartyAsync(client.Code, thirdParty, tnt);
+            (tnt, linked) = await repository.LinkThirdPartyAsync(client.Code, thirdParty, tnt);
         var results = new WriteResult[1];
         await repository.WriteAsync(
             [new ProfileWrite(client.Code, tnt, request.ThirdPartyId, WriteMode.CreateIfMissing, request.ProfileParameters)], results);
+        // The link existed but its profile did not (a delete ran between the two steps): the visit re-created the
+        // profile, so it gets its link back unless another visit linked the id anew meanwhile; no profile is left
+        // recording a link that does not exist.
+        if (request.ThirdPartyId is { } relink && !linked && results[0] == WriteResult.Created)
+            await repository.LinkThirdPartyAsync(client.Code, relink, tnt);
 
         return TypedResults.Ok(new DeliveryResponse(
             200,

@@ -48,11 +48,12 @@ public class StoreBenchmarks
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = _server.ConnectionString })
             .Build();
-        _store = new StoreConnections(configuration, Options.Create(new ProfileUpdateOptions()), NullLoggerFactory.Instance);
+        var options = Options.Create(new ProfileUpdateOptions());
+        _store = new StoreConnections(configuration, options, NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
-        _repository = new ProfileRepository(_store, scripts, TimeProvider.System);
+        _repository = new ProfileRepository(_store, scripts, TimeProvider.System, options);
         _quota = new QuotaRepository(_store, scripts, TimeProvider.System);
-        _quotaApply = new QuotaApplyCall(_store, scripts, _quota, TimeProvider.System);
+        _quotaApply = new QuotaApplyCall(_store, scripts, _quota, _repository, TimeProvider.System);
 
         // Existing visitors, linked to thirdPartyIds, as the visit API leaves them: single updates only ever update.
         var tntIds = Enumerable.Range(0, BatchSize).Select(_ => VisitorIds.NewTntId()).ToArray();

@@ -7,14 +7,15 @@ namespace ProfileUpdate.Tests.Bulk;
 public sealed class BatchJobTests
 {
     [Theory]
-    [InlineData(false, EmptyValues.Ignore, "demo-x-1795449600054-50504229.v1.batch")]
-    [InlineData(true, EmptyValues.Ignore, "demo-x-1795449600054-50504229.v2.batch")]
-    [InlineData(false, EmptyValues.Remove, "demo-x-1795449600054-50504229.v1.remove.batch")]
-    [InlineData(true, EmptyValues.Remove, "demo-x-1795449600054-50504229.v2.remove.batch")]
-    public void A_spool_file_name_round_trips_version_and_empty_values(bool createMissing, EmptyValues emptyValues, string expected)
+    [InlineData(BatchKind.UpdateExisting, EmptyValues.Ignore, "demo-x-1795449600054-50504229.v1.batch")]
+    [InlineData(BatchKind.CreateMissing, EmptyValues.Ignore, "demo-x-1795449600054-50504229.v2.batch")]
+    [InlineData(BatchKind.UpdateExisting, EmptyValues.Remove, "demo-x-1795449600054-50504229.v1.remove.batch")]
+    [InlineData(BatchKind.CreateMissing, EmptyValues.Remove, "demo-x-1795449600054-50504229.v2.remove.batch")]
+    [InlineData(BatchKind.Erase, EmptyValues.Ignore, "demo-x-1795449600054-50504229.erase.batch")]
+    public void A_spool_file_name_round_trips_kind_and_empty_values(BatchKind kind, EmptyValues emptyValues, string expected)
     {
         const string batchId = "demo-x-1795449600054-50504229";
-        var name = BatchJob.FileName(batchId, createMissing, emptyValues);
+        var name = BatchJob.FileName(batchId, kind, emptyValues);
         Assert.Equal(expected, name);
 
         var directory = Directory.CreateTempSubdirectory("pu-batchjob-");
@@ -24,7 +25,7 @@ public sealed class BatchJobTests
             File.WriteAllText(path, "batch=pcId,a\n");
             var job = BatchJob.FromFile(new FileInfo(path));
             Assert.NotNull(job);
-            Assert.Equal(("demo-x", batchId, createMissing, emptyValues, true), (job.Client, job.BatchId, job.CreateMissing, job.EmptyValues, job.Resumed));
+            Assert.Equal(("demo-x", batchId, kind, emptyValues, true), (job.Client, job.BatchId, job.Kind, job.EmptyValues, job.Resumed));
         }
         finally
         {

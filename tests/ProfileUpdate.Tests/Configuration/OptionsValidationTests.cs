@@ -24,6 +24,31 @@ public sealed class OptionsValidationTests
         Assert.Contains("ProfileUpdate:Applier:RequestTimeout", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("-00:00:05")]
+    [InlineData("00:00:00.500")]
+    [InlineData("3651.00:00:00")]
+    public void A_profile_lifetime_out_of_bounds_is_refused_naming_the_setting(string lifetime)
+    {
+        var options = new ProfileUpdateOptions();
+        options.Profiles.Lifetime = TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture);
+        var result = Validator.Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains("ProfileUpdate:Profiles:Lifetime", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("00:00:01")]
+    [InlineData("14.00:00:00")]
+    [InlineData("3650.00:00:00")]
+    public void A_profile_lifetime_within_bounds_is_accepted(string lifetime)
+    {
+        var options = new ProfileUpdateOptions();
+        options.Profiles.Lifetime = TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
+
     [Fact]
     public void A_shorter_reconnect_grace_is_accepted()
     {
