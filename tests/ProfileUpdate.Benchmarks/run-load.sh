@@ -3,8 +3,9 @@
 #   baseline (bare Kestrel, constant text, same route) → service with quota → without → without → with → baseline again,
 # all driven by the same wrk command against a fresh redis-server with 10,000 pre-created visitors; then rate-limited
 # runs at half the service's measured maximum for p99 latency, three each alternating between the service and bare
-# Kestrel at the same rate. Then, on the same warm service (quota on), single updates without and with attribute removal
-# (emptyValues=remove: two attributes set and one removed per request), alternating A/B/A/B. Prints req/s, ratios,
+# Kestrel at the same rate. Then, on the same warm service (quota on), the same two-attribute updates without and with
+# emptyValues=remove on the URL, and updates that also remove an attribute (two set, one removed per request),
+# alternating A/B/C/A/B/C. Prints req/s, ratios,
 # non-2xx, p50/p99, hypervisor steal per run, CPU per request and peak RSS.
 # Needs: dotnet, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
 set -euo pipefail
@@ -99,11 +100,13 @@ start_service false
 run_wrk "service, quota off (2)" "$app_url"; off2=$rps; stop_app
 start_service true
 run_wrk "service, quota on (2)" "$app_url"; on2=$rps; svc_us2=$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }'); on_non2xx=$((on_non2xx + last_non2xx))
-# Attribute removal: the same warm service, A (two sets) and B (emptyValues=remove: two sets and one removal) alternating,
-# so drift over the minutes does not pose as the cost of removals.
-rm_rps=(); rm_us=(); keep_rps=(); keep_us=()
+# Attribute removal: the same warm service, A (two sets), B (the same two sets with emptyValues=remove on the URL) and C
+# (emptyValues=remove: two sets and one removal) alternating, so drift over the minutes does not pose as their cost.
+rm_rps=(); rm_us=(); keep_rps=(); keep_us=(); param_rps=(); param_us=()
 for i in 1 2; do
   run_wrk "updates, no removal ($i)" "$app_url"; keep_rps+=("$rps"); keep_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')")
+  on_non2xx=$((on_non2xx + last_non2xx))
+  REMOVE=param run_wrk "same + emptyValues=remove ($i)" "$app_url"; param_rps+=("$rps"); param_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')")
   on_non2xx=$((on_non2xx + last_non2xx))
   REMOVE=1 run_wrk "updates + 1 removal ($i)" "$app_url"; rm_rps+=("$rps"); rm_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')")
   on_non2xx=$((on_non2xx + last_non2xx))
@@ -136,9 +139,10 @@ rss_on=$(( $(peak_rss_mb) > rss_on ? $(peak_rss_mb) : rss_on ))
 stop_app
 
 half_p99=$(median3 "${svc_p99[@]}"); base_half_p99=$(median3 "${base_p99[@]}"); half_rate=$(median3 "${half_rps[@]}")
-awk -v k="${keep_rps[*]}" -v r="${rm_rps[*]}" -v ku="${keep_us[*]}" -v ru="${rm_us[*]}" 'BEGIN {
-  split(k, a, " "); split(r, b, " "); split(ku, c, " "); split(ru, d, " ")
-  ka = (a[1] + a[2]) / 2; ra = (b[1] + b[2]) / 2; kc = (c[1] + c[2]) / 2; rc = (d[1] + d[2]) / 2
+awk -v k="${keep_rps[*]}" -v r="${rm_rps[*]}" -v ku="${keep_us[*]}" -v ru="${rm_us[*]}" -v p="${param_rps[*]}" -v pu="${param_us[*]}" 'BEGIN {
+  split(k, a, " "); split(r, b, " "); split(ku, c, " "); split(ru, d, " "); split(p, e, " "); split(pu, f, " ")
+  ka = (a[1] + a[2]) / 2; ra = (b[1] + b[2]) / 2; kc = (c[1] + c[2]) / 2; rc = (d[1] + d[2]) / 2; pa = (e[1] + e[2]) / 2; pc = (f[1] + f[2]) / 2
+  printf "\nsame updates with/without emptyValues=remove on the URL: %.0f vs %.0f req/s (ratio %.2f, target >= 1.00 within noise), CPU per request %.1f vs %.1f µs (ratio %.2f)", pa, ka, pa / ka, pc, kc, pc / kc
   printf "\nremoval A/B (same service, quota on): no removal %.0f req/s at %.1f µs CPU/request, with emptyValues=remove (2 sets + 1 removal) %.0f req/s at %.1f µs; ratios with/without: throughput %.2f, CPU per request %.2f (means of 2 runs each)\n", ka, kc, ra, rc, ra / ka, rc / kc
 }'
 awk -v bu1="$base_us1" -v bu2="$base_us2" -v su1="$svc_us1" -v su2="$svc_us2" -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half_rate" \

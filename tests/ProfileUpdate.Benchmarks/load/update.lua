@@ -2,10 +2,13 @@
 -- varying values. Optional rate limit per connection (for the "half load" latency run): RATE_DELAY_MS env var.
 -- REMOVE=1: emptyValues=remove, and each request sets two attributes and removes one (left or right, alternating, so
 -- the one removed was usually set by an earlier request for the same visitor: a real HDEL, not a no-op).
+-- REMOVE=param: the very same two-attribute update as without REMOVE, plus emptyValues=remove on the URL (nothing to
+-- remove): what accepting the parameter costs an update that does not use it.
 local visitors = tonumber(os.getenv("VISITORS") or "10000")
 local client = os.getenv("CLIENT") or "bench"
 local delay_ms = tonumber(os.getenv("RATE_DELAY_MS") or "0")
 local remove = os.getenv("REMOVE") == "1"
+local param = os.getenv("REMOVE") == "param" and "&emptyValues=remove" or ""
 local counter = 0
 
 function setup(thread)
@@ -26,7 +29,7 @@ function request()
     path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id .. "&emptyValues=remove" ..
       "&profile.counter=" .. counter .. "&profile." .. set .. "=c" .. (counter % 97) .. "&profile." .. removed .. "="
   else
-    path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id ..
+    path = "/m2/" .. client .. "/profile/update?mbox3rdPartyId=bench-" .. id .. param ..
       "&profile.counter=" .. counter .. "&profile.color=c" .. (counter % 97)
   end
   return wrk.format("GET", path)
