@@ -74,11 +74,12 @@ internal static class Commands
         delete.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
         {
             var id = IdOf(r, tnt, third);
+            var named = $"{(id.Kind == ProfileIdKind.TntId ? "tntId" : "thirdPartyId")} {id.Value}";
             // Not found is success: afterwards nothing is stored for the id either way, which is what an erasure asks.
             var outcome = await http.DeleteProfileAsync(id, ct).ConfigureAwait(false);
             context.Output.WriteLine(outcome == DeleteOutcome.Deleted
-                ? $"deleted: the profile of {id} and every id linked to it"
-                : $"not found: no profile is stored for {id}, nothing to delete");
+                ? $"deleted: the profile of {named} and every id linked to it"
+                : $"not found: no profile is stored for {named}, nothing to delete");
             return CliApp.Ok;
         }));
 
