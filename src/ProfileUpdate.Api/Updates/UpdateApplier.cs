@@ -72,11 +72,12 @@ public sealed partial class UpdateApplier(
     {
         try
         {
+            var restored = store.NextWritesRestore;
             try
             {
                 await ApplyOnceAsync(batch);
             }
-            catch (RedisConnectionException)
+            catch (RedisConnectionException) when (!store.WritesDownPastGrace)
             {
                 // The connection broke under this batch (the client drops a connection that answered nothing for a while,
                 // e.g. while Redis paused writes, and re-opens it): once it is back (bounded wait), the commands still open
@@ -84,7 +85,11 @@ public sealed partial class UpdateApplier(
                 // script may have run before the connection broke; its writes are idempotent attribute sets, and at worst
                 // the quota counts the retried updates twice, as it would for a client retrying after a 503.
                 var open = batch.FindAll(command => !command.Completion.IsCompleted);
-                if (open.Count > 0) await ApplyOnceAsync(open);
+                if (open.Count == 0) return;
+                // The client may still call itself connected while it re-opens a connection it dropped (CI saw every
+                // batch of the first 2 ms after a write pause fail so): wait for the restore itself, at most the grace.
+                await store.WaitForWritesRestoreAsync(restored);
+                await ApplyOnceAsync(open);
             }
         }
         catch (Exception ex)
