@@ -86,8 +86,6 @@ internal sealed partial class ConnectionWatch
         await Task.WhenAny(restore, Task.Delay(remaining));
     }
 
-    /// <summary>True while the connection has been reported lost for longer than the grace: a real outage, answer fast.</summary>
-    public bool DownPastGrace => Volatile.Read(ref _lostAt) is var lostAt and not 0 && Stopwatch.GetElapsedTime(lostAt) >= _grace;
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

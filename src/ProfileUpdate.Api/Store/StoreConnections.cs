@@ -88,8 +88,6 @@ public sealed class StoreConnections : IDisposable
     /// <summary>Waits, within ReconnectGrace, for <paramref name="restore"/> (see <see cref="ConnectionWatch.WaitForRestoreAsync"/>).</summary>
     public Task WaitForWritesRestoreAsync(Task restore) => _writes.WaitForRestoreAsync(restore);
 
-    /// <summary>True when the write connection has been down for longer than ReconnectGrace (an outage, not a reconnect).</summary>
-    public bool WritesDownPastGrace => _writes.DownPastGrace;
 
     /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the read connection if it is being re-opened.</summary>
     public ValueTask WaitForReadsAsync() => _reads.WaitAsync();

@@ -77,17 +77,16 @@ public sealed partial class UpdateApplier(
             {
                 await ApplyOnceAsync(batch);
             }
-            catch (RedisConnectionException) when (!store.WritesDownPastGrace)
+            catch (RedisConnectionException)
             {
                 // The connection broke under this batch (the client drops a connection that answered nothing for a while,
-                // e.g. while Redis paused writes, and re-opens it): once it is back (bounded wait), the commands still open
-                // get one more try, so a store that has just recovered answers 200 at once instead of a last 503. A retried
-                // script may have run before the connection broke; its writes are idempotent attribute sets, and at worst
-                // the quota counts the retried updates twice, as it would for a client retrying after a 503.
+                // e.g. while Redis paused writes, and re-opens it, still calling itself connected in between): once it is
+                // restored (waited for within ReconnectGrace of the loss, so an outage still answers fast), the commands
+                // still open get one more try, so a store that has just recovered answers 200 instead of a last 503. A
+                // retried script may have run before the connection broke; its writes are idempotent attribute sets, and
+                // at worst the quota counts the retried updates twice, as it would for a client retrying after a 503.
                 var open = batch.FindAll(command => !command.Completion.IsCompleted);
                 if (open.Count == 0) return;
-                // The client may still call itself connected while it re-opens a connection it dropped (CI saw every
-                // batch of the first 2 ms after a write pause fail so): wait for the restore itself, at most the grace.
                 await store.WaitForWritesRestoreAsync(restored);
                 await ApplyOnceAsync(open);
             }
