@@ -23,13 +23,13 @@ public sealed class BulkOptions
     [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
 
     /// <summary>Rows applied and recorded together: the unit of progress and of a checkpoint.</summary>
-    [Range(50, 10_000)] public int ChunkRows { get; set; } = 500;
+    [Range(50, 10_000)] public int ChunkRows { get; set; } = 250;
 
     /// <summary>
     /// Chunks of one batch whose writes may be in flight at once. More is faster, but a single update waits in Redis
     /// behind what a batch has in flight (README, Bulk at scale, has the measurements).
     /// </summary>
-    [Range(1, 16)] public int ChunksInFlight { get; set; } = 2;
+    [Range(1, 16)] public int ChunksInFlight { get; set; } = 6;
 
     /// <summary>
     /// A pause after each applied chunk of a batch, leaving the machine's cores and Redis to single updates for that
