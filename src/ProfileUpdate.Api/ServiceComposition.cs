@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Changes;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
@@ -47,6 +48,9 @@ public static class ServiceComposition
         services.AddSingleton<BatchQueue>();
         services.AddSingleton<BatchRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<BatchRunner>());
+        services.AddSingleton<ChangeLog>();
+        services.AddSingleton<ChangeStreams>();
+        services.AddHostedService<ChangeFeedStoreCheck>();
         return services;
     }
 

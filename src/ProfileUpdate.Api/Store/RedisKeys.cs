@@ -14,6 +14,12 @@ public static class RedisKeys
     public static string ThirdParty(string client, string thirdPartyId) => $"pu:{{{client}:3p:{thirdPartyId}}}";
 
     /// <summary>
+    /// The client's change log (a list, oldest first; docs/architecture.md "Change feed"): one element per applied change,
+    /// "&lt;seq&gt;&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;", appended by the script that applies the change.
+    /// </summary>
+    public static string ChangeLog(string client) => $"pu:c:{{{client}}}";
+
+    /// <summary>
     /// Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name, holding
     /// "&lt;modified epoch ms&gt;:&lt;value&gt;": an attribute's modification time travels with it in one field.
     /// </summary>

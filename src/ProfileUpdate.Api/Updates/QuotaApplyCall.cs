@@ -26,9 +26,9 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         {
             if (unit is null) continue;
             writes++;
-            argCount += ProfileRepository.ApplyArgumentCount(unit);
+            argCount += profiles.ApplyArgumentCount(unit);
         }
-        var keys = new RedisKey[1 + writes];
+        var keys = new RedisKey[1 + writes * profiles.ApplyKeysPerWrite];
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
@@ -41,13 +41,14 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         {
             args[QuotaRepository.ArgumentCount + 1 + i] = units[i] is null ? "0" : "1";
             if (units[i] is not { } write) continue;
-            keys[k++] = ProfileRepository.ProfileKey(write);
+            profiles.AddApplyKeys(keys, ref k, write);
             profiles.AddApplyArguments(args, ref a, write, stamp);
         }
 
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
         var results = new WriteResult[reply.Length - QuotaRepository.ArgumentCount];
         for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)reply[QuotaRepository.ArgumentCount + i];
+        if (profiles.Feed) profiles.CountChanges(units.OfType<ProfileWrite>().Take(results.Length).ToList(), results);
         return (QuotaRepository.Decision(reply), results);
     }
 }
