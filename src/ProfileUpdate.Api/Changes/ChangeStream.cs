@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace ProfileUpdate.Api.Changes;
@@ -26,14 +27,17 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
         {
             var context = httpContext;
             var response = context.Response;
-            var aborted = context.RequestAborted;
+            // The stream ends when the reader leaves or the service stops (a graceful stop must not wait for readers).
+            using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted,
+                context.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+            var aborted = ending.Token;
             response.ContentType = "text/event-stream";
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no"; // nginx: pass events through as they come
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             var writer = response.BodyWriter;
             writer.Write("retry: 1000\n\n"u8);
-            if (!await FlushAsync(writer, aborted)) return;
+            if (!await FlushAsync(context, writer, aborted)) return;
 
             var page = firstPage;
             var lastSent = Environment.TickCount64; // only to pace heartbeats
@@ -44,7 +48,7 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
                     // The reader fell behind the log's trimming while connected: it cannot continue from here.
                     WriteEvent(writer, null, "gone", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
                         "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID).")));
-                    await FlushAsync(writer, aborted);
+                    await FlushAsync(context, writer, aborted);
                     return;
                 }
                 foreach (var (sequence, entry) in page.Entries)
@@ -54,7 +58,7 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
                 }
                 if (page.Entries.Count > 0)
                 {
-                    if (!await FlushAsync(writer, aborted)) return;
+                    if (!await FlushAsync(context, writer, aborted)) return;
                     lastSent = Environment.TickCount64;
                 }
                 if (page.Entries.Count < PageSize)
@@ -62,7 +66,7 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
                     if (Environment.TickCount64 - lastSent >= (long)options.HeartbeatInterval.TotalMilliseconds)
                     {
                         writer.Write(Heartbeat);
-                        if (!await FlushAsync(writer, aborted)) return;
+                        if (!await FlushAsync(context, writer, aborted)) return;
                         lastSent = Environment.TickCount64;
                     }
                     try
@@ -84,24 +88,38 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
     }
 
     /// <summary>
-    /// Hands what was written to the connection, waiting at most SlowReaderTimeout for the reader to make room. A reader
-    /// that does not gets a final cut-off event (queued behind what it has not read yet) and the stream ends.
+    /// Hands what was written to the connection. A reader that has not taken it within SlowReaderTimeout (the
+    /// connection's buffers stay full) is slow: it is given another SlowReaderTimeout to take what is queued, then gets
+    /// a <c>cut-off</c> event and the stream ends; a reader that takes nothing in that time either is disconnected. So
+    /// the server never holds more than one page (and the connection's own buffer) for a reader that cannot keep up.
     /// </summary>
-    private async Task<bool> FlushAsync(System.IO.Pipelines.PipeWriter writer, CancellationToken aborted)
+    private async Task<bool> FlushAsync(HttpContext context, PipeWriter writer, CancellationToken aborted)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(options.SlowReaderTimeout);
         try
         {
-            var result = await writer.FlushAsync(timeout.Token);
+            var pending = writer.FlushAsync(aborted).AsTask();
+            if (!pending.IsCompleted)
+            {
+                if (await Task.WhenAny(pending, Task.Delay(options.SlowReaderTimeout, aborted)) != pending)
+                {
+                    streams.CutOff();
+                    if (await Task.WhenAny(pending, Task.Delay(options.SlowReaderTimeout, aborted)) != pending)
+                    {
+                        context.Abort();
+                        return false;
+                    }
+                    if ((await pending).IsCompleted) return false;
+                    WriteEvent(writer, null, "cut-off", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
+                        $"The stream was ended because its events were not read within {options.SlowReaderTimeout.TotalSeconds:0.###} s; " +
+                        "reconnect with Last-Event-ID set to the last id received to continue where it stopped.")));
+                    using var last = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+                    last.CancelAfter(options.SlowReaderTimeout);
+                    await writer.FlushAsync(last.Token);
+                    return false;
+                }
+            }
+            var result = await pending;
             return !result.IsCompleted && !result.IsCanceled;
-        }
-        catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
-        {
-            WriteEvent(writer, null, "cut-off", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
-                $"The stream was ended because events were not read for {options.SlowReaderTimeout.TotalSeconds:0.###} s; " +
-                "reconnect with Last-Event-ID set to the last id received to continue where it stopped.")));
-            return false;
         }
         catch (OperationCanceledException)
         {

@@ -9,7 +9,9 @@ namespace ProfileUpdate.Api.Changes;
 public sealed class ChangeStreams
 {
     private readonly int _max;
+    private readonly Counter<long> _cutOffs;
     private int _open;
+    private long _cutOffCount;
 
     public ChangeStreams(IOptions<ProfileUpdateOptions> options, IMeterFactory meterFactory)
     {
@@ -17,6 +19,17 @@ public sealed class ChangeStreams
         var meter = meterFactory.Create(ServiceMeter.Name);
         meter.CreateObservableUpDownCounter("profileupdate.changes.streams", () => Volatile.Read(ref _open), "{stream}",
             "Change-feed Server-Sent Event streams open on this instance");
+        _cutOffs = meter.CreateCounter<long>("profileupdate.changes.streams.cut_off", "{stream}",
+            "Change-feed streams ended because their reader did not keep up");
+    }
+
+    /// <summary>Streams cut off for a slow reader since start.</summary>
+    public long CutOffs => Interlocked.Read(ref _cutOffCount);
+
+    public void CutOff()
+    {
+        Interlocked.Increment(ref _cutOffCount);
+        _cutOffs.Add(1);
     }
 
     public int Open => Volatile.Read(ref _open);
