@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace ProfileUpdate.Cli;
 
-/// <summary><c>bulk upload</c> and <c>bulk convert</c>: a CSV into batches of the service's limits.</summary>
+/// <summary><c>bulk upload</c>, <c>bulk delete</c> and <c>bulk convert</c>: a CSV into batches of the service's limits.</summary>
 internal static class BulkUpload
 {
     // The service's defaults: 500,000 rows, and 52,428,800 bytes as the first size refused (a part must be smaller).
@@ -37,6 +37,25 @@ internal static class BulkUpload
         return upload;
     }
 
+    public static Command DeleteCommand(CliContext context, Func<ParseResult, Connection> connectionOf)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "CSV whose header is one id column (pcId/tntId/mboxPC or thirdPartyId/mbox3rdPartyId/mboxThirdPartyId) and one id per row" };
+        var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
+        var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+        var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
+        var delete = new Command("delete", "Erase every profile a CSV of ids names, as as many batchDelete batches as the limits require")
+        {
+            file, wait, waitTimeout, maxRows, maxBytes,
+        };
+        delete.SetAction((r, ct) => Commands.Run(context, connectionOf(r), http => new Upload(context, http, new BatchEraseOptions
+        {
+            Wait = r.GetValue(wait),
+            WaitTimeout = r.GetValue(waitTimeout),
+            ThrowOnFailedRows = false,
+        }, ct).RunAsync(r.GetValue(file)!.FullName, r.GetValue(maxRows), r.GetValue(maxBytes))));
+        return delete;
+    }
+
     public static Command ConvertCommand(CliContext context)
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV as for bulk upload" };
@@ -65,17 +84,25 @@ internal static class BulkUpload
     /// <summary>Counts, then the failed rows with their CSV line (as mapped by <paramref name="lineOf"/>).</summary>
     public static void WriteStatus(CliContext context, BatchStatus s, Func<long, long> lineOf)
     {
-        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"batch {s.BatchId}: {s.State}, {s.Consumed:N0} of {s.BatchSize:N0} rows consumed, {s.Successful:N0} applied ({s.ProfilesCreated:N0} profiles created), {s.ProfilesNotFound:N0} profiles not found, {s.Failed:N0} failed"));
+        context.Output.WriteLine(s.IsErase
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"batch {s.BatchId}: {s.State}, {s.Consumed:N0} of {s.BatchSize:N0} rows consumed, {s.ProfilesDeleted:N0} profiles deleted, {s.ProfilesNotFound:N0} not found (nothing stored), {s.Failed:N0} failed")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"batch {s.BatchId}: {s.State}, {s.Consumed:N0} of {s.BatchSize:N0} rows consumed, {s.Successful:N0} applied ({s.ProfilesCreated:N0} profiles created), {s.ProfilesNotFound:N0} profiles not found, {s.Failed:N0} failed"));
         foreach (var row in s.FailedRows)
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {lineOf(row.Row)}: {row.Id}: {row.Message}"));
         if (s.Failed > s.FailedRows.Count)
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"({s.Failed - s.FailedRows.Count:N0} more failed rows are not listed by the service)"));
     }
 
-    /// <summary>One upload: parts in file order, each submitted (halved again on 413) and its outcome mapped to CSV lines.</summary>
-    private sealed class Upload(CliContext context, ProfileUpdateClient http, BatchSubmitOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// One upload: parts in file order, each submitted (halved again on 413) and its outcome mapped to CSV lines. With
+    /// <see cref="BatchEraseOptions"/> it is a bulk erase: the ids go to batchDelete, and a row whose profile does not exist
+    /// is handled, not failed (an erasure of someone never stored is fulfilled).
+    /// </summary>
+    private sealed class Upload(CliContext context, ProfileUpdateClient http, BatchSendOptions options, CancellationToken cancellationToken)
     {
+        private readonly bool _erase = options is BatchEraseOptions;
         private long _rows;
         private long _applied;
         private long _notFound;
@@ -88,32 +115,39 @@ internal static class BulkUpload
             var directory = Directory.CreateTempSubdirectory("profile-update-");
             try
             {
-                var splitter = new CsvBatchSplitter(maxRows, maxBytes, directory.FullName);
+                var splitter = new CsvBatchSplitter(maxRows, maxBytes, directory.FullName, idOnly: _erase);
+                // An update streams: each part is sent before the next is written. An erase converts the whole file first,
+                // so a bad line anywhere in it stops everything before a single profile is deleted (it costs disk the
+                // size of the batch files, and converting is fast next to applying: see run-bulk.sh).
+                var parts = _erase ? splitter.Split(csv).ToList() : splitter.Split(csv);
                 if (context.Interactive)
                     await context.Console.Progress().AutoClear(false)
                         .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new RemainingTimeColumn())
-                        .StartAsync(progress => SendAllAsync(splitter, csv, new Reporter(context, progress))).ConfigureAwait(false);
+                        .StartAsync(progress => SendAllAsync(parts, new Reporter(context, progress))).ConfigureAwait(false);
                 else
-                    await SendAllAsync(splitter, csv, new Reporter(context, null)).ConfigureAwait(false);
+                    await SendAllAsync(parts, new Reporter(context, null)).ConfigureAwait(false);
             }
             finally
             {
                 directory.Delete(recursive: true);
             }
 
-            context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} applied, {_notFound:N0} profiles not found, {_failed:N0} failed"));
+            context.Output.WriteLine(_erase
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} profiles deleted, {_notFound:N0} not found (nothing stored for them), {_failed:N0} failed")
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} applied, {_notFound:N0} profiles not found, {_failed:N0} failed"));
             if (_incomplete)
             {
-                context.Error.WriteLine("Some batches were not complete yet; check them with 'bulk status <batchId>' or upload with --wait.");
+                context.Error.WriteLine($"Some batches were not complete yet; check them with 'bulk status <batchId>' or run again with --wait{(_erase ? " (deleting again is safe)" : "")}.");
                 return CliApp.NotComplete;
             }
-            return _failed == 0 && _notFound == 0 ? CliApp.Ok : CliApp.Failed;
+            return _failed == 0 && (_erase || _notFound == 0) ? CliApp.Ok : CliApp.Failed;
         }
 
-        private async Task SendAllAsync(CsvBatchSplitter splitter, string csv, Reporter reporter)
+        private async Task SendAllAsync(IEnumerable<BatchPart> parts, Reporter reporter)
         {
-            foreach (var part in splitter.Split(csv))
+            foreach (var part in parts)
             {
                 try
                 {
@@ -139,7 +173,11 @@ internal static class BulkUpload
             BatchSubmission submission;
             try
             {
-                submission = await http.SubmitBatchFileAsync(part.Path, options with { BytesSent = progress.Bytes, StatusSeen = progress.Rows }, cancellationToken).ConfigureAwait(false);
+                submission = await (options with { BytesSent = progress.Bytes, StatusSeen = progress.Rows } switch
+                {
+                    BatchEraseOptions erase => http.SubmitEraseFileAsync(part.Path, erase, cancellationToken),
+                    var update => http.SubmitBatchFileAsync(part.Path, (BatchSubmitOptions)update, cancellationToken),
+                }).ConfigureAwait(false);
             }
             catch (ProfileUpdateException ex) when (ex.StatusCode == 413 && part.Rows > 1)
             {

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ProfileUpdate.Cli;
 
-/// <summary>The command tree. Commands for deletes and the change feed come when the service has those endpoints.</summary>
+/// <summary>The command tree. A command for the change feed comes when the service has that endpoint.</summary>
 internal static class Commands
 {
     public static RootCommand Build(CliContext context)
@@ -70,6 +70,19 @@ internal static class Commands
             return CliApp.Ok;
         }));
 
+        var delete = new Command("delete", "Delete one profile with every id linked to it") { tnt, third };
+        delete.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
+        {
+            var id = IdOf(r, tnt, third);
+            var named = $"{(id.Kind == ProfileIdKind.TntId ? "tntId" : "thirdPartyId")} {id.Value}";
+            // Not found is success: afterwards nothing is stored for the id either way, which is what an erasure asks.
+            var outcome = await http.DeleteProfileAsync(id, ct).ConfigureAwait(false);
+            context.Output.WriteLine(outcome == DeleteOutcome.Deleted
+                ? $"deleted: the profile of {named} and every id linked to it"
+                : $"not found: no profile is stored for {named}, nothing to delete");
+            return CliApp.Ok;
+        }));
+
         var batchId = new Argument<string>("batchId");
         var status = new Command("status", "Show a batch's counts and failed rows") { batchId };
         status.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
@@ -79,8 +92,11 @@ internal static class Commands
             return s.AllApplied ? CliApp.Ok : s.IsComplete ? CliApp.Failed : CliApp.NotComplete;
         }));
 
-        var bulk = new Command("bulk", "Bulk profile updates from a CSV") { BulkUpload.Command(context, ConnectionOf), status, BulkUpload.ConvertCommand(context) };
-        return new RootCommand("profile-update: single and bulk profile updates against a ProfileUpdate service") { url, token, client, update, get, bulk };
+        var bulk = new Command("bulk", "Bulk profile updates and erasures from a CSV")
+        {
+            BulkUpload.Command(context, ConnectionOf), BulkUpload.DeleteCommand(context, ConnectionOf), status, BulkUpload.ConvertCommand(context),
+        };
+        return new RootCommand("profile-update: single and bulk profile updates and deletes against a ProfileUpdate service") { url, token, client, update, get, delete, bulk };
     }
 
     private static ProfileId IdOf(ParseResult r, Option<string?> tnt, Option<string?> third) =>

@@ -21,7 +21,14 @@ public sealed record BatchPart(string Path, long Bytes, IReadOnlyList<int> Sourc
 /// cell URL-encoded as UTF-8 with %XX (a space as %20, never '+', which the server would read as a space in values), one
 /// row per line. Streams: only the current row and the current part's line map are in memory.
 /// </summary>
-public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string directory)
+/// <param name="maxRows">Most data rows per part.</param>
+/// <param name="maxBytes">First part size refused (a part stays below it).</param>
+/// <param name="directory">Where the parts are written.</param>
+/// <param name="idOnly">
+/// A bulk erase list: the header is the id column alone and every row one id; another column or a row with a second cell
+/// is refused (<see cref="CsvFormatException"/>) rather than sent, so a file meant for something else deletes nothing.
+/// </param>
+public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string directory, bool idOnly = false)
 {
     private static readonly string[] IdColumns = ["pcId", "tntId", "mboxPC", "thirdPartyId", "mbox3rdPartyId", "mboxThirdPartyId"];
 
@@ -29,8 +36,10 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     /// <exception cref="CsvFormatException">The header is not usable or a row cannot fit into any part.</exception>
     public IEnumerable<BatchPart> Split(string csvPath)
     {
-        using var reader = Sep.Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).FromFile(csvPath);
-        var header = EncodeHeader(reader.Header.ColNames);
+        // RFC 4180: the separator is a comma. Sep would otherwise guess it from the header, and a one-column header (a
+        // bulk delete list) has none to guess from, so a stray "id,extra" row would be read as one id.
+        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).FromFile(csvPath);
+        var header = EncodeHeader(reader.Header.ColNames, idOnly);
         var part = 0;
         var row = new StringBuilder();
         PendingRow? pending = null;
@@ -50,7 +59,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                     lines.Add(first.Line);
                     pending = null;
                 }
-                while (lines.Count < maxRows && NextRow(reader, row, out var line))
+                while (lines.Count < maxRows && NextRow(reader, row, idOnly, out var line))
                 {
                     // The escaped text is ASCII, so its length is its size in bytes.
                     if (header.Length + row.Length >= maxBytes)
@@ -99,10 +108,12 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         return (first, Write(".b", part.Rows - half, half));
     }
 
-    private static string EncodeHeader(IReadOnlyList<string> names)
+    private static string EncodeHeader(IReadOnlyList<string> names, bool idOnly)
     {
         if (names.Count == 0 || !IdColumns.Contains(names[0], StringComparer.OrdinalIgnoreCase))
             throw new CsvFormatException($"The first header column must be an id kind ({string.Join(", ", IdColumns)}), not '{(names.Count > 0 ? names[0] : "")}'.");
+        if (idOnly && names.Count > 1)
+            throw new CsvFormatException($"A bulk delete CSV has the id column alone and one id per row; remove the columns {string.Join(", ", names.Skip(1).Select(n => $"'{n}'"))}. Nothing was sent.");
         var header = new StringBuilder("batch=");
         for (var i = 0; i < names.Count; i++)
         {
@@ -113,13 +124,15 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     }
 
     /// <summary>Reads the next non-blank row into <paramref name="text"/> as a batch line; false at the end.</summary>
-    private static bool NextRow(SepReader reader, StringBuilder text, out int line)
+    private static bool NextRow(SepReader reader, StringBuilder text, bool idOnly, out int line)
     {
         while (reader.MoveNext())
         {
             var row = reader.Current;
             // A blank CSV line is one empty column: nothing to send (the batch format skips blank lines too).
             if (row.ColCount == 1 && row[0].Span.IsEmpty) continue;
+            if (idOnly && row.ColCount > 1)
+                throw new CsvFormatException($"CSV line {row.LineNumberFrom} has {row.ColCount} cells; a bulk delete CSV has one id per row (quote an id that contains a comma). Nothing was sent.");
             text.Clear();
             for (var i = 0; i < row.ColCount; i++)
             {

@@ -37,12 +37,9 @@ public sealed record Profile(string TntId, string? ThirdPartyId, DateTimeOffset 
 /// <param name="ModifiedAt">When it was last set.</param>
 public sealed record ProfileAttributeValue(string Value, DateTimeOffset ModifiedAt);
 
-/// <summary>How to submit a batch file.</summary>
-public sealed record BatchSubmitOptions
+/// <summary>What every batch submission shares: waiting, failing on unhandled rows, progress.</summary>
+public abstract record BatchSendOptions
 {
-    /// <summary>v2 (default): create missing profiles. False: v1, update existing profiles only.</summary>
-    public bool CreateMissing { get; init; } = true;
-
     /// <summary>Wait until the batch is complete (polling its status) and return its status with details.</summary>
     public bool Wait { get; init; }
 
@@ -50,13 +47,9 @@ public sealed record BatchSubmitOptions
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// Cells that are present but empty (<c>id,,x</c> or a trailing <c>id,x,</c>) remove their attribute (sends
-    /// <c>?emptyValues=remove</c>); cells omitted at the end of a short row still change nothing. Default false: empty
-    /// cells are ignored, as in Adobe.
+    /// After waiting, throw <see cref="ProfileUpdateException"/> when the batch did not handle every row (default true):
+    /// see <see cref="BatchStatus.AllApplied"/> (a failed row; for an update also a row that found no profile).
     /// </summary>
-    public bool RemoveEmpty { get; init; }
-
-    /// <summary>After waiting, throw <see cref="ProfileUpdateException"/> when any row failed or found no profile (default true).</summary>
     public bool ThrowOnFailedRows { get; init; } = true;
 
     /// <summary>Told the number of body bytes sent so far.</summary>
@@ -64,6 +57,36 @@ public sealed record BatchSubmitOptions
 
     /// <summary>Told each batch status seen while waiting (rows consumed so far).</summary>
     public IProgress<BatchStatus>? StatusSeen { get; init; }
+}
+
+/// <summary>How to submit a batch update file.</summary>
+public sealed record BatchSubmitOptions : BatchSendOptions
+{
+    /// <summary>v2 (default): create missing profiles. False: v1, update existing profiles only.</summary>
+    public bool CreateMissing { get; init; } = true;
+
+    /// <summary>
+    /// Cells that are present but empty (<c>id,,x</c> or a trailing <c>id,x,</c>) remove their attribute (sends
+    /// <c>?emptyValues=remove</c>); cells omitted at the end of a short row still change nothing. Default false: empty
+    /// cells are ignored, as in Adobe.
+    /// </summary>
+    public bool RemoveEmpty { get; init; }
+}
+
+/// <summary>
+/// How to submit a bulk erase file (<c>batchDelete</c>). An id with no profile is not a failure of an erase (nothing is
+/// stored for it, which is what was asked); it is counted in <see cref="BatchStatus.ProfilesNotFound"/>.
+/// </summary>
+public sealed record BatchEraseOptions : BatchSendOptions;
+
+/// <summary>What a profile delete did. Both outcomes leave no profile for the id.</summary>
+public enum DeleteOutcome
+{
+    /// <summary>The profile, every id linked to it and everything keyed by it are durably gone (204).</summary>
+    Deleted,
+
+    /// <summary>No profile existed for the id (404): nothing was stored, so nothing was deleted.</summary>
+    NotFound,
 }
 
 /// <summary>A submitted batch.</summary>
@@ -78,18 +101,28 @@ public sealed record BatchSubmission(string BatchId, Uri StatusUrl, BatchStatus?
 /// <param name="BatchSize">Data rows.</param>
 /// <param name="Consumed">Rows processed so far.</param>
 /// <param name="Successful">Rows applied.</param>
-/// <param name="ProfilesNotFound">v1 rows whose profile does not exist.</param>
+/// <param name="ProfilesNotFound">v1 update or erase rows whose profile does not exist.</param>
 /// <param name="Failed">Rows refused.</param>
 /// <param name="ProfilesCreated">Profiles v2 created.</param>
 /// <param name="FailedRows">The failed rows the server lists (the first 1,000).</param>
+/// <param name="ProfilesDeleted">
+/// For a bulk erase (<c>batchDelete</c>): profiles deleted (the same number as <paramref name="Successful"/>); null for a
+/// batch update, or when details were not asked for.
+/// </param>
 public sealed record BatchStatus(string BatchId, string State, long BatchSize, long Consumed, long Successful, long ProfilesNotFound,
-    long Failed, long ProfilesCreated, IReadOnlyList<BatchFailedRow> FailedRows)
+    long Failed, long ProfilesCreated, IReadOnlyList<BatchFailedRow> FailedRows, long? ProfilesDeleted = null)
 {
     /// <summary>True when every row has been processed.</summary>
     public bool IsComplete => State == "complete";
 
-    /// <summary>True when complete and every row applied.</summary>
-    public bool AllApplied => IsComplete && Failed == 0 && ProfilesNotFound == 0;
+    /// <summary>True for a bulk erase (known from its details: the server reports <c>profilesDeleted</c> only for those).</summary>
+    public bool IsErase => ProfilesDeleted is not null;
+
+    /// <summary>
+    /// True when complete and every row was handled: no row failed, and — for an update — every row found its profile. For
+    /// an erase a row whose profile does not exist is handled too (nothing is stored for it, which is what was asked).
+    /// </summary>
+    public bool AllApplied => IsComplete && Failed == 0 && (IsErase || ProfilesNotFound == 0);
 }
 
 /// <summary>A row the server refused.</summary>

@@ -9,7 +9,8 @@ using Microsoft.Extensions.Options;
 namespace ProfileUpdate.Client;
 
 /// <summary>
-/// Typed client of the ProfileUpdate service: single updates, visits, profile reads, batch submission and status.
+/// Typed client of the ProfileUpdate service: single updates, visits, profile reads and deletes, batch update and bulk
+/// erase submission, batch status.
 /// Register it with <see cref="ServiceCollectionExtensions.AddProfileUpdateClient"/>. Every refusal of the service
 /// surfaces as <see cref="ProfileUpdateException"/>.
 /// </summary>
@@ -80,10 +81,7 @@ public sealed class ProfileUpdateClient
     /// <summary>Reads a profile; null when none exists for the id.</summary>
     public async Task<Profile?> GetProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
     {
-        var path = id.Kind == ProfileIdKind.TntId
-            ? $"rest/v1/profiles/{Uri.EscapeDataString(id.Value)}?client={_client}"
-            : $"rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(id.Value)}?client={_client}";
-        using var response = await _http.GetAsync(path, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.GetAsync(ProfilePath(id), cancellationToken).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)) return null;
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var view = await response.Content.ReadFromJsonAsync<ProfileBody>(JsonOptions, cancellationToken).ConfigureAwait(false)
@@ -92,16 +90,75 @@ public sealed class ProfileUpdateClient
             view.ProfileAttributes.ToDictionary(a => a.Key, a => new ProfileAttributeValue(a.Value.Value, ParseTime(a.Value.ModifiedAt)), StringComparer.Ordinal));
     }
 
-    /// <summary>Submits a batch file (the <c>batch=</c> format) from a stream; a seekable stream can be resent after a 429/503.</summary>
-    public async Task<BatchSubmission> SubmitBatchAsync(Stream batchFile, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Deletes a profile (<c>DELETE /rest/v1/profiles/...</c>): its attributes, every thirdPartyId linked to it and
+    /// everything else keyed by it. A tntId may carry its location hint or not.
+    /// </summary>
+    /// <returns>
+    /// <see cref="DeleteOutcome.Deleted"/> once all of it is durably gone (204); <see cref="DeleteOutcome.NotFound"/> when
+    /// no profile existed for the id (404) — not an exception, because either way nothing is stored for the id afterwards
+    /// (an erasure request for someone never stored is fulfilled). Like every call, it is retried only after 429/503,
+    /// which apply nothing; so a NotFound is never the echo of our own earlier attempt.
+    /// </returns>
+    /// <exception cref="ProfileUpdateException">Any other refusal: an invalid id (400), a wrong token (401), an unknown
+    /// client (404 of the client check) or the store unavailable after the retries (503).</exception>
+    public async Task<DeleteOutcome> DeleteProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(batchFile);
+        using var response = await _http.DeleteAsync(ProfilePath(id), cancellationToken).ConfigureAwait(false);
+        // The read 404's problem body names the missing profile; an unknown client is a 404 too, told apart by its text.
+        if (response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)
+            && ServerMessage(response, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))
+                .StartsWith("No profile found", StringComparison.Ordinal))
+            return DeleteOutcome.NotFound;
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return DeleteOutcome.Deleted;
+    }
+
+    private string ProfilePath(ProfileId id) => id.Kind == ProfileIdKind.TntId
+        ? $"rest/v1/profiles/{Uri.EscapeDataString(id.Value)}?client={_client}"
+        : $"rest/v1/profiles/thirdPartyId/{Uri.EscapeDataString(id.Value)}?client={_client}";
+
+    /// <summary>Submits a batch file (the <c>batch=</c> format) from a stream; a seekable stream can be resent after a 429/503.</summary>
+    public Task<BatchSubmission> SubmitBatchAsync(Stream batchFile, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
         options ??= new BatchSubmitOptions();
         var path = options.CreateMissing ? $"m2/{_client}/v2/profile/batchUpdate" : $"m2/{_client}/profile/batchUpdate";
         if (options.RemoveEmpty) path += "?emptyValues=remove";
+        return SendBatchAsync(path, batchFile, options, cancellationToken);
+    }
+
+    /// <summary>Submits a batch file (the <c>batch=</c> format) from a path.</summary>
+    public async Task<BatchSubmission> SubmitBatchFileAsync(string path, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var file = File.OpenRead(path);
+        await using (file.ConfigureAwait(false))
+            return await SubmitBatchAsync(file, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Submits a bulk erase (<c>POST /m2/{client}/v2/profile/batchDelete</c>) from a stream: <c>batch=thirdPartyId</c> or
+    /// <c>batch=pcId</c> (aliases as for updates) and one URL-encoded id per row, no attribute columns (the service answers
+    /// 400 to those, deleting nothing). Each profile found is deleted as by <see cref="DeleteProfileAsync"/>; waited for,
+    /// the status counts <see cref="BatchStatus.ProfilesDeleted"/> and <see cref="BatchStatus.ProfilesNotFound"/>, and only
+    /// failed rows (an invalid id, a second cell) make it throw. A seekable stream can be resent after a 429/503.
+    /// </summary>
+    public Task<BatchSubmission> SubmitEraseAsync(Stream eraseFile, BatchEraseOptions? options = null, CancellationToken cancellationToken = default) =>
+        SendBatchAsync($"m2/{_client}/v2/profile/batchDelete", eraseFile, options ?? new BatchEraseOptions(), cancellationToken);
+
+    /// <summary>Submits a bulk erase file (see <see cref="SubmitEraseAsync"/>) from a path.</summary>
+    public async Task<BatchSubmission> SubmitEraseFileAsync(string path, BatchEraseOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var file = File.OpenRead(path);
+        await using (file.ConfigureAwait(false))
+            return await SubmitEraseAsync(file, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<BatchSubmission> SendBatchAsync(string path, Stream batchFile, BatchSendOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batchFile);
         using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ProgressContent(batchFile, options.BytesSent) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
-        // Asks a server that answers before applying to hold the answer until done; today's server always does.
+        // Asks the server to hold the answer until the batch is complete (or that many seconds passed); polled after.
         if (options.Wait) request.Headers.TryAddWithoutValidation("Prefer", $"wait={(long)options.WaitTimeout.TotalSeconds}");
 
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -112,17 +169,10 @@ public sealed class ProfileUpdateClient
 
         var status = await WaitForBatchAsync(submission.BatchId, options.WaitTimeout, options.StatusSeen, cancellationToken).ConfigureAwait(false);
         if (options.ThrowOnFailedRows && !status.AllApplied)
-            throw new ProfileUpdateException((int)response.StatusCode,
-                $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed and {status.ProfilesNotFound} found no profile.", batch: status);
+            throw new ProfileUpdateException((int)response.StatusCode, status.IsErase
+                ? $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed."
+                : $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed and {status.ProfilesNotFound} found no profile.", batch: status);
         return submission with { Status = status };
-    }
-
-    /// <summary>Submits a batch file (the <c>batch=</c> format) from a path.</summary>
-    public async Task<BatchSubmission> SubmitBatchFileAsync(string path, BatchSubmitOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var file = File.OpenRead(path);
-        await using (file.ConfigureAwait(false))
-            return await SubmitBatchAsync(file, options, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Polls a batch's status until it is complete; throws when it is stuck or the timeout passes.</summary>
@@ -159,7 +209,8 @@ public sealed class ProfileUpdateClient
             .Select(p => new BatchFailedRow((long?)p.Element("row") ?? 0, (string?)p.Element("id") ?? "", (string?)p.Element("message") ?? ""))
             .ToList();
         return new BatchStatus((string?)xml.Element("batchId") ?? "", (string?)xml.Element("status") ?? "", Count("batchSize"),
-            Count("consumedCount"), Count("successfulUpdates"), Count("profilesNotFound"), Count("failedUpdates"), Count("profilesCreated"), failed);
+            Count("consumedCount"), Count("successfulUpdates"), Count("profilesNotFound"), Count("failedUpdates"), Count("profilesCreated"), failed,
+            (long?)xml.Element("profilesDeleted"));
     }
 
     /// <summary>Throws <see cref="ProfileUpdateException"/> with the server's message for any non-2xx answer.</summary>

@@ -28,3 +28,12 @@ cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
+
+# The CLI's own CSV → batch-format conversion (`profile-update bulk convert`, Release build) of the CSV $1 into the
+# folder $2, as `bulk upload` does it before sending; its output lines go to stdout. Sets convert_s (elapsed seconds,
+# the process start included) and convert_rss_kb (peak RSS: flat, the file is streamed).
+cli_convert() {
+  dotnet build -c Release --nologo -v q src/ProfileUpdate.Cli >/dev/null
+  /usr/bin/time -f '%e %M' -o "$2.time" dotnet src/ProfileUpdate.Cli/bin/Release/net10.0/ProfileUpdate.Cli.dll bulk convert "$1" --out "$2"
+  read -r convert_s convert_rss_kb < "$2.time"
+}

@@ -4,7 +4,9 @@
 #      a) "plain HSETs": one 5-field HSET per row, keyed by the thirdPartyId — the least any store must do;
 #      b) "same state": the very commands that leave Redis in the state the service leaves it in — per row the
 #         thirdPartyId link (SET NX) and the profile hash with its metadata and timestamped values (HSET, 9 fields);
-#   2. load each into a fresh redis-server with redis-cli --pipe, timed;
+#   2. load each into a fresh redis-server with redis-cli --pipe, timed; and the CLI's conversion (`bulk convert`, as
+#      `bulk upload` and `bulk delete` do it before sending) of the same rows as an ordinary CSV into the batch format,
+#      timed, to set beside the service's POST -> complete (conversion is a small part of a bulk upload's time);
 #   3. memory, one batch: a cold service (Release), one 500,000-row batch POSTed and polled until complete; peak RSS
 #      (VmHWM) against the RSS at start (target: at most +100 MB). The POST's answer time and POST -> complete are timed;
 #      the same process, now warm, applies a second batch, timed POST -> complete (target: <= 1.5 x the same-state pipe);
@@ -15,12 +17,13 @@
 # Needs: dotnet, redis-server, redis-cli, curl, wrk. Run by hand, not in CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=lib.sh
+source tests/ProfileUpdate.Benchmarks/lib.sh
 ROWS=${ROWS:-500000}
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
 now() { date +%s.%N; }
 
 echo "# building (Release)"
@@ -35,13 +38,14 @@ awk -F, 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
   NR > 1 { gsub(/%40/, "@", $2); printf "*12\r\n"; arg("HSET"); arg("pu:{bench:3p:" $1 "}");
     arg("email"); arg($2); arg("tier"); arg($3); arg("city"); arg($4); arg("score"); arg($5); arg("lastPurchase"); arg($6) }' \
   "$work/batch.csv" > "$work/hsets.txt"
-# The same state as the service writes (README: Redis layout): link key, then the profile hash of a new visitor.
+# The same state as the service writes (docs/architecture.md, key layout): link key, then the profile hash of a new
+# visitor with its link field and the creation tag of the batch row that made it.
 awk -F, -v ms="$(date +%s%3N)" 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
   NR > 1 { gsub(/%40/, "@", $2); base = sprintf("%032x", NR); tnt = base ".0_0"
     printf "*4\r\n"; arg("SET"); arg("pu:{bench:3p:" $1 "}"); arg(tnt); arg("NX")
-    printf "*20\r\n"; arg("HSET"); arg("pu:{bench:t:" base "}"); arg("_:m"); arg(ms); arg("_:3"); arg($1)
+    printf "*24\r\n"; arg("HSET"); arg("pu:{bench:t:" base "}"); arg("_:m"); arg(ms); arg("_:3"); arg($1); arg("_:l:" $1); arg("")
     arg("a:email"); arg(ms ":" $2); arg("a:tier"); arg(ms ":" $3); arg("a:city"); arg(ms ":" $4); arg("a:score"); arg(ms ":" $5)
-    arg("a:lastPurchase"); arg(ms ":" $6); arg("_:c"); arg(ms); arg("_:t"); arg(tnt) }' "$work/batch.csv" > "$work/state.txt"
+    arg("a:lastPurchase"); arg(ms ":" $6); arg("_:c"); arg(ms); arg("_:t"); arg(tnt); arg("_:b"); arg("bench-" ms "-00000000:" NR) }' "$work/batch.csv" > "$work/state.txt"
 echo "# file: $(du -m "$work/batch.csv" | cut -f1) MB, $(($(wc -l < "$work/batch.csv") - 1)) rows"
 
 redis_port=$(free_port)
@@ -59,6 +63,12 @@ echo "redis-cli --pipe, plain HSETs: ${pipe} s"
 state=$(pipe_time "$work/state.txt")
 echo "redis-cli --pipe, same state:  ${state} s"
 redis-cli -p "$redis_port" flushall >/dev/null
+
+# The same rows as the ordinary CSV a user has ('@' as is), converted by the CLI; the result must be the very file above.
+sed -e '1s/^batch=//' -e 's/%40/@/g' "$work/batch.csv" > "$work/rows.csv"
+cli_convert "$work/rows.csv" "$work/parts" >/dev/null
+cat "$work"/parts/*.batch.txt | cmp -s - "$work/batch.csv" && same="the very batch file POSTed below" || same="DIFFERS from the batch file POSTed below"
+echo "CLI bulk convert, same rows:   ${convert_s} s, peak RSS $((convert_rss_kb / 1024)) MB ($same)"
 
 svc_url=""
 svc=""
@@ -131,8 +141,10 @@ wait_complete "$url"
 stop_service
 
 awk -v st="$state" -v p="$pipe" -v a1="$answer1" -v a2="$answer2" -v cold="$cold" -v warm="$warm" -v rs="$rss_start" -v h1="$hwm1" \
-    -v r4s="$rss4_start" -v h4="$hwm4" -v r4e="$rss4_end" -v four="$four" -v pa="$p99_alone" -v pb="$p99_batch" -v rate="$RATE" 'BEGIN {
+    -v r4s="$rss4_start" -v h4="$hwm4" -v r4e="$rss4_end" -v four="$four" -v pa="$p99_alone" -v pb="$p99_batch" -v rate="$RATE" \
+    -v conv="$convert_s" 'BEGIN {
   printf "\nPOST answer (500,000 rows, 27 MB, loopback)   = %s s cold, %s s warm (the upload itself; status incomplete)\n", a1, a2
+  printf "CLI CSV -> batch format / POST -> complete    = %.2f   (%s s converting the same rows vs %s s applying them, warm)\n", conv / warm, conv, warm
   printf "POST -> complete, warm / redis-cli same state = %.2f   (%s s vs %s s; target <= 1.5; cold process: %s s)\n", warm / st, warm, st, cold
   printf "POST -> complete / redis-cli plain HSETs      = %.2f   (same state / plain HSETs = %.2f: what the layout itself costs Redis)\n", warm / p, st / p
   printf "one batch from cold: peak RSS                 = %.0f MB, +%.0f MB over the %.0f MB at start (target <= +100 MB)\n", h1 / 1024, (h1 - rs) / 1024, rs / 1024

@@ -3,6 +3,8 @@
 # conversion (`bulk convert`) of a 500,000-row, ~27 MB CSV timed with its peak RSS (flat memory: the file is streamed).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=lib.sh
+source tests/ProfileUpdate.Benchmarks/lib.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 csv="$work/profiles.csv"
@@ -12,9 +14,8 @@ awk 'BEGIN { print "thirdPartyId,favoriteColor,city,tier,note";
 echo "CSV: $(wc -l < "$csv") lines, $(stat -c %s "$csv") bytes"
 
 dotnet build -c Release --nologo -v q tests/ProfileUpdate.Benchmarks/Csv >/dev/null
-dotnet build -c Release --nologo -v q src/ProfileUpdate.Cli >/dev/null
 dotnet tests/ProfileUpdate.Benchmarks/Csv/bin/Release/net10.0/ProfileUpdate.Benchmarks.Csv.dll "$csv" "${RUNS:-3}"
 
-/usr/bin/time -f '%e s elapsed, peak RSS %M KB' dotnet src/ProfileUpdate.Cli/bin/Release/net10.0/ProfileUpdate.Cli.dll \
-  bulk convert "$csv" --out "$work/parts" 2>&1
+cli_convert "$csv" "$work/parts"
+echo "$convert_s s elapsed, peak RSS $convert_rss_kb KB"
 echo "batch bytes: $(cat "$work"/parts/* | wc -c)"

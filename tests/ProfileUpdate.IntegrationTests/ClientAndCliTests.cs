@@ -206,6 +206,175 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Equal(["c"], Names(await client.GetProfileAsync(shortRow)));
     }
 
+    [SkippableFact]
+    public async Task The_client_deletes_by_tnt_id_and_by_third_party_id_then_reads_answer_404_and_a_second_delete_is_not_found()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var byTnt = await client.VisitAsync("s1", thirdPartyId: Wire.NewId(), profileParameters: new Dictionary<string, string> { ["a"] = "1" });
+        var byThird = await client.VisitAsync("s1", thirdPartyId: Wire.NewId(), profileParameters: new Dictionary<string, string> { ["a"] = "2" });
+
+        Assert.Equal(DeleteOutcome.Deleted, await client.DeleteProfileAsync(ProfileId.Tnt(byTnt.TntId)));
+        Assert.Null(await client.GetProfileAsync(ProfileId.Tnt(byTnt.TntId)));
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(byTnt.ThirdPartyId!)));
+        Assert.Equal(DeleteOutcome.NotFound, await client.DeleteProfileAsync(ProfileId.Tnt(byTnt.TntId)));
+
+        Assert.Equal(DeleteOutcome.Deleted, await client.DeleteProfileAsync(ProfileId.ThirdParty(byThird.ThirdPartyId!)));
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(byThird.ThirdPartyId!)));
+        Assert.Null(await client.GetProfileAsync(ProfileId.Tnt(byThird.TntId)));
+        Assert.Equal(DeleteOutcome.NotFound, await client.DeleteProfileAsync(ProfileId.ThirdParty(byThird.ThirdPartyId!)));
+
+        var invalid = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.DeleteProfileAsync(ProfileId.ThirdParty("a+b")));
+        Assert.Equal(400, invalid.StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task The_client_submits_a_bulk_erase_and_only_failed_rows_make_it_throw()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var (kept, gone) = (Wire.NewId(), Wire.NewId());
+        foreach (var id in new[] { kept, gone })
+            await client.VisitAsync("s1", thirdPartyId: id, profileParameters: new Dictionary<string, string> { ["a"] = "1" });
+
+        using var erase = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId\n{gone}\n{Wire.NewId()}\n"));
+        var done = await client.SubmitEraseAsync(erase, new BatchEraseOptions { Wait = true });
+        Assert.True(done.Status!.AllApplied);
+        Assert.True(done.Status.IsErase);
+        Assert.Equal((1L, 1L, 0L), (done.Status.ProfilesDeleted!.Value, done.Status.ProfilesNotFound, done.Status.Failed));
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(gone)));
+        Assert.NotNull(await client.GetProfileAsync(ProfileId.ThirdParty(kept)));
+        Assert.Equal(1, (await client.GetBatchStatusAsync(done.BatchId)).ProfilesDeleted);
+
+        using var bad = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId\nbad+id\n"));
+        var failed = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitEraseAsync(bad, new BatchEraseOptions { Wait = true }));
+        Assert.Equal("bad+id", Assert.Single(failed.FailedRows).Id);
+
+        using var update = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId,a\n{kept},2\n"));
+        var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitEraseAsync(update));
+        Assert.Equal(400, refused.StatusCode);
+        Assert.Contains("'a'", refused.ServerMessage, StringComparison.Ordinal);
+        Assert.Equal("1", (await client.GetProfileAsync(ProfileId.ThirdParty(kept)))!.Attributes["a"].Value);
+    }
+
+    [SkippableFact]
+    public async Task Cli_delete_by_either_id_deletes_and_a_missing_profile_exits_0_saying_not_found()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var first = await client.VisitAsync("s1", thirdPartyId: Wire.NewId());
+        var second = await client.VisitAsync("s1", thirdPartyId: Wire.NewId());
+
+        var (exit, output, error) = await CliAsync("delete", "--third-party-id", first.ThirdPartyId!);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.StartsWith("deleted", output, StringComparison.Ordinal);
+        Assert.Null(await client.GetProfileAsync(ProfileId.Tnt(first.TntId)));
+        (exit, _, error) = await CliAsync("get", "--third-party-id", first.ThirdPartyId!);
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Contains("404", error, StringComparison.Ordinal);
+
+        (exit, output, error) = await CliAsync("delete", "--tnt-id", second.TntId);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(second.ThirdPartyId!)));
+
+        (exit, output, error) = await CliAsync("delete", "--tnt-id", second.TntId);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.StartsWith("not found", output, StringComparison.Ordinal);
+
+        (exit, _, error) = await CliAsync("delete", "--tnt-id", second.TntId, "--third-party-id", second.ThirdPartyId!);
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("exactly one", error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Cli_bulk_delete_erases_quoted_ids_with_commas_quotes_reserved_and_non_ascii_characters_exactly()
+    {
+        SkipWithoutStore();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        // Ids the batch format can only carry URL-encoded: a comma, a quote, '&', '=', '%', '?', '#', spaces, any UTF-8.
+        string[] erased = [$"Müller, Anna {tag}", $"say \"hi\" {tag}", $"a&b=c%20?#{tag}", $"東京 😀 {tag}"];
+        var kept = $"Müller, Anna {tag}-kept";
+        var upload = Csv(["thirdPartyId,tier", .. erased.Append(kept).Select(id => $"{Quote(id)},gold")]);
+        var (exit, output, error) = await CliAsync("bulk", "upload", upload, "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+
+        var list = Csv(["mbox3rdPartyId", .. erased.Select(Quote), "", Quote($"never stored, {tag}")]);
+        (exit, output, error) = await CliAsync("bulk", "delete", list, "--wait");
+
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("5 rows in 1 batch(es): 4 profiles deleted, 1 not found", output, StringComparison.Ordinal);
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        foreach (var id in erased)
+            Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(id)));
+        Assert.Equal("gold", (await client.GetProfileAsync(ProfileId.ThirdParty(kept)))!.Attributes["tier"].Value);
+    }
+
+    [SkippableFact]
+    public async Task Cli_bulk_delete_of_2500_ids_against_a_1000_row_service_sends_three_batches_and_every_profile_is_gone()
+    {
+        SkipWithoutStore();
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var ids = Enumerable.Range(1, 2500).Select(i => $"erase-{tag}-{i}").ToList();
+        var (exit, output, error) = await CliAsync("bulk", "upload", Csv(["thirdPartyId,n", .. ids.Select(id => $"{id},1")]), "--max-rows", "1000", "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        var list = Csv(["thirdPartyId", .. ids]);
+
+        (exit, output, error) = await CliAsync("bulk", "delete", list, "--max-rows", "1000", "--wait");
+
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("2,500 rows in 3 batch(es): 2,500 profiles deleted, 0 not found", output, StringComparison.Ordinal);
+        // Every one gone, as the service counts it: the same list again finds none of them.
+        (exit, output, error) = await CliAsync("bulk", "delete", list, "--max-rows", "1000", "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("2,500 rows in 3 batch(es): 0 profiles deleted, 2,500 not found", output, StringComparison.Ordinal);
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        foreach (var i in new[] { 0, 999, 1000, 1999, 2000, 2499 })
+            Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(ids[i])));
+    }
+
+    [SkippableFact]
+    public async Task Cli_bulk_delete_refuses_an_extra_column_or_a_second_cell_anywhere_before_sending_anything()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var (first, second) = (Wire.NewId(), Wire.NewId());
+        foreach (var id in new[] { first, second })
+            await client.VisitAsync("s1", thirdPartyId: id, profileParameters: new Dictionary<string, string> { ["a"] = "1" });
+
+        var (exit, output, error) = await CliAsync("bulk", "delete", Csv("thirdPartyId,tier", $"{first},gold", $"{second},gold"), "--wait");
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("'tier'", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("batch", output, StringComparison.Ordinal);
+
+        // The stray cell is on the last line, after a valid id, and in a later part: still nothing is sent.
+        (exit, output, error) = await CliAsync("bulk", "delete", Csv("thirdPartyId", first, $"{second},x"), "--max-rows", "1", "--wait");
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("CSV line 3 has 2 cells", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("batch", output, StringComparison.Ordinal);
+
+        foreach (var id in new[] { first, second })
+            Assert.NotNull(await client.GetProfileAsync(ProfileId.ThirdParty(id)));
+    }
+
+    [SkippableFact]
+    public async Task Cli_bulk_delete_exits_1_listing_failed_rows_by_csv_line()
+    {
+        SkipWithoutStore();
+        var (exit, output, error) = await CliAsync("bulk", "delete", Csv("pcId", Wire.NewId(), "bad+id"), "--wait");
+
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Contains("row 3: bad+id:", error, StringComparison.Ordinal);
+        Assert.Contains("0 profiles deleted, 1 not found (nothing stored for them), 1 failed", output, StringComparison.Ordinal);
+    }
+
+    private static string Quote(string cell) => $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
+
     private static string[] Names(Profile? profile) => [.. profile!.Attributes.Keys.Order(StringComparer.Ordinal)];
 
     private ServiceProvider Services(string client) =>
@@ -269,6 +438,38 @@ public sealed class ClientResilienceTests : IDisposable
         (exit, _, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", _secured, "--token", Token]);
         Assert.Equal(CliApp.Failed, exit);
         Assert.Contains("404", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delete_and_bulk_delete_with_a_wrong_token_fail_naming_401_and_delete_nothing()
+    {
+        var url = _factory.BaseAddress.ToString();
+        using var services = new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client, o.Token) = (_factory.BaseAddress, _secured, Token))
+            .Services.BuildServiceProvider();
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        var id = Wire.NewId();
+        await client.VisitAsync("s1", thirdPartyId: id);
+        var list = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(list, $"thirdPartyId\n{id}\n");
+        try
+        {
+            var (exit, _, error) = await ClientCli.RunAsync(["delete", "--third-party-id", id, "--url", url, "--client", _secured, "--token", "wrong-token-wrong-token"]);
+            Assert.Equal(CliApp.Failed, exit);
+            Assert.StartsWith("401: ", error, StringComparison.Ordinal);
+
+            (exit, _, error) = await ClientCli.RunAsync(["bulk", "delete", list, "--wait", "--url", url, "--client", _secured, "--token", "wrong-token-wrong-token"]);
+            Assert.Equal(CliApp.Failed, exit);
+            Assert.StartsWith("401: ", error, StringComparison.Ordinal);
+            Assert.NotNull(await client.GetProfileAsync(ProfileId.ThirdParty(id)));
+
+            (exit, var output, error) = await ClientCli.RunAsync(["bulk", "delete", list, "--wait", "--url", url, "--client", _secured, "--token", Token]);
+            Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+            Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(id)));
+        }
+        finally
+        {
+            File.Delete(list);
+        }
     }
 
     [Fact]

@@ -67,6 +67,26 @@ internal sealed partial class ConnectionWatch
         }
     }
 
+    /// <summary>
+    /// Completes at the next restore of this connection. Taken before a call, it tells a caller whose call then failed
+    /// with a connection error when to try again: the client drops a connection it judged dead without raising
+    /// ConnectionFailed and may still report itself connected in that gap, so IsConnected alone cannot say.
+    /// </summary>
+    public Task NextRestore => Volatile.Read(ref _restored).Task;
+
+    /// <summary>
+    /// After a call failed on a broken connection: waits for <paramref name="restore"/> (taken before the call), but never
+    /// past the grace after the loss was reported (from now when it was not), so a real outage still answers within it.
+    /// </summary>
+    public async Task WaitForRestoreAsync(Task restore)
+    {
+        var lostAt = Volatile.Read(ref _lostAt);
+        var remaining = lostAt == 0 ? _grace : _grace - Stopwatch.GetElapsedTime(lostAt);
+        if (remaining <= TimeSpan.Zero) return;
+        await Task.WhenAny(restore, Task.Delay(remaining));
+    }
+
+
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public void Detach()

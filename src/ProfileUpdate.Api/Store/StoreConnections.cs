@@ -82,6 +82,13 @@ public sealed class StoreConnections : IDisposable
     /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the write connection if it is being re-opened.</summary>
     public ValueTask WaitForWritesAsync() => _writes.WaitAsync();
 
+    /// <summary>Completes at the write connection's next restore (see <see cref="ConnectionWatch.NextRestore"/>).</summary>
+    public Task NextWritesRestore => _writes.NextRestore;
+
+    /// <summary>Waits, within ReconnectGrace, for <paramref name="restore"/> (see <see cref="ConnectionWatch.WaitForRestoreAsync"/>).</summary>
+    public Task WaitForWritesRestoreAsync(Task restore) => _writes.WaitForRestoreAsync(restore);
+
+
     /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the read connection if it is being re-opened.</summary>
     public ValueTask WaitForReadsAsync() => _reads.WaitAsync();
 

@@ -72,6 +72,7 @@ public sealed partial class UpdateApplier(
     {
         try
         {
+            var restored = store.NextWritesRestore;
             try
             {
                 await ApplyOnceAsync(batch);
@@ -79,12 +80,15 @@ public sealed partial class UpdateApplier(
             catch (RedisConnectionException)
             {
                 // The connection broke under this batch (the client drops a connection that answered nothing for a while,
-                // e.g. while Redis paused writes, and re-opens it): once it is back (bounded wait), the commands still open
-                // get one more try, so a store that has just recovered answers 200 at once instead of a last 503. A retried
-                // script may have run before the connection broke; its writes are idempotent attribute sets, and at worst
-                // the quota counts the retried updates twice, as it would for a client retrying after a 503.
+                // e.g. while Redis paused writes, and re-opens it, still calling itself connected in between): once it is
+                // restored (waited for within ReconnectGrace of the loss, so an outage still answers fast), the commands
+                // still open get one more try, so a store that has just recovered answers 200 instead of a last 503. A
+                // retried script may have run before the connection broke; its writes are idempotent attribute sets, and
+                // at worst the quota counts the retried updates twice, as it would for a client retrying after a 503.
                 var open = batch.FindAll(command => !command.Completion.IsCompleted);
-                if (open.Count > 0) await ApplyOnceAsync(open);
+                if (open.Count == 0) return;
+                await store.WaitForWritesRestoreAsync(restored);
+                await ApplyOnceAsync(open);
             }
         }
         catch (Exception ex)

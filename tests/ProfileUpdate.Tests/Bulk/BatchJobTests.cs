@@ -3,7 +3,7 @@ using ProfileUpdate.Api.Profiles;
 
 namespace ProfileUpdate.Tests.Bulk;
 
-/// <summary>The spool file name carries what a batch resumed after a crash must apply with: version and emptyValues.</summary>
+/// <summary>The spool file name carries what a batch resumed after a crash must apply with: kind (v1, v2, erase) and emptyValues.</summary>
 public sealed class BatchJobTests
 {
     [Theory]
@@ -36,6 +36,7 @@ public sealed class BatchJobTests
     [Theory]
     [InlineData("demo-1795449600054-50504229.remove.batch")]
     [InlineData("demo-1795449600054-50504229.v3.remove.batch")]
+    [InlineData("demo-1795449600054-50504229.v3.batch")]
     [InlineData("demo-1795449600054-50504229.v1.keep.batch")]
     public void Other_names_are_not_batches(string name) =>
         Assert.Null(BatchJob.FromFile(new FileInfo(Path.Combine(Path.GetTempPath(), name))));

@@ -44,32 +44,4 @@ public sealed class EraseFileTests
         Assert.True(BatchFileParser.ParseRow("crm-1,gold"u8, 3, header, limits).Failed);
         Assert.True(BatchFileParser.ParseRow("a%2Fb"u8, 4, header, limits).Failed);
     }
-
-    [Theory]
-    [InlineData(BatchKind.UpdateExisting, ".v1.batch")]
-    [InlineData(BatchKind.CreateMissing, ".v2.batch")]
-    [InlineData(BatchKind.Erase, ".erase.batch")]
-    public void The_spool_file_name_carries_the_kind_across_a_restart(BatchKind kind, string suffix)
-    {
-        var name = BatchJob.FileName("demo-x-1795449600054-50504229", kind);
-        Assert.EndsWith(suffix, name, StringComparison.Ordinal);
-        var folder = Directory.CreateTempSubdirectory("pu-erase-name-");
-        try
-        {
-            var path = Path.Combine(folder.FullName, name);
-            File.WriteAllText(path, "batch=thirdPartyId\n");
-            var job = BatchJob.FromFile(new FileInfo(path));
-            Assert.NotNull(job);
-            Assert.Equal((kind, "demo-x", "demo-x-1795449600054-50504229"), (job.Kind, job.Client, job.BatchId));
-            Assert.True(job.Resumed);
-        }
-        finally
-        {
-            folder.Delete(recursive: true);
-        }
-    }
-
-    [Fact]
-    public void A_file_of_an_unknown_kind_is_not_a_batch() =>
-        Assert.Null(BatchJob.FromFile(new FileInfo(Path.Combine(Path.GetTempPath(), "demo-1795449600054-50504229.v3.batch"))));
 }
