@@ -25,6 +25,9 @@ public static class ServiceComposition
         services.AddSingleton<ScriptCatalog>();
         services.AddSingleton<StoreConnections>();
         services.AddSingleton<StoreMetrics>();
+        services.AddSingleton<ProfileLayout>();
+        // First of the hosted services: nothing writes before the store's key layout is known to match.
+        services.AddHostedService<StoreLayoutCheck>();
 
         // Features
         services.AddSingleton<ClientDirectory>();
@@ -50,7 +53,6 @@ public static class ServiceComposition
         services.AddHostedService(provider => provider.GetRequiredService<BatchRunner>());
         services.AddSingleton<ChangeLog>();
         services.AddSingleton<ChangeStreams>();
-        services.AddHostedService<ChangeFeedStoreCheck>();
         return services;
     }
 

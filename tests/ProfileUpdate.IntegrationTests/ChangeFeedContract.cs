@@ -12,8 +12,8 @@ namespace ProfileUpdate.IntegrationTests;
 /// docs/api.md §9, the change feed: every applied change (single update, removal, visit that created or set, bulk v1 and
 /// v2 rows, delete, bulk erase) appears once, in order, in its client's log only; pull with after/limit/next and 410 for
 /// a trimmed cursor; Server-Sent Events with delivery within 1 s, Last-Event-ID resumption, heartbeats, the per-instance
-/// stream limit and the cut-off of a reader that does not read. On real Redis and the embedded store (Redis Cluster:
-/// the service refuses to start with the feed on, see <see cref="ChangeFeedOnClusterTests"/>).
+/// stream limit and the cut-off of a reader that does not read. On real Redis, the embedded store and Redis Cluster
+/// (where a client's log is partitioned, and the feed merges the partitions).
 /// </summary>
 public abstract class ChangeFeedContract(StoreServiceFixture fixture)
 {
@@ -77,16 +77,75 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
         await BatchAsync(client, "v2/profile/batchDelete", "batch=thirdPartyId\ncrm-1\nnever\n");               // 9 deleted
 
         var (changes, next) = await PullAsync(client);
-        Assert.Equal(["created", "updated", "updated", "updated", "updated", "created", "updated", "deleted", "deleted"],
-            changes.Select(c => c.GetProperty("kind").GetString()!).ToArray());
-        Assert.Equal(["tier=gold", "seen=2", "city=Köln", "plan=pro", "city=Bonn", "tier=silver", "tier=gold", "", ""], changes.Select(Set).ToArray());
-        Assert.Equal(["", "", "", "tier", "", "", "", "", ""], changes.Select(Removed).ToArray());
-        Assert.Equal(["crm-1", "crm-1", "crm-1", "-", "crm-1", "crm-2", "crm-1", "crm-2", "crm-1"], changes.Select(c => Str(c, "thirdPartyId") ?? "-").ToArray());
+        string[] expected =
+        [
+            "created tier=gold  crm-1", "updated seen=2  crm-1", "updated city=Köln  crm-1", "updated plan=pro tier -",
+            "updated city=Bonn  crm-1", "created tier=silver  crm-2", "updated tier=gold  crm-1", "deleted   crm-2", "deleted   crm-1",
+        ];
+        var actual = changes.Select(c => $"{c.GetProperty("kind").GetString()} {Set(c)} {Removed(c)} {Str(c, "thirdPartyId") ?? "-"}").ToArray();
+        if (Logs == 1) Assert.Equal(expected, actual);
+        else
+        {
+            // One log per partition (Redis Cluster): every entry once, each profile's in order; across profiles the
+            // order is by time, and changes stamped in the same millisecond (one bulk chunk) may come in either order.
+            Assert.Equal(expected.Order(StringComparer.Ordinal), actual.Order(StringComparer.Ordinal));
+            var tnt2 = changes.First(c => Str(c, "thirdPartyId") == "crm-2").GetProperty("tntId").GetString();
+            foreach (var (profile, indexes) in new[] { (tnt, new[] { 0, 1, 2, 3, 4, 6, 8 }), (tnt2, new[] { 5, 7 }) })
+                Assert.Equal(indexes.Select(i => expected[i]), actual.Where((_, i) => changes[i].GetProperty("tntId").GetString() == profile));
+        }
+        AssertInTimeOrder(changes);
         Assert.All(changes.Where(c => Str(c, "thirdPartyId") == "crm-1"), c => Assert.Equal(tnt, c.GetProperty("tntId").GetString()));
         Assert.Equal(changes[^1].GetProperty("id").GetString(), next);
         Assert.Equal(changes.Count, changes.Select(c => c.GetProperty("id").GetString()).Distinct().Count());
         foreach (var change in changes)
             Assert.True(DateTimeOffset.TryParse(change.GetProperty("at").GetString(), out var at) && Math.Abs((DateTimeOffset.UtcNow - at).TotalMinutes) < 5);
+    }
+
+    /// <summary>Change logs per client on the fixture's store: 1, or one per partition on Redis Cluster.</summary>
+    private int Logs => fixture.Services.GetRequiredService<ChangeLog>().Logs;
+
+    private static void AssertInTimeOrder(List<JsonElement> changes)
+    {
+        var times = changes.Select(c => DateTimeOffset.Parse(c.GetProperty("at").GetString()!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        for (var i = 1; i < times.Count; i++) Assert.True(times[i - 1] <= times[i], $"entry {i} ({times[i]:O}) comes after a later one ({times[i - 1]:O})");
+    }
+
+    [SkippableFact]
+    public async Task Small_pages_over_many_profiles_return_every_entry_once_in_time_order()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        // 300 profiles (spread over every partition), created by one batch, then 200 of them updated one by one.
+        var rows = new StringBuilder("batch=thirdPartyId,n\n");
+        for (var i = 0; i < 300; i++) rows.Append("m-").Append(i).Append(",0\n");
+        await BatchAsync(client, "v2/profile/batchUpdate", rows.ToString());
+        for (var i = 0; i < 200; i += 20)
+        {
+            var part = new StringBuilder("batch=thirdPartyId,n\n");
+            for (var j = i; j < i + 20; j++) part.Append("m-").Append(j).Append(",1\n");
+            await BatchAsync(client, "profile/batchUpdate", part.ToString());
+        }
+
+        var all = new List<JsonElement>();
+        string? cursor = null;
+        for (var pages = 0; pages < 1000; pages++)
+        {
+            var (page, next) = await PullAsync(client, cursor, limit: 7);
+            Assert.True(page.Count <= 7);
+            if (page.Count == 0 && next == cursor) break;
+            all.AddRange(page);
+            cursor = next;
+        }
+        Assert.Equal(500, all.Count);
+        Assert.Equal(500, all.Select(c => c.GetProperty("id").GetString()).Distinct().Count());
+        Assert.Equal(300, all.Count(c => c.GetProperty("kind").GetString() == "created"));
+        AssertInTimeOrder(all);
+        // Each profile's own entries in the order they were applied: its creation before its update.
+        foreach (var profile in all.GroupBy(c => Str(c, "thirdPartyId")))
+            Assert.Equal(profile.Count() == 2 ? ["n=0", "n=1"] : new[] { "n=0" }, profile.Select(Set).ToArray());
+        // One page of everything is the same sequence as the small pages.
+        var (whole, _) = await PullAsync(client, limit: 1000);
+        Assert.Equal(all.Select(c => c.GetProperty("id").GetString()), whole.Select(c => c.GetProperty("id").GetString()));
     }
 
     [SkippableFact]
@@ -123,12 +182,14 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         }
 
-        // Past the cap, the oldest entries are trimmed: their cursors answer 410 saying how far back the log reaches.
+        // Past the cap, the oldest entries are trimmed: their cursors answer 410 saying how far back the log reaches. The
+        // cap is shared evenly by a client's logs (one per partition on a cluster); p-1's changes all go to one of them.
+        var perLog = (Cap + Logs - 1) / Logs;
         var rows = new StringBuilder("batch=thirdPartyId,m\n");
-        for (var i = 0; i < Cap; i++) rows.Append("p-1,").Append(i).Append('\n');
+        for (var i = 0; i < perLog; i++) rows.Append("p-1,").Append(i).Append('\n');
         await BatchAsync(client, "v2/profile/batchUpdate", rows.ToString());
         var (kept, _) = await PullAsync(client, limit: 1000);
-        Assert.Equal(1000, kept.Count);
+        Assert.Equal(Math.Min(1000, perLog), kept.Count);
         Assert.Equal("m=0", Set(kept[0])); // the 10 earlier entries are gone, the batch's rows all kept
         using var gone = await _http.GetAsync($"/rest/v1/changes?client={client}&after={fifth}");
         Assert.Equal(HttpStatusCode.Gone, gone.StatusCode);
@@ -382,3 +443,8 @@ public sealed class ChangeFeedOnEmbeddedFixture() : StoreServiceFixture(StoreKin
 public sealed class ChangeFeedOnRedis(ChangeFeedOnRedisFixture fixture) : ChangeFeedContract(fixture), IClassFixture<ChangeFeedOnRedisFixture>;
 
 public sealed class ChangeFeedOnEmbeddedStore(ChangeFeedOnEmbeddedFixture fixture) : ChangeFeedContract(fixture), IClassFixture<ChangeFeedOnEmbeddedFixture>;
+
+public sealed class ChangeFeedOnClusterFixture() : StoreServiceFixture(StoreKind.Cluster, ChangeFeedOnRedisFixture.Settings);
+
+/// <summary>On Redis Cluster a client has one log per partition, each in the slot of its partition's profiles.</summary>
+public sealed class ChangeFeedOnCluster(ChangeFeedOnClusterFixture fixture) : ChangeFeedContract(fixture), IClassFixture<ChangeFeedOnClusterFixture>;

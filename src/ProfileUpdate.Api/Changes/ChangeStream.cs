@@ -13,7 +13,7 @@ namespace ProfileUpdate.Api.Changes;
 /// reader that does not take what was sent within SlowReaderTimeout (the connection's buffers stay full) gets a
 /// <c>cut-off</c> event and the stream ends; it resumes with Last-Event-ID.
 /// </summary>
-public sealed class ChangeStream(string client, long? position, ChangeRead firstPage, ChangeLog log, ChangeStreams streams, ChangesOptions options)
+public sealed class ChangeStream(string client, long[]? position, ChangeRead firstPage, ChangeLog log, ChangeStreams streams, ChangesOptions options)
     : IResult
 {
     /// <summary>Entries read per round trip.</summary>
@@ -51,17 +51,15 @@ public sealed class ChangeStream(string client, long? position, ChangeRead first
                     await FlushAsync(context, writer, aborted);
                     return;
                 }
-                foreach (var (sequence, entry) in page.Entries)
-                {
+                foreach (var entry in page.Entries)
                     WriteEvent(writer, entry.Id, entry.Kind, JsonSerializer.SerializeToUtf8Bytes(entry, JsonSerializerOptions.Web));
-                    position = sequence;
-                }
+                position = page.Next;
                 if (page.Entries.Count > 0)
                 {
                     if (!await FlushAsync(context, writer, aborted)) return;
                     lastSent = Environment.TickCount64;
                 }
-                if (page.Entries.Count < PageSize)
+                if (!page.More)
                 {
                     if (Environment.TickCount64 - lastSent >= (long)options.HeartbeatInterval.TotalMilliseconds)
                     {

@@ -36,10 +36,10 @@ public static class ChangesEndpoints
         // A reconnecting EventSource sends the last id it received; it wins over the URL's after (the URL is the first one's).
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         var cursor = stream && lastEventId.Length > 0 ? lastEventId : after;
-        long? position = null;
+        long[]? position = null;
         if (!string.IsNullOrEmpty(cursor))
         {
-            if (!ChangeCursor.TryDecode(cursor, out var decoded))
+            if (!ChangeCursor.TryDecode(cursor, services.Log.Logs, out var decoded))
                 return Problems.BadRequest($"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
             position = decoded;
         }
@@ -60,9 +60,8 @@ public static class ChangesEndpoints
                 handedOver = true; // the stream releases its slot when it ends
                 return new ChangeStream(client.Code, position, read, services.Log, services.Streams, options.Changes);
             }
-            var entries = read.Entries.Select(e => e.Entry).ToList();
-            var next = entries.Count > 0 ? entries[^1].Id : cursor is { Length: > 0 } ? cursor : ChangeCursor.Encode(Math.Max(0, read.First - 1));
-            return TypedResults.Ok(new ChangePage(entries, next));
+            // The positions after the page: the last entry's id, or where the read started when there was none.
+            return TypedResults.Ok(new ChangePage(read.Entries, ChangeCursor.Encode(read.Next)));
         }
         finally
         {

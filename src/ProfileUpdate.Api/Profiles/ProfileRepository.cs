@@ -69,7 +69,7 @@ public readonly struct WriteStamp(long epochMs)
 
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
 public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time, IOptions<ProfileUpdateOptions> options,
-    ProfileMetrics? metrics = null)
+    ProfileLayout layout, ProfileMetrics? metrics = null)
 {
     /// <summary>Rounds of delete.lua finding a link made meanwhile before a delete gives up (a visitor linking ids in a loop).</summary>
     private const int MaxDeleteRounds = 16;
@@ -199,7 +199,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         for (var i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
-            var key = (RedisKey)RedisKeys.Profile(w.Client, VisitorIds.TntBase(w.TntId));
+            var key = ProfileKey(w);
             var tagged = knownNew[i] && creationTags is not null;
             var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
             var e = 0;
@@ -335,7 +335,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     {
         var db = store.Database;
         var tntBase = VisitorIds.TntBase(tntId);
-        RedisKey hash = RedisKeys.Profile(client, tntBase);
+        var hash = layout.Profile(client, tntBase);
         var ids = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         if (viaThirdPartyId is not null && seen.Add(viaThirdPartyId)) ids.Add(viaThirdPartyId);
@@ -353,15 +353,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 var keys = new RedisKey[1 + ids.Count + (_feed ? 1 : 0)];
                 keys[0] = hash;
                 for (var j = 0; j < ids.Count; j++) keys[1 + j] = RedisKeys.ThirdParty(client, ids[j]);
-                var args = DeleteArguments(tntBase, ids, _feed);
-                if (_feed)
-                {
-                    // The log and the time of the entry (delete.lua logs a profile that existed as deleted).
-                    keys[^1] = RedisKeys.ChangeLog(client);
-                    args[^1] = time.GetUtcNow().ToUnixTimeMilliseconds();
-                }
-                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, args))!;
-                if (_feed && (int)reply[0] == 1) metrics?.ChangeWritten(client);
+                if (_feed) keys[^1] = layout.Log(client, tntBase);
+                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
             else
             {
@@ -371,8 +364,11 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                     removing[j - unlinked] = scripts.Unlink.EvaluateAsync(db, [RedisKeys.ThirdParty(client, ids[j])], [tntBase]);
                 await Task.WhenAll(removing);
                 unlinked = ids.Count;
-                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, [hash], DeleteArguments(tntBase, ids, false)))!;
+                // The hash and its partition's log share a slot, so the entry is still written in the delete's call.
+                RedisKey[] keys = _feed ? [hash, layout.Log(client, tntBase)] : [hash];
+                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
+            if (_feed && (int)reply[0] == 1) metrics?.ChangeWritten(client);
             if ((int)reply[0] != 2) return new ProfileDeletion((int)reply[0] == 1, ids);
             if (round >= MaxDeleteRounds)
                 throw new InvalidOperationException("A profile kept gaining thirdPartyId links while it was being deleted; retry the delete.");
@@ -380,11 +376,17 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 if (seen.Add((string)reply[j]!)) ids.Add((string)reply[j]!);
         }
 
-        static RedisValue[] DeleteArguments(string tntBase, List<string> ids, bool feed)
+        RedisValue[] DeleteArguments(string tntBase, List<string> ids)
         {
-            var args = new RedisValue[1 + ids.Count + (feed ? 1 : 0)];
+            var args = new RedisValue[1 + ids.Count + (_feed ? 2 : 0)];
             args[0] = tntBase;
             for (var j = 0; j < ids.Count; j++) args[1 + j] = ids[j];
+            if (_feed)
+            {
+                // The log's cap and the time of the entry (delete.lua logs a profile that existed as deleted).
+                args[^2] = layout.LogCap;
+                args[^1] = time.GetUtcNow().ToUnixTimeMilliseconds();
+            }
             return args;
         }
     }
@@ -393,7 +395,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public async Task<bool[]> ExistAsync(string client, IReadOnlyList<string?> tntIds)
     {
         var db = store.Database;
-        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(RedisKeys.Profile(client, VisitorIds.TntBase(t)))).ToArray();
+        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(layout.Profile(client, VisitorIds.TntBase(t)))).ToArray();
         return await Task.WhenAll(checks);
     }
 
@@ -405,7 +407,17 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     }
 
     /// <summary>The profile hash a write goes to.</summary>
-    public static RedisKey ProfileKey(ProfileWrite write) => RedisKeys.Profile(write.Client, VisitorIds.TntBase(write.TntId));
+    public RedisKey ProfileKey(ProfileWrite write) => layout.Profile(write.Client, VisitorIds.TntBase(write.TntId));
+
+    /// <summary>apply.lua arguments of a call before its entries': now, and with the change feed the log cap.</summary>
+    public int ApplyCallArgumentCount => _feed ? 2 : 1;
+
+    /// <summary>Writes a call's leading apply.lua arguments at <paramref name="a"/> (see <see cref="ApplyCallArgumentCount"/>).</summary>
+    public void AddApplyCallArguments(RedisValue[] args, ref int a, in WriteStamp stamp)
+    {
+        args[a++] = stamp.Now;
+        if (_feed) args[a++] = layout.LogCap;
+    }
 
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
     public int ApplyArgumentCount(ProfileWrite write) =>
@@ -418,7 +430,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public void AddApplyKeys(RedisKey[] keys, ref int k, ProfileWrite write)
     {
         keys[k++] = ProfileKey(write);
-        if (_feed) keys[k++] = RedisKeys.ChangeLog(write.Client);
+        if (_feed) keys[k++] = layout.Log(write.Client, VisitorIds.TntBase(write.TntId));
     }
 
     /// <summary>Change feed: counts the entries apply.lua appended for these writes (the same rule as the script's).</summary>
@@ -478,17 +490,17 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
     {
         var keys = new RedisKey[members.Length * ApplyKeysPerWrite];
-        var argCount = 1;
+        var argCount = ApplyCallArgumentCount;
         foreach (var m in members) argCount += ApplyArgumentCount(writes[m]);
         var args = new RedisValue[argCount];
         var stamp = WriteStamp.At(time);
-        args[0] = stamp.Now;
-        var a = 1;
+        var a = 0;
+        AddApplyCallArguments(args, ref a, stamp);
         var key = 0;
         for (var k = 0; k < members.Length; k++)
         {
             keys[key++] = allKeys[members[k]];
-            if (_feed) keys[key++] = RedisKeys.ChangeLog(writes[members[k]].Client);
+            if (_feed) keys[key++] = layout.Log(writes[members[k]].Client, VisitorIds.TntBase(writes[members[k]].TntId));
             AddApplyArguments(args, ref a, writes[members[k]], stamp);
         }
 
@@ -501,7 +513,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public async Task<ProfileDocument?> ReadAsync(string client, string tntId)
     {
         await store.WaitForReadsAsync();
-        var entries = await store.ReadDatabase.HashGetAllAsync(RedisKeys.Profile(client, VisitorIds.TntBase(tntId)));
+        var entries = await store.ReadDatabase.HashGetAllAsync(layout.Profile(client, VisitorIds.TntBase(tntId)));
         if (entries.Length == 0) return null;
 
         string? storedTnt = null, thirdParty = null;

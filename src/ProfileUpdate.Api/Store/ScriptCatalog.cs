@@ -45,7 +45,7 @@ public sealed class ScriptCatalog
         var changes = options?.Value.Changes;
         Feed = changes is { Enabled: true };
         var prefix = Feed
-            ? RedisScript.FromResource("feed").Source.Replace("%CAP%", changes!.MaxEntriesPerClient.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "\n"
+            ? RedisScript.FromResource("feed").Source + "\n"
             : "local FEED = false\n";
         Apply = RedisScript.WithPrefix("apply", prefix, RedisScript.FromResource("apply"));
         Delete = RedisScript.WithPrefix("delete", prefix, RedisScript.FromResource("delete"));

@@ -21,7 +21,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
     {
         const int fixedArgs = QuotaRepository.ArgumentCount + 2;
         var writes = 0;
-        var argCount = fixedArgs + units.Count;
+        var argCount = fixedArgs - 1 + profiles.ApplyCallArgumentCount + units.Count;
         foreach (var unit in units)
         {
             if (unit is null) continue;
@@ -34,8 +34,8 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         quota.AddArguments(args, limit, units.Count);
         args[QuotaRepository.ArgumentCount] = units.Count;
         var stamp = WriteStamp.At(time);
-        args[fixedArgs - 1 + units.Count] = stamp.Now;
-        var a = fixedArgs + units.Count;
+        var a = fixedArgs - 1 + units.Count;
+        profiles.AddApplyCallArguments(args, ref a, stamp);
         var k = 1;
         for (var i = 0; i < units.Count; i++)
         {

@@ -13,8 +13,9 @@
 --   expires that long after this write (PEXPIRE); without it nothing more is done.
 -- The client builds the fields and values: building them here (string concatenation, argument tables) cost Redis more
 -- per update than the writes themselves (measured: 7.4 µs per two-attribute update before, 3.7 µs after).
--- Change feed (FEED, see feed.lua): each entry has a second key, its client's log, right after its profile hash, and
---   one more argument after its other ones: the entry's log body ('!' or '?' and the JSON the service built). An entry
+-- Change feed (FEED, see feed.lua): ARGV after now is the log cap (FEED_CAP); each entry has a second key, its log
+--   (the one of its client and, on a cluster, its partition), right after its profile hash, and one more argument after
+--   its other ones: the entry's log body ('!' or '?' and the JSON the service built). An entry
 --   that wrote is logged ('c' created, 'u' updated); one that wrote nothing (update-only, profile missing) is not.
 -- quota_apply.lua calls this as a function with (KEYS, ARGV, first key, first argument, entries) so that it reads its
 -- share of the arguments in place; run on its own, the script takes all of KEYS and ARGV.
@@ -23,6 +24,10 @@ local k, a, count = ...
 if not k then k, a, count = 1, 1, FEED and #KEYS / 2 or #KEYS end
 local now = ARGV[a]
 a = a + 1
+if FEED then
+  FEED_CAP = tonumber(ARGV[a])
+  a = a + 1
+end
 local CHUNK = 400 -- arguments per HSET (even): stays far below Lua's unpack limit for any request size
 local result = {}
 for i = 1, count do
@@ -79,7 +84,7 @@ for i = 1, count do
     if lifetime then redis.call('PEXPIRE', key, lifetime) end
     result[i] = created and 2 or 1
     if FEED and (created or string.byte(body, 1) == 33) then -- '!'
-      feed_append(log, (created and 'c' or 'u') .. now .. body)
+      feed_append(log, created and 'c' or 'u', now, body)
     end
   end
 end

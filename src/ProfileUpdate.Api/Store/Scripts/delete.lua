@@ -6,14 +6,15 @@
 --   removed before this call on a cluster).
 -- A link is removed only when it still points to this profile: a thirdPartyId deleted once and linked again to a new
 -- profile is never taken from it.
--- Change feed (FEED, see feed.lua): the client's log is the last key and the time (epoch ms) the last argument; a profile
+-- Change feed (FEED, see feed.lua): the profile's log is the last key, the log cap the argument before the last and the
+--   time (epoch ms) the last argument; a profile
 --   that existed is logged as deleted, with its tntId as first given and its last thirdPartyId.
 -- Returns {1, links removed} when the profile existed and is gone, {0, links removed} when it did not exist (orphan links
 -- given in KEYS are removed all the same), or {2, thirdPartyId, ...} when the profile has links the caller did not
 -- handle (a visit linked one meanwhile): nothing was deleted, call again with those added.
 local hash, base = KEYS[1], ARGV[1]
 local nkeys, nargs = #KEYS, #ARGV
-if FEED then nkeys, nargs = nkeys - 1, nargs - 1 end
+if FEED then nkeys, nargs, FEED_CAP = nkeys - 1, nargs - 2, tonumber(ARGV[#ARGV - 1]) end
 local exists = redis.call('EXISTS', hash) == 1
 if exists then
   local handled = {}
@@ -43,7 +44,7 @@ end
 if exists then
   if FEED then
     local ids = redis.call('HMGET', hash, '_:t', '_:3')
-    feed_append(KEYS[#KEYS], 'd' .. ARGV[#ARGV] .. '!' .. (ids[1] or base) .. '\t' .. (ids[2] or ''))
+    feed_append(KEYS[#KEYS], 'd', ARGV[#ARGV], '!' .. (ids[1] or base) .. '\t' .. (ids[2] or ''))
     feed_flush()
   end
   redis.call('DEL', hash)
