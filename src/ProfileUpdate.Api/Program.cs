@@ -1,5 +1,6 @@
 using ProfileUpdate.Api;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Changes;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Operations;
 using ProfileUpdate.Api.Profiles;
@@ -25,6 +26,7 @@ app.MapProfileUpdate();
 app.MapBulk();
 app.MapVisits();
 app.MapProfiles();
+app.MapChanges();
 app.MapOperations();
 
 app.Run();

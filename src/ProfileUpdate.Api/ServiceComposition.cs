@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Changes;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
@@ -24,6 +25,9 @@ public static class ServiceComposition
         services.AddSingleton<ScriptCatalog>();
         services.AddSingleton<StoreConnections>();
         services.AddSingleton<StoreMetrics>();
+        services.AddSingleton<ProfileLayout>();
+        // First of the hosted services: nothing writes before the store's key layout is known to match.
+        services.AddHostedService<StoreLayoutCheck>();
 
         // Features
         services.AddSingleton<ClientDirectory>();
@@ -47,6 +51,8 @@ public static class ServiceComposition
         services.AddSingleton<BatchQueue>();
         services.AddSingleton<BatchRunner>();
         services.AddHostedService(provider => provider.GetRequiredService<BatchRunner>());
+        services.AddSingleton<ChangeLog>();
+        services.AddSingleton<ChangeStreams>();
         return services;
     }
 

@@ -12,13 +12,15 @@ start_redis() {
   for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-# $VISITORS visitors bench-0 … written in the service's own layout (docs/architecture.md, key layout) with redis-cli --pipe.
+# $VISITORS (default 10000) visitors bench-0 … written in the service's own layout (docs/architecture.md, key layout;
+# the keys come from the service's code: a profile's key holds a hash of its tntId) with redis-cli --pipe.
 seed() {
   redis-cli -p "$redis_port" flushall >/dev/null
-  awk -v n="$VISITORS" 'BEGIN { for (i = 0; i < n; i++) {
-      tnt = sprintf("%032x.0_0", i); base = sprintf("%032x", i);
-      printf "HSET pu:{bench:t:%s} _:t %s _:3 bench-%d _:c 0 _:m 0\r\n", base, tnt, i;
-      printf "SET pu:{bench:3p:bench-%d} %s\r\n", i, tnt } }' | redis-cli -p "$redis_port" --pipe >/dev/null
+  if [[ ! -f tests/ProfileUpdate.Benchmarks/Micro/bin/Release/net10.0/ProfileUpdate.Benchmarks.Micro.dll || -z ${seed_built:-} ]]; then
+    dotnet build -c Release --nologo -v q tests/ProfileUpdate.Benchmarks/Micro >/dev/null; seed_built=1
+  fi
+  dotnet tests/ProfileUpdate.Benchmarks/Micro/bin/Release/net10.0/ProfileUpdate.Benchmarks.Micro.dll seed "${VISITORS:-10000}" \
+    | redis-cli -p "$redis_port" --pipe >/dev/null
 }
 
 # Hypervisor steal: the share of this machine's CPU time the host took for other guests. Read from /proc/stat around

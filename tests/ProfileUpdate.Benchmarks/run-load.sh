@@ -5,7 +5,8 @@
 # runs at half the service's measured maximum for p99 latency, three each alternating between the service and bare
 # Kestrel at the same rate. Then, on the same warm service (quota on), the same two-attribute updates without and with
 # emptyValues=remove on the URL, and updates that also remove an attribute (two set, one removed per request),
-# alternating A/B/C/A/B/C. Prints req/s, ratios,
+# alternating A/B/C/A/B/C. Then single updates with the change feed off and on (ProfileUpdate__Changes__Enabled),
+# alternating off/on/on/off on fresh services (target: on >= 0.85 x off). ONLY=feed runs just that part. Prints req/s, ratios,
 # non-2xx, p50/p99, hypervisor steal per run, CPU per request and peak RSS.
 # Needs: dotnet, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
 set -euo pipefail
@@ -66,12 +67,13 @@ start_baseline() {
   wait_http "$app_url/m2/bench/profile/update"
 }
 
-start_service() { # $1 = quota enabled (true/false)
+start_service() { # $1 = quota enabled (true/false), $2 = change feed enabled (default false)
   local port; port=$(free_port)
   seed
   # The quota stays on (counted in Redis per update) but with room for the whole run: at ~20k req/s the default
   # 1,000,000 runs out during warm-up plus measurement, and a measured window spent answering 429 is not the number wanted.
   ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Quota__Enabled="$1" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
+    ProfileUpdate__Changes__Enabled="${2:-false}" \
     ASPNETCORE_ENVIRONMENT=Production \
     ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/service/ProfileUpdate.Api" >"$work/service-$1.log" 2>&1 &
   pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
@@ -86,6 +88,23 @@ stop_app() { kill "$app_pid"; wait "$app_pid" 2>/dev/null || true; }
 peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$app_pid/status"; }
 
 echo "# $(date -u +%FT%TZ)  wrk -t1 -c$CONNECTIONS -d$DURATION, $VISITORS visitors, $(nproc) cores"
+
+# Change feed off/on (quota on both), alternating off, on, on, off on fresh services: each update also appends its
+# entry to the client's log in the same script call when on.
+feed_section() {
+  local off_a off_b on_a on_b off_us=() on_us=()
+  start_service true false; run_wrk "feed off (1)" "$app_url"; off_a=$rps; off_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')"); stop_app
+  start_service true true;  run_wrk "feed on (1)" "$app_url"; on_a=$rps; on_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')"); rss_feed=$(peak_rss_mb); stop_app
+  start_service true true;  run_wrk "feed on (2)" "$app_url"; on_b=$rps; on_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')"); stop_app
+  start_service true false; run_wrk "feed off (2)" "$app_url"; off_b=$rps; off_us+=("$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')"); stop_app
+  awk -v a="$off_a" -v b="$off_b" -v c="$on_a" -v d="$on_b" -v ou="${off_us[*]}" -v nu="${on_us[*]}" -v rss="$rss_feed" 'BEGIN {
+    split(ou, x, " "); split(nu, y, " "); off = (a + b) / 2; on = (c + d) / 2
+    printf "\nratio feed on/feed off             = %.2f   (target >= 0.85; feed on %.0f req/s, off %.0f req/s, means of 2 runs each, alternating)\n", on / off, on, off
+    printf "CPU per request (service + Redis): feed off %.1f µs, feed on %.1f µs; peak RSS with the feed on %s MB\n", (x[1] + x[2]) / 2, (y[1] + y[2]) / 2, rss
+  }'
+}
+if [ "${ONLY:-}" = feed ]; then feed_section; exit 0; fi
+
 start_baseline
 VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
 run_wrk "baseline (before)" "$app_url"; base1=$rps; base_us1=$app_us; stop_app
@@ -156,3 +175,4 @@ awk -v bu1="$base_us1" -v bu2="$base_us2" -v su1="$svc_us1" -v su2="$svc_us2" -v
   printf "p99 at ~half of max (%.0f req/s)  = %.2f ms median of 3 (%s)   (target < 5 ms; bare Kestrel at the same rate, alternating: %.2f ms median (%s))\n", half, p, ps, bp, bps
   printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 300 MB)\n", rss1, rss2
 }'
+feed_section

@@ -1,3 +1,5 @@
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Store;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -100,7 +102,7 @@ public sealed class BulkCrashTests
             {
                 var profile = await Wire.ReadByThirdPartyAsync(http, client, $"crm-{i}");
                 var link = (string?)await admin.GetDatabase().StringGetAsync($"pu:{{{client}:3p:crm-{i}}}");
-                var hash = link is null ? [] : await admin.GetDatabase().HashGetAllAsync($"pu:{{{client}:t:{link.Split('.')[0]}}}");
+                var hash = link is null ? [] : await admin.GetDatabase().HashGetAllAsync(RedisKeys.Profile(client, link.Split('.')[0], ProfilesOptions.DefaultPartitions));
                 Assert.True(profile is not null, $"crm-{i}: link {link}, hash {string.Join(", ", hash.Select(h => h.Name + "=" + h.Value))}");
                 Assert.Equal(i.ToString(CultureInfo.InvariantCulture), Wire.Attribute(profile.Value, "n"));
             }

@@ -1,3 +1,5 @@
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Store;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -46,7 +48,7 @@ public sealed class BulkEraseAtScaleTests
                 file.Append(id).Append('\n');
                 if (i % UnknownEvery == UnknownEvery - 1) { unknown++; continue; }
                 var tnt = "t" + i.ToString(CultureInfo.InvariantCulture);
-                pending.Add(db.HashSetAsync($"pu:{{{client}:t:{tnt}}}",
+                pending.Add(db.HashSetAsync(RedisKeys.Profile(client, tnt, ProfilesOptions.DefaultPartitions),
                     [new("_:t", tnt + ".0_0"), new("_:3", id), new("_:l:" + id, ""), new("_:c", 1), new("_:m", 1), new("a:n", "1:x")]));
                 pending.Add(db.StringSetAsync($"pu:{{{client}:3p:{id}}}", tnt + ".0_0"));
                 if (pending.Count >= 20_000) { await Task.WhenAll(pending); pending.Clear(); }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Text.Json;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
@@ -97,6 +98,54 @@ public sealed class ProcessLevelTests
 
         using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString);
         await AssertAllReadableAsync(restarted.BaseAddress, client, acked);
+    }
+
+    [SkippableFact]
+    public async Task With_the_change_feed_every_acknowledged_update_has_its_entry_after_SIGKILL_and_every_entry_is_stored()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        var record = new LoadRecord();
+        var feed = new Dictionary<string, string> { ["ProfileUpdate__Changes__Enabled"] = "true" };
+        using (var service = await ServiceProcess.StartAsync(redis.ConnectionString, feed))
+        {
+            using var http = new HttpClient { BaseAddress = service.BaseAddress };
+            var ids = await CreateVisitorsAsync(http, client, 200);
+            using var stop = new CancellationTokenSource();
+            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
+            await record.AckedAtLeastAsync(500);
+            service.Kill(); // mid-load, no warning
+            stop.Cancel();
+            await load;
+        }
+        var acked = record.Acked;
+        Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
+
+        using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString, feed);
+        using var reader = new HttpClient { BaseAddress = restarted.BaseAddress };
+        // The whole log: 200 visits that created, then one entry per update that applied (attribute names are unique).
+        var entries = new List<JsonElement>();
+        string? after = null;
+        while (true)
+        {
+            using var page = JsonDocument.Parse(await reader.GetStringAsync($"/rest/v1/changes?client={client}&limit=1000" + (after is null ? "" : $"&after={after}")));
+            var changes = page.RootElement.GetProperty("changes").EnumerateArray().Select(c => c.Clone()).ToList();
+            if (changes.Count == 0) break;
+            entries.AddRange(changes);
+            after = page.RootElement.GetProperty("next").GetString();
+        }
+        var logged = new Dictionary<string, (string Id, string Value)>(StringComparer.Ordinal);
+        foreach (var entry in entries.Where(e => e.GetProperty("kind").GetString() == "updated"))
+            foreach (var set in entry.GetProperty("set").EnumerateObject())
+                Assert.True(logged.TryAdd(set.Name, (entry.GetProperty("thirdPartyId").GetString()!, set.Value.GetString()!)), $"{set.Name} logged twice");
+        Assert.Equal(200, entries.Count(e => e.GetProperty("kind").GetString() == "created"));
+
+        // No acknowledged update without its entry...
+        var missing = acked.Where(a => !logged.TryGetValue(a.Name, out var l) || l != (a.Id, a.Value)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} acknowledged updates have no entry, e.g. {string.Join(", ", missing.Take(5))}");
+        // ...and no entry without its change: every logged update (acknowledged or cut off by the kill) is in the store.
+        await AssertAllReadableAsync(restarted.BaseAddress, client, logged.Select(l => (l.Value.Id, l.Key, l.Value.Value)));
     }
 
     [SkippableFact]

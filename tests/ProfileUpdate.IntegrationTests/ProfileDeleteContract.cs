@@ -1,3 +1,5 @@
+using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Store;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -119,7 +121,7 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
         var (tnt, a) = ("legacy" + Guid.NewGuid().ToString("N")[..10] + ".0_0", Wire.NewId("a"));
         var db = fixture.Store.GetDatabase();
         // As the service wrote profiles before: '_:3' holds the thirdPartyId, no '_:l:' field.
-        var hash = $"pu:{{{client}:t:{tnt.Split('.')[0]}}}";
+        var hash = RedisKeys.Profile(client, tnt.Split('.')[0], ProfilesOptions.DefaultPartitions);
         await db.HashSetAsync(hash, [new("_:t", tnt), new("_:3", a), new("_:c", 1), new("_:m", 1), new("a:x", "1:y")]);
         await db.StringSetAsync($"pu:{{{client}:3p:{a}}}", tnt);
         Assert.Equal("y", Wire.Attribute((await Wire.ReadByThirdPartyAsync(_http, client, a))!.Value, "x"));
@@ -138,7 +140,7 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
         var db = fixture.Store.GetDatabase();
         // A stale record: profile X still lists a, but a now links to profile Y (made after an earlier delete raced).
         var x = await Wire.VisitAsync(_http, client, thirdPartyId: Wire.NewId("x"));
-        await db.HashSetAsync($"pu:{{{client}:t:{x.Split('.')[0]}}}", "_:l:" + a, "");
+        await db.HashSetAsync(RedisKeys.Profile(client, x.Split('.')[0], ProfilesOptions.DefaultPartitions), "_:l:" + a, "");
         var y = await Wire.VisitAsync(_http, client, thirdPartyId: a);
 
         using (var deleted = await DeleteAsync($"/rest/v1/profiles/{x}?client={client}"))

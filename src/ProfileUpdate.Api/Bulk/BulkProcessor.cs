@@ -195,7 +195,10 @@ public sealed class BulkProcessor(
             if (tags is not null) tags[writes.Count] = CreationTag(job.BatchId, valid[i].Line);
             var thirdParty = header.IdKind == IdentityKind.ThirdPartyId && createMissing ? valid[i].Id : null;
             writes.Add(new ProfileWrite(client, tnt, thirdParty, createMissing ? WriteMode.CreateIfMissing : WriteMode.UpdateOnly,
-                valid[i].Attributes!, valid[i].Removals));
+                valid[i].Attributes!, valid[i].Removals)
+            {
+                NamedThirdPartyId = header.IdKind == IdentityKind.ThirdPartyId ? valid[i].Id : null,
+            });
         }
         var results = new WriteResult[writes.Count];
         await previousWriteIssued;

@@ -27,6 +27,9 @@ public sealed class CrossFieldOptionsValidator : IValidateOptions<ProfileUpdateO
         if (options.Profiles.Lifetime is { } lifetime && (lifetime < ProfilesOptions.MinLifetime || lifetime > ProfilesOptions.MaxLifetime))
             failures.Add($"ProfileUpdate:Profiles:Lifetime ({lifetime}) must be between {ProfilesOptions.MinLifetime} and " +
                 $"{ProfilesOptions.MaxLifetime.TotalDays:0} days (e.g. 14.00:00:00), or unset for profiles that live until deleted.");
+        if (options.Profiles.Partitions is < 1 or > ProfilesOptions.MaxPartitions || !int.IsPow2(options.Profiles.Partitions))
+            failures.Add($"ProfileUpdate:Profiles:Partitions ({options.Profiles.Partitions}) must be a power of two from 1 to " +
+                $"{ProfilesOptions.MaxPartitions} (default {ProfilesOptions.DefaultPartitions}), and the same for every instance of a store.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

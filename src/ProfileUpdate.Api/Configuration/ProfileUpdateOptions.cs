@@ -15,6 +15,7 @@ public sealed class ProfileUpdateOptions
     [Required, ValidateObjectMembers] public ApplierOptions Applier { get; set; } = new();
     [Required, ValidateObjectMembers] public ProfilesOptions Profiles { get; set; } = new();
     [Required, ValidateObjectMembers] public StoreOptions Store { get; set; } = new();
+    [Required, ValidateObjectMembers] public ChangesOptions Changes { get; set; } = new();
 
     /// <summary>Per-client settings; when any client is configured, only those client codes are served.</summary>
     public Dictionary<string, ClientOptions> Clients { get; set; } = new(StringComparer.Ordinal);

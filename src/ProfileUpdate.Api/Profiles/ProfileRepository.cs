@@ -26,6 +26,18 @@ public sealed record ProfileWrite(string Client, string TntId, string? ThirdPart
 {
     /// <summary>True when the write removes attributes: only then does it carry the removal arguments.</summary>
     public bool HasRemovals => Removals is { Count: > 0 };
+
+    /// <summary>
+    /// The thirdPartyId the change feed names for this write when the write itself records none (a single update or a
+    /// v1 row addressed by thirdPartyId): informational, never written to the profile.
+    /// </summary>
+    public string? NamedThirdPartyId { get; init; }
+
+    /// <summary>
+    /// Bulk v2 with the change feed on: the creation tag (<see cref="RedisKeys.FieldCreatedBy"/>) written with a profile
+    /// known to be new, as the plain-command path writes it.
+    /// </summary>
+    public string? CreationTag { get; init; }
 }
 
 /// <summary>What deleting a profile found: whether its hash existed, and the thirdPartyIds whose links were handled.</summary>
@@ -56,12 +68,17 @@ public readonly struct WriteStamp(long epochMs)
 }
 
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
-public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time, IOptions<ProfileUpdateOptions> options)
+public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time, IOptions<ProfileUpdateOptions> options,
+    ProfileLayout layout, ProfileMetrics? metrics = null)
 {
     /// <summary>Rounds of delete.lua finding a link made meanwhile before a delete gives up (a visitor linking ids in a loop).</summary>
     private const int MaxDeleteRounds = 16;
 
     private readonly TimeSpan? _lifetime = options.Value.Profiles.Lifetime;
+
+    // Changes:Enabled: every write also names its client's change log (one more key) and carries its entry (one more
+    // argument); off, neither exists and the scripts never touch a log (ScriptCatalog builds them without feed.lua).
+    private readonly bool _feed = scripts.Feed;
 
     // The apply script's modes: one letter, or with Profiles:Lifetime the letter and the lifetime in ms (apply.lua then
     // renews the hash's expiry). Built once, so a write without a lifetime pays nothing for the feature.
@@ -75,6 +92,9 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
 
     /// <summary>Profiles:Lifetime: how long a profile lives after its last write; null when profiles live until deleted.</summary>
     public TimeSpan? Lifetime => _lifetime;
+
+    /// <summary>Whether writes append to the change feed (Changes:Enabled).</summary>
+    public bool Feed => _feed;
 
     /// <summary>True on Redis Cluster, where one script cannot touch a client's quota and its profiles together.</summary>
     public bool IsCluster => store.IsCluster;
@@ -164,6 +184,9 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// <param name="creationTags">Per write, the tag stored with a profile it creates (<see cref="RedisKeys.FieldCreatedBy"/>), or null.</param>
     public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp, string[]? creationTags = null)
     {
+        // With the change feed on, each row's entry must be appended in the same atomic step as its write, which plain
+        // pipelined commands cannot give: the rows go through apply.lua (create mode) instead, at the script's cost.
+        if (_feed) return UpsertWithFeedAsync(writes, knownNew, results, creationTags);
         var db = store.Database;
         var now = stamp.Now;
         var valuePrefix = stamp.ValuePrefix;
@@ -176,7 +199,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         for (var i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
-            var key = (RedisKey)RedisKeys.Profile(w.Client, VisitorIds.TntBase(w.TntId));
+            var key = ProfileKey(w);
             var tagged = knownNew[i] && creationTags is not null;
             var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
             var e = 0;
@@ -224,6 +247,19 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         }
     }
 
+    private Task UpsertWithFeedAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, string[]? creationTags)
+    {
+        var scripted = new ProfileWrite[writes.Count];
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var w = writes[i];
+            scripted[i] = w.Mode == WriteMode.CreateIfMissing && (!knownNew[i] || creationTags is null)
+                ? w
+                : w with { Mode = WriteMode.CreateIfMissing, CreationTag = knownNew[i] ? creationTags![i] : null };
+        }
+        return WriteAsync(scripted, results);
+    }
+
     /// <summary>The creation tag of each write's profile (<see cref="RedisKeys.FieldCreatedBy"/>), in one pipelined round trip.</summary>
     public async Task<string?[]> ReadCreationTagsAsync(IReadOnlyList<ProfileWrite> writes)
     {
@@ -256,6 +292,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
 
         // A cluster runs a multi-key script only when every key is in one slot: one call per slot present, all pipelined.
         await Task.WhenAll(SlotGroups(keys).Select(g => WriteGroupAsync(writes, keys, g, results)).ToArray());
+        if (_feed) CountChanges(writes, results);
         if (_lifetime is not null) await RenewLinksAsync(writes, results);
     }
 
@@ -298,7 +335,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     {
         var db = store.Database;
         var tntBase = VisitorIds.TntBase(tntId);
-        RedisKey hash = RedisKeys.Profile(client, tntBase);
+        var hash = layout.Profile(client, tntBase);
         var ids = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         if (viaThirdPartyId is not null && seen.Add(viaThirdPartyId)) ids.Add(viaThirdPartyId);
@@ -313,9 +350,10 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             RedisResult[] reply;
             if (!store.IsCluster)
             {
-                var keys = new RedisKey[1 + ids.Count];
+                var keys = new RedisKey[1 + ids.Count + (_feed ? 1 : 0)];
                 keys[0] = hash;
                 for (var j = 0; j < ids.Count; j++) keys[1 + j] = RedisKeys.ThirdParty(client, ids[j]);
+                if (_feed) keys[^1] = layout.Log(client, tntBase);
                 reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
             else
@@ -326,8 +364,11 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                     removing[j - unlinked] = scripts.Unlink.EvaluateAsync(db, [RedisKeys.ThirdParty(client, ids[j])], [tntBase]);
                 await Task.WhenAll(removing);
                 unlinked = ids.Count;
-                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, [hash], DeleteArguments(tntBase, ids)))!;
+                // The hash and its partition's log share a slot, so the entry is still written in the delete's call.
+                RedisKey[] keys = _feed ? [hash, layout.Log(client, tntBase)] : [hash];
+                reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
+            if (_feed && (int)reply[0] == 1) metrics?.ChangeWritten(client);
             if ((int)reply[0] != 2) return new ProfileDeletion((int)reply[0] == 1, ids);
             if (round >= MaxDeleteRounds)
                 throw new InvalidOperationException("A profile kept gaining thirdPartyId links while it was being deleted; retry the delete.");
@@ -335,11 +376,17 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 if (seen.Add((string)reply[j]!)) ids.Add((string)reply[j]!);
         }
 
-        static RedisValue[] DeleteArguments(string tntBase, List<string> ids)
+        RedisValue[] DeleteArguments(string tntBase, List<string> ids)
         {
-            var args = new RedisValue[1 + ids.Count];
+            var args = new RedisValue[1 + ids.Count + (_feed ? 2 : 0)];
             args[0] = tntBase;
             for (var j = 0; j < ids.Count; j++) args[1 + j] = ids[j];
+            if (_feed)
+            {
+                // The log's cap and the time of the entry (delete.lua logs a profile that existed as deleted).
+                args[^2] = layout.LogCap;
+                args[^1] = time.GetUtcNow().ToUnixTimeMilliseconds();
+            }
             return args;
         }
     }
@@ -348,7 +395,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public async Task<bool[]> ExistAsync(string client, IReadOnlyList<string?> tntIds)
     {
         var db = store.Database;
-        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(RedisKeys.Profile(client, VisitorIds.TntBase(t)))).ToArray();
+        var checks = tntIds.Select(t => t is null ? Task.FromResult(false) : db.KeyExistsAsync(layout.Profile(client, VisitorIds.TntBase(t)))).ToArray();
         return await Task.WhenAll(checks);
     }
 
@@ -360,13 +407,45 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     }
 
     /// <summary>The profile hash a write goes to.</summary>
-    public static RedisKey ProfileKey(ProfileWrite write) => RedisKeys.Profile(write.Client, VisitorIds.TntBase(write.TntId));
+    public RedisKey ProfileKey(ProfileWrite write) => layout.Profile(write.Client, VisitorIds.TntBase(write.TntId));
+
+    /// <summary>apply.lua arguments of a call before its entries': now, and with the change feed the log cap.</summary>
+    public int ApplyCallArgumentCount => _feed ? 2 : 1;
+
+    /// <summary>Writes a call's leading apply.lua arguments at <paramref name="a"/> (see <see cref="ApplyCallArgumentCount"/>).</summary>
+    public void AddApplyCallArguments(RedisValue[] args, ref int a, in WriteStamp stamp)
+    {
+        args[a++] = stamp.Now;
+        if (_feed) args[a++] = layout.LogCap;
+    }
 
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
-    public static int ApplyArgumentCount(ProfileWrite write) =>
-        3 + FieldArgumentCount(write) + (write.HasRemovals ? 1 + write.Removals!.Count : 0);
+    public int ApplyArgumentCount(ProfileWrite write) =>
+        3 + FieldArgumentCount(write) + (write.HasRemovals ? 1 + write.Removals!.Count : 0) + (_feed ? 1 : 0);
 
-    private static int FieldArgumentCount(ProfileWrite write) => 2 * (1 + (write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count);
+    /// <summary>Number of apply.lua keys per write: the profile hash, and with the change feed its client's log.</summary>
+    public int ApplyKeysPerWrite => _feed ? 2 : 1;
+
+    /// <summary>Writes one write's apply.lua keys at <paramref name="k"/> (see <see cref="ApplyKeysPerWrite"/>).</summary>
+    public void AddApplyKeys(RedisKey[] keys, ref int k, ProfileWrite write)
+    {
+        keys[k++] = ProfileKey(write);
+        if (_feed) keys[k++] = layout.Log(write.Client, VisitorIds.TntBase(write.TntId));
+    }
+
+    /// <summary>Change feed: counts the entries apply.lua appended for these writes (the same rule as the script's).</summary>
+    public void CountChanges(IReadOnlyList<ProfileWrite> writes, IReadOnlyList<WriteResult> results)
+    {
+        if (metrics is null) return;
+        for (var i = 0; i < writes.Count && i < results.Count; i++)
+        {
+            if (results[i] == WriteResult.Created || (results[i] == WriteResult.Applied && ChangeEntries.ChangesAttributes(writes[i])))
+                metrics.ChangeWritten(writes[i].Client);
+        }
+    }
+
+    private static int FieldArgumentCount(ProfileWrite write) =>
+        2 * (1 + (write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count + (write.CreationTag is null ? 0 : 1));
 
     /// <summary>
     /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, tntId, m, then m ready field/value
@@ -395,23 +474,33 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             args[a++] = string.Concat(RedisKeys.AttributePrefix, attribute.Name);
             args[a++] = string.Concat(stamp.ValuePrefix, attribute.Value);
         }
-        if (!removes) return;
-        args[a++] = write.Removals!.Count;
-        foreach (var name in write.Removals) args[a++] = string.Concat(RedisKeys.AttributePrefix, name);
+        if (write.CreationTag is { } tag)
+        {
+            args[a++] = RedisKeys.FieldCreatedBy;
+            args[a++] = tag;
+        }
+        if (removes)
+        {
+            args[a++] = write.Removals!.Count;
+            foreach (var name in write.Removals) args[a++] = string.Concat(RedisKeys.AttributePrefix, name);
+        }
+        if (_feed) args[a++] = ChangeEntries.Body(write);
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
     {
-        var keys = new RedisKey[members.Length];
-        var argCount = 1;
+        var keys = new RedisKey[members.Length * ApplyKeysPerWrite];
+        var argCount = ApplyCallArgumentCount;
         foreach (var m in members) argCount += ApplyArgumentCount(writes[m]);
         var args = new RedisValue[argCount];
         var stamp = WriteStamp.At(time);
-        args[0] = stamp.Now;
-        var a = 1;
+        var a = 0;
+        AddApplyCallArguments(args, ref a, stamp);
+        var key = 0;
         for (var k = 0; k < members.Length; k++)
         {
-            keys[k] = allKeys[members[k]];
+            keys[key++] = allKeys[members[k]];
+            if (_feed) keys[key++] = layout.Log(writes[members[k]].Client, VisitorIds.TntBase(writes[members[k]].TntId));
             AddApplyArguments(args, ref a, writes[members[k]], stamp);
         }
 
@@ -424,7 +513,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public async Task<ProfileDocument?> ReadAsync(string client, string tntId)
     {
         await store.WaitForReadsAsync();
-        var entries = await store.ReadDatabase.HashGetAllAsync(RedisKeys.Profile(client, VisitorIds.TntBase(tntId)));
+        var entries = await store.ReadDatabase.HashGetAllAsync(layout.Profile(client, VisitorIds.TntBase(tntId)));
         if (entries.Length == 0) return null;
 
         string? storedTnt = null, thirdParty = null;

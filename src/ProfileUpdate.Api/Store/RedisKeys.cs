@@ -1,3 +1,6 @@
+using System.IO.Hashing;
+using System.Text;
+
 namespace ProfileUpdate.Api.Store;
 
 /// <summary>
@@ -7,11 +10,39 @@ namespace ProfileUpdate.Api.Store;
 /// </summary>
 public static class RedisKeys
 {
-    /// <summary>The profile hash, keyed by the tntId without its location hint.</summary>
-    public static string Profile(string client, string tntBase) => $"pu:{{{client}:t:{tntBase}}}";
+    /// <summary>
+    /// The profile hash, keyed by the tntId without its location hint and tagged with the profile's partition (see
+    /// <see cref="Partition"/>), so a change-log partition and its profiles share a hash slot on Redis Cluster.
+    /// </summary>
+    public static string Profile(string client, string tntBase, int partitions) =>
+        $"pu:{{{client}:p{Partition(tntBase, partitions)}}}:t:{tntBase}";
+
+    /// <summary>
+    /// The partition (0 to <paramref name="partitions"/> - 1) of the profile with this tntId base: the low bits of its
+    /// XxHash32 over UTF-8. Part of every profile's key, so it must never change for a store's life.
+    /// </summary>
+    public static int Partition(string tntBase, int partitions)
+    {
+        if (partitions == 1) return 0;
+        var max = Encoding.UTF8.GetMaxByteCount(tntBase.Length);
+        Span<byte> buffer = max <= 512 ? stackalloc byte[max] : new byte[max];
+        var length = Encoding.UTF8.GetBytes(tntBase, buffer);
+        return (int)(XxHash32.HashToUInt32(buffer[..length]) & (uint)(partitions - 1));
+    }
 
     /// <summary>thirdPartyId → the tntId (as first given) of the profile it is linked to.</summary>
     public static string ThirdParty(string client, string thirdPartyId) => $"pu:{{{client}:3p:{thirdPartyId}}}";
+
+    /// <summary>
+    /// One change log of a client (a list, oldest first; docs/architecture.md "Change feed"): one element per applied
+    /// change, "&lt;seq&gt;&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;", appended by the script that applies the change.
+    /// Partition 0 is the client's only log on standalone Redis and the embedded store; on Redis Cluster each partition
+    /// has its own, in the slot of that partition's profiles.
+    /// </summary>
+    public static string ChangeLog(string client, int partition) => $"pu:c:{{{client}:p{partition}}}";
+
+    /// <summary>The store's layout marker: "profiles:p&lt;Partitions&gt;", written once, checked at every start (StoreLayoutCheck).</summary>
+    public const string Layout = "pu:layout";
 
     /// <summary>
     /// Reserved hash fields; attribute fields are <see cref="AttributePrefix"/> + name, holding

@@ -36,6 +36,9 @@ public sealed class RedisScript
         return new RedisScript(name, source.ToString());
     }
 
+    /// <summary>The script with <paramref name="prefix"/> (Lua declarations) in front of its source.</summary>
+    public static RedisScript WithPrefix(string name, string prefix, RedisScript script) => new(name, prefix + script.Source);
+
     public static RedisScript FromResource(string name)
     {
         var assembly = typeof(RedisScript).Assembly;

@@ -1,9 +1,13 @@
 namespace ProfileUpdate.Api.Store;
 
-/// <summary>All scripts of the service, read once at start-up.</summary>
+/// <summary>
+/// All scripts of the service, read once at start-up. With the change feed on (Changes:Enabled), apply.lua and
+/// delete.lua are built with feed.lua in front, so they append each change to its client's log in the same call; off,
+/// they get <c>local FEED = false</c> and run exactly as without the feature.
+/// </summary>
 public sealed class ScriptCatalog
 {
-    public RedisScript Apply { get; } = RedisScript.FromResource("apply");
+    public RedisScript Apply { get; }
 
     public RedisScript Quota { get; } = RedisScript.FromResource("quota");
 
@@ -17,7 +21,13 @@ public sealed class ScriptCatalog
     public RedisScript Links { get; } = RedisScript.FromResource("links");
 
     /// <summary>Deletes a profile's hash and the links pointing to it, in one step where they share a slot.</summary>
-    public RedisScript Delete { get; } = RedisScript.FromResource("delete");
+    public RedisScript Delete { get; }
+
+    /// <summary>A page of a client's change log (the change feed's reads).</summary>
+    public RedisScript ChangesRead { get; } = RedisScript.FromResource("changes_read");
+
+    /// <summary>Whether the write scripts append to the change log.</summary>
+    public bool Feed { get; }
 
     /// <summary>Removes one link if it still points to the given profile (Redis Cluster deletes).</summary>
     public RedisScript Unlink { get; } = RedisScript.FromResource("unlink");
@@ -25,7 +35,22 @@ public sealed class ScriptCatalog
     /// <summary>Quota then apply in one call (standalone Redis): see quota_apply.lua.</summary>
     public RedisScript QuotaApply { get; }
 
-    public ScriptCatalog() => QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
+    /// <summary>The scripts without the change feed (benchmarks, tools).</summary>
+    public ScriptCatalog() : this(null)
+    {
+    }
 
-    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk, Links, Delete, Unlink];
+    public ScriptCatalog(IOptions<ProfileUpdateOptions>? options)
+    {
+        var changes = options?.Value.Changes;
+        Feed = changes is { Enabled: true };
+        var prefix = Feed
+            ? RedisScript.FromResource("feed").Source + "\n"
+            : "local FEED = false\n";
+        Apply = RedisScript.WithPrefix("apply", prefix, RedisScript.FromResource("apply"));
+        Delete = RedisScript.WithPrefix("delete", prefix, RedisScript.FromResource("delete"));
+        QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
+    }
+
+    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk, Links, Delete, Unlink, ChangesRead];
 }

@@ -21,33 +21,34 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
     {
         const int fixedArgs = QuotaRepository.ArgumentCount + 2;
         var writes = 0;
-        var argCount = fixedArgs + units.Count;
+        var argCount = fixedArgs - 1 + profiles.ApplyCallArgumentCount + units.Count;
         foreach (var unit in units)
         {
             if (unit is null) continue;
             writes++;
-            argCount += ProfileRepository.ApplyArgumentCount(unit);
+            argCount += profiles.ApplyArgumentCount(unit);
         }
-        var keys = new RedisKey[1 + writes];
+        var keys = new RedisKey[1 + writes * profiles.ApplyKeysPerWrite];
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
         args[QuotaRepository.ArgumentCount] = units.Count;
         var stamp = WriteStamp.At(time);
-        args[fixedArgs - 1 + units.Count] = stamp.Now;
-        var a = fixedArgs + units.Count;
+        var a = fixedArgs - 1 + units.Count;
+        profiles.AddApplyCallArguments(args, ref a, stamp);
         var k = 1;
         for (var i = 0; i < units.Count; i++)
         {
             args[QuotaRepository.ArgumentCount + 1 + i] = units[i] is null ? "0" : "1";
             if (units[i] is not { } write) continue;
-            keys[k++] = ProfileRepository.ProfileKey(write);
+            profiles.AddApplyKeys(keys, ref k, write);
             profiles.AddApplyArguments(args, ref a, write, stamp);
         }
 
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
         var results = new WriteResult[reply.Length - QuotaRepository.ArgumentCount];
         for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)reply[QuotaRepository.ArgumentCount + i];
+        if (profiles.Feed) profiles.CountChanges(units.OfType<ProfileWrite>().Take(results.Length).ToList(), results);
         return (QuotaRepository.Decision(reply), results);
     }
 }

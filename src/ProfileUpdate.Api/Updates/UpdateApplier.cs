@@ -129,7 +129,7 @@ public sealed partial class UpdateApplier(
             for (var j = 0; j < members.Count; j++)
             {
                 var command = batch[members[j]];
-                if (tntIds[members[j]] is { } tnt) units[j] = new ProfileWrite(client, tnt, null, WriteMode.UpdateOnly, command.Attributes, command.Removals);
+                if (tntIds[members[j]] is { } tnt) units[j] = Write(command, tnt);
             }
             calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units)));
         }
@@ -203,7 +203,7 @@ public sealed partial class UpdateApplier(
                 batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
                 continue;
             }
-            writes.Add(new ProfileWrite(batch[i].Client, tnt, null, WriteMode.UpdateOnly, batch[i].Attributes, batch[i].Removals));
+            writes.Add(Write(batch[i], tnt));
             owners.Add(i);
         }
 
@@ -212,6 +212,13 @@ public sealed partial class UpdateApplier(
         for (var k = 0; k < owners.Count; k++)
             Finish(batch[owners[k]], results[k] != WriteResult.ProfileNotFound, cached[owners[k]], admittedQuota[owners[k]]);
     }
+
+    /// <summary>The update-only write of a command; the thirdPartyId it named goes to the change feed's entry.</summary>
+    private static ProfileWrite Write(UpdateCommand command, string tnt) =>
+        new(command.Client, tnt, null, WriteMode.UpdateOnly, command.Attributes, command.Removals)
+        {
+            NamedThirdPartyId = command.Identity.Kind == IdentityKind.ThirdPartyId ? command.Identity.Id : null,
+        };
 
     /// <summary>Completes an admitted command whose write ran (or whose visitor is unknown).</summary>
     private void Finish(UpdateCommand command, bool found, bool linkWasCached, QuotaState? quotaState)

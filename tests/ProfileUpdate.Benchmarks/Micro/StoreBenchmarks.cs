@@ -51,7 +51,7 @@ public class StoreBenchmarks
         var options = Options.Create(new ProfileUpdateOptions());
         _store = new StoreConnections(configuration, options, NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
-        _repository = new ProfileRepository(_store, scripts, TimeProvider.System, options);
+        _repository = new ProfileRepository(_store, scripts, TimeProvider.System, options, new ProfileLayout(_store, options));
         _quota = new QuotaRepository(_store, scripts, TimeProvider.System);
         _quotaApply = new QuotaApplyCall(_store, scripts, _quota, _repository, TimeProvider.System);
 

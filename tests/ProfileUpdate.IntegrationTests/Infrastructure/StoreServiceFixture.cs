@@ -68,6 +68,9 @@ public abstract class StoreServiceFixture : IServiceFixture, IDisposable
 
     public HttpClient Client { get; } = null!;
 
+    /// <summary>The service's container (its singletons: what a test observes inside the service).</summary>
+    public IServiceProvider Services => _factory!.Services;
+
     /// <summary>The service's own connection to its store.</summary>
     public IConnectionMultiplexer Store => _factory!.Services.GetRequiredService<StoreConnections>().Multiplexer;
 

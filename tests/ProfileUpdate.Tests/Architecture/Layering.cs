@@ -9,7 +9,7 @@ namespace ProfileUpdate.Tests.Architecture;
 /// </summary>
 public static class Layering
 {
-    private static readonly string[] Features = ["Clients", "Profiles", "Quota", "Updates", "Bulk", "Visits", "Operations"];
+    private static readonly string[] Features = ["Clients", "Profiles", "Quota", "Updates", "Bulk", "Visits", "Changes", "Operations"];
 
     /// <summary>Each folder (namespace below the root), and the folders it must never depend on.</summary>
     public static readonly IReadOnlyList<(string Folder, string[] Forbidden)> Rules =
@@ -24,12 +24,14 @@ public static class Layering
         // Client resolution and authentication: a filter every feature uses, so it uses none.
         ("Clients", ["Store", .. Features.Except(["Clients"])]),
         // Profiles and quota are the two stores the request features build on; neither knows the other or its users.
-        ("Profiles", ["Quota", "Updates", "Bulk", "Visits", "Operations"]),
-        ("Quota", ["Profiles", "Clients", "Updates", "Bulk", "Visits", "Operations"]),
+        ("Profiles", ["Quota", "Updates", "Bulk", "Visits", "Changes", "Operations"]),
+        ("Quota", ["Profiles", "Clients", "Updates", "Bulk", "Visits", "Changes", "Operations"]),
         // Request features use the ones below them, never each other.
-        ("Updates", ["Bulk", "Visits", "Operations"]),
-        ("Bulk", ["Updates", "Visits", "Operations", "Quota"]),
-        ("Visits", ["Updates", "Bulk", "Operations", "Quota"]),
+        ("Updates", ["Bulk", "Visits", "Changes", "Operations"]),
+        ("Bulk", ["Updates", "Visits", "Changes", "Operations", "Quota"]),
+        ("Visits", ["Updates", "Bulk", "Changes", "Operations", "Quota"]),
+        // The change feed reads the log the profile store writes: it needs neither the profiles nor the writers.
+        ("Changes", ["Profiles", "Updates", "Bulk", "Visits", "Operations", "Quota"]),
         // Health and metrics export observe the store and the meter, not the features.
         ("Operations", Features.Except(["Operations"]).ToArray()),
     ];

@@ -57,4 +57,29 @@ public sealed class OptionsValidationTests
         options.Store.ReconnectGrace = TimeSpan.FromMilliseconds(100);
         Assert.True(Validator.Validate(null, options).Succeeded);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(48)]
+    [InlineData(2048)]
+    public void Partitions_that_are_not_a_power_of_two_up_to_1024_are_refused_naming_the_setting(int partitions)
+    {
+        var options = new ProfileUpdateOptions();
+        options.Profiles.Partitions = partitions;
+        var result = Validator.Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains("ProfileUpdate:Profiles:Partitions", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    [InlineData(1024)]
+    public void Partitions_that_are_a_power_of_two_up_to_1024_are_accepted(int partitions)
+    {
+        var options = new ProfileUpdateOptions();
+        options.Profiles.Partitions = partitions;
+        Assert.True(Validator.Validate(null, options).Succeeded);
+    }
 }

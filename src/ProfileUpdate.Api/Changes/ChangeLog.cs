@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Text.Json;
+using ProfileUpdate.Api.Store;
+using StackExchange.Redis;
+
+namespace ProfileUpdate.Api.Changes;
+
+/// <summary>What a read of a client's change logs found.</summary>
+/// <param name="Entries">The page, oldest first; each entry's id is the cursor just after it.</param>
+/// <param name="Next">The positions after the page (the cursor to continue from).</param>
+/// <param name="More">Entries after the page may already be there: read again at once rather than after a pause.</param>
+/// <param name="OutOfRange">A position asked for is no longer (or not) in its log: trimmed away, or the log was reset.</param>
+/// <param name="Oldest">The oldest retained entry of the logs out of range, given when <paramref name="OutOfRange"/>.</param>
+public sealed record ChangeRead(IReadOnlyList<ChangeEntry> Entries, long[] Next, bool More, bool OutOfRange, ChangeEntry? Oldest);
+
+/// <summary>
+/// Reads a client's change logs (the lists the write scripts append to, see feed.lua) on the read connection. One log
+/// (standalone Redis, the embedded store): one script call per page, so page and positions are one consistent view. On
+/// Redis Cluster a client has one log per partition: every log is read (pipelined, one call each) and the pages are
+/// merged by entry time. Entries hold attribute values: they are never logged.
+/// </summary>
+public sealed class ChangeLog(StoreConnections store, ScriptCatalog scripts, ProfileLayout layout)
+{
+    private static readonly JsonSerializerOptions BodyOptions = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Positions in a cursor of this store (1, or one per partition on Redis Cluster).</summary>
+    public int Logs => layout.LogPartitions;
+
+    /// <param name="after">The positions to read after (one per log); null: from the oldest retained.</param>
+    public async Task<ChangeRead> ReadAsync(string client, long[]? after, int limit)
+    {
+        await store.WaitForReadsAsync();
+        var logs = after?.Length ?? Logs;
+        // Each log gives at most per[n] entries: with many logs, twice a fair share (at least 8) rather than 'limit' each,
+        // so a page costs about twice what it returns. When that leaves the page short because changes sit in a few
+        // logs, those logs are read again with their share of the whole page (one more round trip). The merge keeps the
+        // order exact whatever was cut.
+        var per = new int[logs];
+        Array.Fill(per, logs == 1 ? limit : Math.Min(limit, Math.Max(8, (2 * limit + logs - 1) / logs)));
+        var logsRead = new LogRead[logs];
+        await ReadLogsAsync(client, after, per, logsRead, Enumerable.Range(0, logs));
+
+        if (logsRead.Any(r => r.OutOfRange))
+        {
+            // Say how far back the log reaches: the oldest entry kept in a log the cursor is out of.
+            Element? oldest = null;
+            var oldestLog = 0;
+            for (var n = 0; n < logs; n++)
+                if (logsRead[n].Head is { } head && (oldest is null || head.Ms < oldest.Value.Ms)) (oldest, oldestLog) = (head, n);
+            return new ChangeRead([], after!, false, true, oldest?.ToEntry(ChangeCursor.Encode(Before(after!, oldestLog, oldest.Value.Seq))));
+        }
+
+        var page = Merge(logsRead, limit);
+        var cut = Enumerable.Range(0, logs).Where(n => logsRead[n].Cut).ToList();
+        if (page.Entries.Count < limit && cut.Count > 0 && logs > 1)
+        {
+            foreach (var n in cut) per[n] = Math.Min(limit, Math.Max(2 * per[n], (2 * limit + cut.Count - 1) / cut.Count));
+            await ReadLogsAsync(client, after, per, logsRead, cut);
+            if (!cut.Any(n => logsRead[n].OutOfRange)) page = Merge(logsRead, limit);
+        }
+        return page;
+    }
+
+    /// <summary>What one log gave: its page after the position asked for, or that the position is out of its range.</summary>
+    private readonly record struct LogRead(long Position, List<Element> Page, bool Cut, bool OutOfRange, Element? Head);
+
+    /// <summary>Reads the logs <paramref name="which"/> (pipelined, one call each: on a cluster each is in its own slot).</summary>
+    private async Task ReadLogsAsync(string client, long[]? after, int[] per, LogRead[] into, IEnumerable<int> which)
+    {
+        var reading = which.Select(n => (N: n, Reply: scripts.ChangesRead.EvaluateAsync(store.ReadDatabase, [RedisKeys.ChangeLog(client, n)],
+            [per[n], after?[n] ?? -1]))).ToList();
+        await Task.WhenAll(reading.Select(r => r.Reply));
+        foreach (var (n, task) in reading)
+        {
+            var reply = (RedisResult[])((RedisResult[])(await task)!)[0]!;
+            var first = (long)reply[0];
+            var last = (long)reply[1];
+            long? a = after?[n];
+            if (a is { } x && first > 0 && (x < first - 1 || x > last) || a is > 0 && first == 0)
+            {
+                into[n] = new LogRead(0, [], false, true, reply.Length > 2 ? Parse((string)reply[2]!) : null);
+                continue;
+            }
+            var position = a ?? Math.Max(0, first - 1);
+            var page = new List<Element>(reply.Length - 2);
+            for (var i = 2; i < reply.Length; i++) page.Add(Parse((string)reply[i]!));
+            into[n] = new LogRead(position, page, page.Count == per[n] && last > position + per[n], false, null);
+        }
+    }
+
+    /// <summary>
+    /// The logs' pages merged by (time, log): within a log the time never goes back (feed.lua), so this keeps each log's
+    /// own order. A log whose page was cut may hold entries not fetched, later than its last fetched one: the page stops at
+    /// the earliest such time, so what it returns is the exact time order of all the logs hold up to there.
+    /// </summary>
+    private static ChangeRead Merge(LogRead[] logsRead, int limit)
+    {
+        var logs = logsRead.Length;
+        var positions = new long[logs];
+        var bound = long.MaxValue;
+        var heads = new PriorityQueue<int, (long Ms, int Log)>();
+        for (var n = 0; n < logs; n++)
+        {
+            positions[n] = logsRead[n].Position;
+            if (logsRead[n].Cut) bound = Math.Min(bound, logsRead[n].Page.Max(e => e.Ms));
+            if (logsRead[n].Page.Count > 0) heads.Enqueue(n, (logsRead[n].Page[0].Ms, n));
+        }
+        var entries = new List<ChangeEntry>(Math.Min(limit, logsRead.Sum(r => r.Page.Count)));
+        var next = new int[logs];
+        while (entries.Count < limit && heads.TryPeek(out var n, out var at) && at.Ms <= bound)
+        {
+            heads.Dequeue();
+            var page = logsRead[n].Page;
+            var element = page[next[n]++];
+            positions[n] = element.Seq;
+            entries.Add(element.ToEntry(ChangeCursor.Encode(positions)));
+            if (next[n] < page.Count) heads.Enqueue(n, (page[next[n]].Ms, n));
+        }
+        return new ChangeRead(entries, positions, heads.Count > 0 || logsRead.Any(r => r.Cut), false, null);
+    }
+
+    /// <summary>The cursor just before an entry of log <paramref name="n"/>: what a reader would pass to start there.</summary>
+    private static long[] Before(long[] after, int n, long sequence)
+    {
+        var positions = (long[])after.Clone();
+        positions[n] = sequence - 1;
+        return positions;
+    }
+
+    /// <summary>An element "&lt;seq&gt;&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;" (see feed.lua).</summary>
+    private static Element Parse(string element)
+    {
+        var i = 0;
+        while (char.IsAsciiDigit(element[i])) i++;
+        var sequence = long.Parse(element.AsSpan(0, i), CultureInfo.InvariantCulture);
+        var kind = element[i++];
+        var start = i;
+        while (char.IsAsciiDigit(element[i])) i++;
+        var ms = long.Parse(element.AsSpan(start, i - start), CultureInfo.InvariantCulture);
+        return new Element(sequence, ms, kind, element[(i + 1)..]); // the body follows the flag
+    }
+
+    /// <summary>One parsed log element; its body is decoded only when the entry is returned.</summary>
+    private readonly record struct Element(long Seq, long Ms, char Kind, string Body)
+    {
+        public ChangeEntry ToEntry(string id)
+        {
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(Ms).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+            if (Kind == 'd')
+            {
+                var tab = Body.IndexOf('\t', StringComparison.Ordinal);
+                var thirdParty = Body[(tab + 1)..];
+                return new ChangeEntry(id, at, "deleted", Body[..tab], thirdParty.Length == 0 ? null : thirdParty, new Dictionary<string, string>(), []);
+            }
+            var written = JsonSerializer.Deserialize<WrittenBody>(Body, BodyOptions)!;
+            return new ChangeEntry(id, at, Kind == 'c' ? "created" : "updated", written.TntId, written.ThirdPartyId,
+                written.Set ?? new Dictionary<string, string>(), written.Removed ?? []);
+        }
+    }
+
+    /// <summary>The JSON the service wrote for an entry (Profiles/ChangeEntries).</summary>
+    private sealed record WrittenBody(string TntId, string? ThirdPartyId, Dictionary<string, string>? Set, string[]? Removed);
+}
