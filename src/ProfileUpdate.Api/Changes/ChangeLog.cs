@@ -78,12 +78,12 @@ public sealed class ChangeLog(StoreConnections store, ScriptCatalog scripts, Pro
             long? a = after?[n];
             if (a is { } x && first > 0 && (x < first - 1 || x > last) || a is > 0 && first == 0)
             {
-                into[n] = new LogRead(0, [], false, true, reply.Length > 2 ? Parse((string)reply[2]!) : null);
+                into[n] = new LogRead(0, [], false, true, reply.Length > 2 ? Parse((string)reply[2]!, first) : null);
                 continue;
             }
             var position = a ?? Math.Max(0, first - 1);
             var page = new List<Element>(reply.Length - 2);
-            for (var i = 2; i < reply.Length; i++) page.Add(Parse((string)reply[i]!));
+            for (var i = 2; i < reply.Length; i++) page.Add(Parse((string)reply[i]!, position + i - 1));
             into[n] = new LogRead(position, page, page.Count == per[n] && last > position + per[n], false, null);
         }
     }
@@ -127,12 +127,10 @@ public sealed class ChangeLog(StoreConnections store, ScriptCatalog scripts, Pro
         return positions;
     }
 
-    /// <summary>An element "&lt;seq&gt;&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;" (see feed.lua).</summary>
-    private static Element Parse(string element)
+    /// <summary>An element "&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;" (see feed.lua) at a position of its log.</summary>
+    private static Element Parse(string element, long sequence)
     {
         var i = 0;
-        while (char.IsAsciiDigit(element[i])) i++;
-        var sequence = long.Parse(element.AsSpan(0, i), CultureInfo.InvariantCulture);
         var kind = element[i++];
         var start = i;
         while (char.IsAsciiDigit(element[i])) i++;

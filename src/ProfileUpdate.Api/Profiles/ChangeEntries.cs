@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -6,9 +7,10 @@ using StackExchange.Redis;
 namespace ProfileUpdate.Api.Profiles;
 
 /// <summary>
-/// The body of a write's change-log entry, built here rather than in Lua (string building in the script costs Redis more
-/// than the writes, see apply.lua): a flag and the entry's JSON <c>{"tntId","thirdPartyId","set","removed"}</c>. apply.lua
-/// adds the sequence number, the kind (created or updated, which only the script knows) and the time in front.
+/// A write's change-log element, built here rather than in Lua (string building in the script costs Redis more than the
+/// writes, see apply.lua and feed.lua): <c>u&lt;epoch ms&gt;</c>, a flag, and the entry's JSON
+/// <c>{"tntId","thirdPartyId","set","removed"}</c>. apply.lua pushes it as it is, or with a 'c' in front instead of the
+/// 'u' when the write created its profile (which only the script knows).
 /// </summary>
 public static class ChangeEntries
 {
@@ -27,12 +29,16 @@ public static class ChangeEntries
     /// <summary>Whether the write sets or removes an attribute (so it is logged whenever it applies).</summary>
     public static bool ChangesAttributes(ProfileWrite write) => write.Attributes.Count > 0 || write.HasRemovals;
 
-    public static RedisValue Body(ProfileWrite write)
+    /// <param name="stamp">The call's time: the same digits as apply.lua's 'now' argument, which the script relies on.</param>
+    public static RedisValue Element(ProfileWrite write, in WriteStamp stamp)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
-        buffer.GetSpan(1)[0] = ChangesAttributes(write) ? Always : IfCreated;
-        buffer.Advance(1);
+        var head = buffer.GetSpan(22);
+        head[0] = (byte)'u';
+        if (!Utf8Formatter.TryFormat(stamp.EpochMs, head[1..], out var digits)) throw new InvalidOperationException("epoch ms does not fit");
+        head[1 + digits] = ChangesAttributes(write) ? Always : IfCreated;
+        buffer.Advance(2 + digits);
         var json = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
         json.Reset(buffer);
         json.WriteStartObject();

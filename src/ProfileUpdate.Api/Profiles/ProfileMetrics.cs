@@ -18,7 +18,7 @@ public sealed class ProfileMetrics
         _changes = meter.CreateCounter<long>("profileupdate.changes.written", "{entry}", "Change-feed entries written, by client");
     }
 
-    public void ChangeWritten(string client) => _changes.Add(1, new KeyValuePair<string, object?>("client", client));
+    public void ChangesWritten(string client, long count) => _changes.Add(count, new KeyValuePair<string, object?>("client", client));
 
     public void Deleted(string client, long count, bool bulk)
     {

@@ -368,7 +368,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 RedisKey[] keys = _feed ? [hash, layout.Log(client, tntBase)] : [hash];
                 reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
-            if (_feed && (int)reply[0] == 1) metrics?.ChangeWritten(client);
+            if (_feed && (int)reply[0] == 1) metrics?.ChangesWritten(client, 1);
             if ((int)reply[0] != 2) return new ProfileDeletion((int)reply[0] == 1, ids);
             if (round >= MaxDeleteRounds)
                 throw new InvalidOperationException("A profile kept gaining thirdPartyId links while it was being deleted; retry the delete.");
@@ -433,15 +433,30 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         if (_feed) keys[k++] = layout.Log(write.Client, VisitorIds.TntBase(write.TntId));
     }
 
-    /// <summary>Change feed: counts the entries apply.lua appended for these writes (the same rule as the script's).</summary>
-    public void CountChanges(IReadOnlyList<ProfileWrite> writes, IReadOnlyList<WriteResult> results)
+    /// <summary>
+    /// Change feed: counts the entries apply.lua appended for these writes (the same rule as the script's): results[r]
+    /// belongs to the r-th write that is not null. One counter update per run of one client's writes, not one per entry.
+    /// </summary>
+    public void CountChanges(IReadOnlyList<ProfileWrite?> writes, IReadOnlyList<WriteResult> results)
     {
         if (metrics is null) return;
-        for (var i = 0; i < writes.Count && i < results.Count; i++)
+        string? client = null;
+        long count = 0;
+        var r = 0;
+        for (var i = 0; i < writes.Count && r < results.Count; i++)
         {
-            if (results[i] == WriteResult.Created || (results[i] == WriteResult.Applied && ChangeEntries.ChangesAttributes(writes[i])))
-                metrics.ChangeWritten(writes[i].Client);
+            if (writes[i] is not { } write) continue;
+            var result = results[r++];
+            if (result != WriteResult.Created && (result != WriteResult.Applied || !ChangeEntries.ChangesAttributes(write))) continue;
+            if (client is not null && !string.Equals(client, write.Client, StringComparison.Ordinal))
+            {
+                metrics.ChangesWritten(client, count);
+                count = 0;
+            }
+            client = write.Client;
+            count++;
         }
+        if (count > 0) metrics.ChangesWritten(client!, count);
     }
 
     private static int FieldArgumentCount(ProfileWrite write) =>
@@ -484,7 +499,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             args[a++] = write.Removals!.Count;
             foreach (var name in write.Removals) args[a++] = string.Concat(RedisKeys.AttributePrefix, name);
         }
-        if (_feed) args[a++] = ChangeEntries.Body(write);
+        if (_feed) args[a++] = ChangeEntries.Element(write, stamp);
     }
 
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)

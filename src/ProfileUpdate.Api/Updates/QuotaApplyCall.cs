@@ -48,7 +48,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
         var results = new WriteResult[reply.Length - QuotaRepository.ArgumentCount];
         for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)reply[QuotaRepository.ArgumentCount + i];
-        if (profiles.Feed) profiles.CountChanges(units.OfType<ProfileWrite>().Take(results.Length).ToList(), results);
+        if (profiles.Feed) profiles.CountChanges(units, results);
         return (QuotaRepository.Decision(reply), results);
     }
 }

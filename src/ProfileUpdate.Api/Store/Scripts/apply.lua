@@ -15,8 +15,9 @@
 -- per update than the writes themselves (measured: 7.4 µs per two-attribute update before, 3.7 µs after).
 -- Change feed (FEED, see feed.lua): ARGV after now is the log cap (FEED_CAP); each entry has a second key, its log
 --   (the one of its client and, on a cluster, its partition), right after its profile hash, and one more argument after
---   its other ones: the entry's log body ('!' or '?' and the JSON the service built). An entry
---   that wrote is logged ('c' created, 'u' updated); one that wrote nothing (update-only, profile missing) is not.
+--   its other ones: the entry's log element as the service built it ('u<now>', '!' or '?', the JSON). An entry that
+--   wrote is logged (its 'u' made a 'c' when it created the profile); one that wrote nothing (update-only, profile
+--   missing) is not; one flagged '?' (it sets and removes nothing) only when it created its profile.
 -- quota_apply.lua calls this as a function with (KEYS, ARGV, first key, first argument, entries) so that it reads its
 -- share of the arguments in place; run on its own, the script takes all of KEYS and ARGV.
 -- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created.
@@ -83,8 +84,9 @@ for i = 1, count do
     end
     if lifetime then redis.call('PEXPIRE', key, lifetime) end
     result[i] = created and 2 or 1
-    if FEED and (created or string.byte(body, 1) == 33) then -- '!'
-      feed_append(log, created and 'c' or 'u', now, body)
+    if FEED and (created or string.byte(body, 2 + #now) == 33) then -- the flag after 'u<now>' is '!'
+      if created then body = 'c' .. string.sub(body, 2) end
+      feed_append(log, now, body)
     end
   end
 end

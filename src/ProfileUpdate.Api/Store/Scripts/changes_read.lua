@@ -2,9 +2,10 @@
 -- KEYS: the logs (one on standalone Redis and the embedded store; on Redis Cluster the logs of one slot).
 -- ARGV[1]: at most this many elements per log; ARGV[1 + i]: the sequence number to read after in KEYS[i] (-1: from the
 -- oldest retained).
--- Returns per log {first, last} (0, 0 for an empty log) followed by the page's elements, oldest first. When the position
--- asked for is outside what the log holds (older than first - 1: trimmed away; past last: the log was reset) the page is
--- empty and the oldest element follows first and last, so the caller can say how far back the log reaches.
+-- Returns per log {first, last} (0, 0 for an empty log) followed by the page's elements, oldest first (the head's
+-- '#<seq>;' taken off). When the position asked for is outside what the log holds (older than first - 1: trimmed
+-- away; past last: the log was reset) the page is empty and the oldest element follows first and last, so the caller
+-- can say how far back the log reaches.
 local limit = tonumber(ARGV[1])
 local result = {}
 for i = 1, #KEYS do
@@ -13,16 +14,18 @@ for i = 1, #KEYS do
   if not head then
     result[i] = { 0, 0 }
   else
-    local first = tonumber(string.match(head, '^%d+'))
+    local seq, element = string.match(head, '^#(%d+);(.*)$')
+    local first = tonumber(seq)
     local last = first + redis.call('LLEN', log) - 1
     if after < 0 then after = first - 1 end
     if after < first - 1 or after > last then
-      result[i] = { first, last, head }
+      result[i] = { first, last, element }
     else
       local page = { first, last }
       if after < last then
         local start = after + 1 - first
         local elements = redis.call('LRANGE', log, start, start + limit - 1)
+        if start == 0 then elements[1] = element end
         for j = 1, #elements do page[2 + j] = elements[j] end
       end
       result[i] = page

@@ -44,7 +44,7 @@ end
 if exists then
   if FEED then
     local ids = redis.call('HMGET', hash, '_:t', '_:3')
-    feed_append(KEYS[#KEYS], 'd', ARGV[#ARGV], '!' .. (ids[1] or base) .. '\t' .. (ids[2] or ''))
+    feed_append(KEYS[#KEYS], ARGV[#ARGV], 'd' .. ARGV[#ARGV] .. '!' .. (ids[1] or base) .. '\t' .. (ids[2] or ''))
     feed_flush()
   end
   redis.call('DEL', hash)

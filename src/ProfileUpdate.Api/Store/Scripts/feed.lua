@@ -1,36 +1,50 @@
 -- Change feed (Changes:Enabled): put in front of apply.lua and delete.lua, so their changes and the log entries that
 -- describe them are one atomic call. With the feed off the scripts get 'local FEED = false' instead and never touch a log.
 -- A log is one list, oldest first: a client's only log (pu:c:{<client>:p0}) on standalone Redis and the embedded store,
--- or on Redis Cluster one per partition (pu:c:{<client>:p<N>}, in the slot of that partition's profiles). Each element
--- starts with its sequence number, one more than the last element's, so no counter key is needed and the list's head
--- tells how far back the log reaches:
---   '<seq><kind><epoch ms><flag><body>': kind 'c' created, 'u' updated, 'd' deleted; flag '!' (or '?': a write that
---   changes no attribute, logged only when it created its profile); body the entry's JSON from the service, or for a
---   delete '<tntId>\t<thirdPartyId>'.
+-- or on Redis Cluster one per partition (pu:c:{<client>:p<N>}, in the slot of that partition's profiles).
+-- Element: '<kind><epoch ms><flag><body>': kind 'c' created, 'u' updated, 'd' deleted; flag '!' (or '?': a write that
+-- changes no attribute, logged only when it created its profile); body the entry's JSON from the service, or for a
+-- delete '<tntId>\t<thirdPartyId>'. The head element alone carries its sequence number in front, '#<seq>;': an
+-- element's sequence number is the head's plus its index, so the log's positions need no counter key and no number is
+-- formatted per entry (measured: formatting the sequence number and the time for each element cost Redis more than
+-- pushing it).
 -- The time never goes back within a log (an entry takes the later of the writer's clock and the last entry's time), so
 -- the service can merge a cluster's partitions by time.
--- A log holds at most FEED_CAP elements (set by the calling script from its arguments): an append past it trims the
--- oldest in the same call.
+-- The service builds a write's element itself ('u<now>' and flag and body, apply.lua turns the 'u' into 'c' for a
+-- profile it created): the common update is pushed as it came, without building a string in Lua (measured: building
+-- each element here cost Redis more than pushing it). Only a log whose last entry is later than the writer's clock
+-- (instances with skewed clocks) gets elements rebuilt with that later time.
+-- A log holds at most FEED_CAP elements (set by the calling script from its arguments): a push past it trims the
+-- oldest in the same call, and the new head gets its sequence number.
 local FEED, FEED_CAP = true, 0
 local feed_logs, feed_order = {}, {}
--- Appends one element to a log; each log's elements are pushed together by feed_flush (one RPUSH per log and call).
-local function feed_append(log, kind, now, body)
+-- The time of an element, and its sequence number when it is a head: '#<seq>;' then '<kind><ms>'.
+local function feed_parse(element)
+  local seq, rest = string.match(element, '^#(%d+);(.*)$')
+  return tonumber(string.match(rest or element, '^%a(%d+)')), seq and tonumber(seq)
+end
+-- Appends one element '<kind><now><flag><body>' to a log; each log's elements are pushed together by feed_flush (one
+-- RPUSH per log and call).
+local function feed_append(log, now, element)
   local state = feed_logs[log]
   if not state then
     local last = redis.call('LINDEX', log, -1)
-    local seq, ms = 0, 0
+    local later -- the last entry's time when it is later than now
     if last then
-      local s, t = string.match(last, '^(%d+)%a(%d+)')
-      seq, ms = tonumber(s), tonumber(t)
+      local ms = feed_parse(last)
+      if ms > tonumber(now) then later = tostring(ms) end
     end
-    state = { seq = seq, ms = ms, buf = {} }
+    state = { later = later, buf = {}, empty = not last }
     feed_logs[log] = state
     feed_order[#feed_order + 1] = log
   end
-  local t = tonumber(now)
-  if t < state.ms then t = state.ms end
-  state.seq, state.ms = state.seq + 1, t
-  state.buf[#state.buf + 1] = state.seq .. kind .. t .. body
+  if state.later then element = string.sub(element, 1, 1) .. state.later .. string.sub(element, 2 + #now) end
+  local buf = state.buf
+  if state.empty and #buf == 0 then
+    buf[1] = '#1;' .. element -- the first element ever is the head: sequence number 1
+  else
+    buf[#buf + 1] = element
+  end
 end
 local function feed_flush()
   for _, log in ipairs(feed_order) do
@@ -41,7 +55,13 @@ local function feed_flush()
       if e > #buf then e = #buf end
       len = redis.call('RPUSH', log, unpack(buf, s, e))
     end
-    if len > FEED_CAP then redis.call('LTRIM', log, len - FEED_CAP, -1) end
+    if len > FEED_CAP then
+      local _, first = feed_parse(redis.call('LINDEX', log, 0))
+      local drop = len - FEED_CAP
+      redis.call('LTRIM', log, drop, -1)
+      local head = redis.call('LINDEX', log, 0)
+      redis.call('LSET', log, 0, '#' .. (first + drop) .. ';' .. (string.match(head, '^#%d+;(.*)$') or head))
+    end
   end
   feed_logs, feed_order = {}, {}
 end
