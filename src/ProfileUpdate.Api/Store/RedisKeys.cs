@@ -35,7 +35,8 @@ public static class RedisKeys
 
     /// <summary>
     /// One change log of a client (a list, oldest first; docs/architecture.md "Change feed"): one element per applied
-    /// change, "&lt;seq&gt;&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;", appended by the script that applies the change.
+    /// change, "&lt;kind&gt;&lt;epoch ms&gt;&lt;flag&gt;&lt;body&gt;" (the head with its sequence number in front), appended by the script
+    /// that applies the change.
     /// Partition 0 is the client's only log on standalone Redis and the embedded store; on Redis Cluster each partition
     /// has its own, in the slot of that partition's profiles.
     /// </summary>
