@@ -62,7 +62,7 @@ wait "$loader"
 # inclusive time, with kernel and libc frames left out (they show in the .NET frames that call them).
 echo "## top $TOP .NET methods by inclusive CPU time"
 "$TRACE" report "$work/cpu.nettrace" topN -n 600 --inclusive | grep -vE 'vmlinux!|libc\.so|ld-linux|EventName:|EventData:|\(Non-Activities\)|Threads  ' \
-  | head -n "$((TOP + 1))"
+  | head -n "$((TOP + 1))" || true # head closes the pipe early: under pipefail that would end the script here
 
 echo "# allocation profile (AllocationTick events, one per ~100 KB allocated, with stacks; ${DURATION} s under load)"
 load "$((DURATION + 4))s" >/dev/null &
