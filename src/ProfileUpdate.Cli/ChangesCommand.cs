@@ -95,6 +95,8 @@ internal static class ChangesCommand
         };
         parts.AddRange(set.Select(Markup.Escape));
         parts.AddRange(removed.Select(r => $"[red]{Markup.Escape(r)}[/]"));
+        // One entry, one line: Spectre would fold the markup at the terminal's width; the terminal wraps it itself.
+        context.Console.Profile.Width = Math.Max(context.Console.Profile.Width, 4096);
         context.Console.MarkupLine(string.Join(' ', parts));
     }
 
