@@ -432,6 +432,15 @@ internal sealed class LineWriter : TextWriter
     }
 }
 
+/// <summary>
+/// The two stores' classes one after the other: the cut-off test pushes ~25 MB through a stream, and run beside the
+/// other store's delivery-within-a-second test it would be this contract's own load that the second measures.
+/// </summary>
+[CollectionDefinition(nameof(ChangeFeedClientCollection))]
+public sealed class ChangeFeedClientCollection;
+
+[Collection(nameof(ChangeFeedClientCollection))]
 public sealed class ChangeFeedClientOnRedis(ChangeFeedOnRedisFixture fixture) : ChangeFeedClientContract(fixture), IClassFixture<ChangeFeedOnRedisFixture>;
 
+[Collection(nameof(ChangeFeedClientCollection))]
 public sealed class ChangeFeedClientOnEmbeddedStore(ChangeFeedOnEmbeddedFixture fixture) : ChangeFeedClientContract(fixture), IClassFixture<ChangeFeedOnEmbeddedFixture>;
