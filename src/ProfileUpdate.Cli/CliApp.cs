@@ -23,8 +23,9 @@ public static class CliApp
     /// <param name="error">Where errors go.</param>
     /// <param name="interactive">A terminal: progress bars and colours; otherwise plain lines without ANSI escapes.</param>
     /// <param name="configureClient">Last say over the client's options (tests shorten retry waits).</param>
+    /// <param name="cancellationToken">Stops the command as Ctrl-C does (tests end <c>changes --follow</c> with it).</param>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, bool interactive,
-        Action<ProfileUpdateClientOptions>? configureClient = null)
+        Action<ProfileUpdateClientOptions>? configureClient = null, CancellationToken cancellationToken = default)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -35,7 +36,7 @@ public static class CliApp
         });
         var context = new CliContext(console, output, error, interactive, configureClient);
         var root = Commands.Build(context);
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }).ConfigureAwait(false);
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
     }
 }
 
@@ -52,6 +53,7 @@ internal sealed record CliContext(IAnsiConsole Console, TextWriter Output, TextW
             o.Token = connection.Token;
             o.Client = connection.Client;
             o.OnRetry = notice => onRetry?.Invoke($"answered {notice.StatusCode}; retry {notice.Attempt} in {notice.Delay.TotalSeconds:0.#} s");
+            o.OnReconnect = notice => onRetry?.Invoke($"change stream: {notice.Reason}; reconnecting in {notice.Delay.TotalSeconds:0.#} s");
             ConfigureClient?.Invoke(o);
         });
         return services.BuildServiceProvider();

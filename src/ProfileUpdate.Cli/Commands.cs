@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace ProfileUpdate.Cli;
 
-/// <summary>The command tree. A command for the change feed comes when the service has that endpoint.</summary>
+/// <summary>The command tree.</summary>
 internal static class Commands
 {
     public static RootCommand Build(CliContext context)
@@ -96,7 +96,11 @@ internal static class Commands
         {
             BulkUpload.Command(context, ConnectionOf), BulkUpload.DeleteCommand(context, ConnectionOf), status, BulkUpload.ConvertCommand(context),
         };
-        return new RootCommand("profile-update: single and bulk profile updates and deletes against a ProfileUpdate service") { url, token, client, update, get, delete, bulk };
+        var changes = ChangesCommand.Build(context, ConnectionOf);
+        return new RootCommand("profile-update: single and bulk profile updates and deletes, and the change feed, against a ProfileUpdate service")
+        {
+            url, token, client, update, get, delete, bulk, changes,
+        };
     }
 
     private static ProfileId IdOf(ParseResult r, Option<string?> tnt, Option<string?> third) =>

@@ -10,21 +10,26 @@ namespace ProfileUpdate.Client;
 
 /// <summary>
 /// Typed client of the ProfileUpdate service: single updates, visits, profile reads and deletes, batch update and bulk
-/// erase submission, batch status.
+/// erase submission, batch status, and the change feed (pages, or followed as a stream).
 /// Register it with <see cref="ServiceCollectionExtensions.AddProfileUpdateClient"/>. Every refusal of the service
 /// surfaces as <see cref="ProfileUpdateException"/>.
 /// </summary>
-public sealed class ProfileUpdateClient
+public sealed partial class ProfileUpdateClient
 {
     private readonly HttpClient _http;
+    private readonly IHttpClientFactory _factory;
     private readonly ProfileUpdateClientOptions _options;
     private readonly string _client;
 
     /// <summary>Created by the HttpClient factory.</summary>
-    public ProfileUpdateClient(HttpClient http, IOptions<ProfileUpdateClientOptions> options)
+    /// <param name="http">The typed client: timeouts and retries for ordinary calls.</param>
+    /// <param name="options">Where the service is and who calls it.</param>
+    /// <param name="factory">Makes the separate client of the change stream (<see cref="StreamClientName"/>).</param>
+    public ProfileUpdateClient(HttpClient http, IOptions<ProfileUpdateClientOptions> options, IHttpClientFactory factory)
     {
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
+        _factory = factory;
         _options = options.Value;
         _client = Uri.EscapeDataString(_options.Client);
     }

@@ -32,6 +32,22 @@ public sealed class ProfileUpdateClientOptions
 
     /// <summary>Called before each retry with the status that caused it and the delay about to be waited (logging, tests).</summary>
     public Action<RetryNotice>? OnRetry { get; set; }
+
+    /// <summary>
+    /// A change stream (<see cref="ProfileUpdateClient.FollowChangesAsync"/>) that receives nothing — no entry and not
+    /// the keep-alive comment the service sends every 15 s — for this long, or gets no answer to its request in this
+    /// time, is taken for dead and reconnected. Longer than the service's Changes:HeartbeatInterval.
+    /// </summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The longest wait before a change stream reconnects: the service's <c>retry:</c> (1 s) doubles after each attempt
+    /// that delivered nothing up to this, and a 503/429 Retry-After is cut to it.
+    /// </summary>
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Called before each reconnect of a change stream, with why and the wait (logging, tests).</summary>
+    public Action<ReconnectNotice>? OnReconnect { get; set; }
 }
 
 /// <summary>A retry about to happen.</summary>

@@ -13,7 +13,9 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the typed <see cref="ProfileUpdateClient"/> with retries on 429/503 that wait for the server's
     /// Retry-After (bounded by <see cref="ProfileUpdateClientOptions.MaxRetryAttempts"/> and
-    /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/>).
+    /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/>), and the named client of the change stream
+    /// (<see cref="ProfileUpdateClient.StreamClientName"/>), which has neither timeout nor retries of its own. The
+    /// builder returned is the typed client's: handlers added to it do not apply to the stream.
     /// </summary>
     public static IHttpClientBuilder AddProfileUpdateClient(this IServiceCollection services, Action<ProfileUpdateClientOptions> configure)
     {
@@ -22,7 +24,20 @@ public static class ServiceCollectionExtensions
             .Configure(configure)
             .Validate(o => o.BaseAddress is { IsAbsoluteUri: true }, "ProfileUpdateClientOptions.BaseAddress must be an absolute URI.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Client), "ProfileUpdateClientOptions.Client (the client code) is required.")
-            .Validate(o => o.MaxRetryAttempts >= 0, "ProfileUpdateClientOptions.MaxRetryAttempts must be 0 or more.");
+            .Validate(o => o.MaxRetryAttempts >= 0, "ProfileUpdateClientOptions.MaxRetryAttempts must be 0 or more.")
+            .Validate(o => o.StreamIdleTimeout > TimeSpan.Zero, "ProfileUpdateClientOptions.StreamIdleTimeout must be positive.")
+            .Validate(o => o.MaxReconnectDelay >= TimeSpan.Zero, "ProfileUpdateClientOptions.MaxReconnectDelay must not be negative.");
+
+        // The change stream's own client: no overall timeout and no resilience handler. A stream lasts as long as it is
+        // followed, so a request timeout would cut every one; FollowChangesAsync reconnects (and honours Retry-After) itself.
+        services.AddHttpClient(ProfileUpdateClient.StreamClientName, (sp, http) =>
+        {
+            var options = sp.GetRequiredService<IOptions<ProfileUpdateClientOptions>>().Value;
+            http.BaseAddress = options.BaseAddress;
+            http.Timeout = Timeout.InfiniteTimeSpan;
+            if (!string.IsNullOrEmpty(options.Token))
+                http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
+        });
 
         var builder = services.AddHttpClient<ProfileUpdateClient>((sp, http) =>
         {

@@ -373,6 +373,32 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Contains("0 profiles deleted, 1 not found (nothing stored for them), 1 failed", output, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task With_the_feed_off_the_client_and_cli_changes_fail_with_the_servers_message_naming_the_setting()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+
+        var page = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.ReadChangesAsync());
+        Assert.Equal(404, page.StatusCode);
+        Assert.Contains("ProfileUpdate__Changes__Enabled", page.ServerMessage, StringComparison.Ordinal);
+        var followed = await Assert.ThrowsAsync<ProfileUpdateException>(async () =>
+        {
+            await foreach (var _ in client.FollowChangesAsync()) Assert.Fail("an entry from a feed that is off");
+        });
+        Assert.Equal((404, page.ServerMessage), (followed.StatusCode, followed.ServerMessage));
+
+        foreach (var args in new[] { new[] { "changes" }, ["changes", "--follow"], ["changes", "--json"] })
+        {
+            var (exit, output, error) = await CliAsync(args);
+            Assert.Equal(CliApp.Failed, exit);
+            Assert.Equal("", output);
+            Assert.StartsWith("404: ", error, StringComparison.Ordinal);
+            Assert.Contains("ProfileUpdate__Changes__Enabled", error, StringComparison.Ordinal);
+        }
+    }
+
     private static string Quote(string cell) => $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string[] Names(Profile? profile) => [.. profile!.Attributes.Keys.Order(StringComparer.Ordinal)];
@@ -469,6 +495,19 @@ public sealed class ClientResilienceTests : IDisposable
         finally
         {
             File.Delete(list);
+        }
+    }
+
+    [Fact]
+    public async Task Changes_with_a_wrong_token_fail_naming_401_for_pages_and_follow()
+    {
+        var url = _factory.BaseAddress.ToString();
+        foreach (var args in new[] { new[] { "changes" }, ["changes", "--follow"] })
+        {
+            var (exit, output, error) = await ClientCli.RunAsync([.. args, "--url", url, "--client", _secured, "--token", "wrong-token-wrong-token"]);
+            Assert.Equal(CliApp.Failed, exit);
+            Assert.Equal("", output);
+            Assert.StartsWith("401: ", error, StringComparison.Ordinal);
         }
     }
 
