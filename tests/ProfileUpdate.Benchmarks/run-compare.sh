@@ -35,7 +35,17 @@ publish() { # $1 = revision ('' = working tree), $2 = output folder
   local src=.
   if [ -n "$1" ]; then src="$work/src-$(basename "$2")"; git worktree add -q --detach "$src" "$1"; fi
   dotnet publish "$src/src/ProfileUpdate.Api" -c Release -o "$2" --nologo -v q >/dev/null
+  echo "$src" >"$2.src"
 }
+
+# The visitors in the key layout of the side's own revision (its lib.sh's seed): the layout changes between revisions,
+# and a service that finds no profile does no write, which would measure nothing.
+seed_side() ( # $1 = output folder of the side
+  cd "$(cat "$1.src")"
+  # shellcheck source=lib.sh
+  source tests/ProfileUpdate.Benchmarks/lib.sh
+  seed
+)
 echo "# building A = ${REV_A} and B = ${REV_B:-working tree} (Release)"
 publish "$REV_A" "$work/a"
 publish "$REV_B" "$work/b"
@@ -49,7 +59,7 @@ run() { # $1 = A|B
   local side=$1 dir extra port app_pid out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
   dir="$work/$(tr 'AB' 'ab' <<<"$side")"; extra=$([ "$side" = A ] && echo "${EXTRA_A:-}" || echo "${EXTRA_B:-}")
   port=$(free_port)
-  seed
+  redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
   env $extra ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
     ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" "$dir/ProfileUpdate.Api" >"$work/$side.log" 2>&1 &
   app_pid=$!; pids+=($app_pid)
