@@ -35,6 +35,30 @@ public sealed class ProcessLevelTests
             Eventually.WaitUntilAsync(() => Task.FromResult(Acked.Count >= count), LoadDeadline, $"{count} acknowledged updates under load");
     }
 
+    /// <summary>
+    /// A service process on <paramref name="redis"/> gets 200 visitors, then updates from 16 workers; once 500 were
+    /// acknowledged it is SIGKILLed mid-load. Returns every acknowledged update (id, attribute, value).
+    /// </summary>
+    private static async Task<ConcurrentBag<(string Id, string Name, string Value)>> KillUnderLoadAsync(RedisServer redis, string client,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var record = new LoadRecord();
+        using (var service = await ServiceProcess.StartAsync(redis.ConnectionString, environment))
+        {
+            using var http = new HttpClient { BaseAddress = service.BaseAddress };
+            var ids = await CreateVisitorsAsync(http, client, 200);
+            using var stop = new CancellationTokenSource();
+            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
+            await record.AckedAtLeastAsync(500);
+            service.Kill(); // mid-load, no warning
+            stop.Cancel();
+            await load;
+        }
+        var acked = record.Acked;
+        Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
+        return acked;
+    }
+
     /// <summary>Updates in a loop from several workers until stopped; each 200 is recorded as (id, attribute, value).</summary>
     private static async Task DriveAsync(Uri baseAddress, string client, string[] ids, int workers, LoadRecord record, CancellationToken stop)
     {
@@ -81,20 +105,7 @@ public sealed class ProcessLevelTests
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         using var redis = new RedisServer();
         var client = Wire.NewClient();
-        var record = new LoadRecord();
-        using (var service = await ServiceProcess.StartAsync(redis.ConnectionString))
-        {
-            using var http = new HttpClient { BaseAddress = service.BaseAddress };
-            var ids = await CreateVisitorsAsync(http, client, 200);
-            using var stop = new CancellationTokenSource();
-            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
-            await record.AckedAtLeastAsync(500);
-            service.Kill(); // mid-load, no warning
-            stop.Cancel();
-            await load;
-        }
-        var acked = record.Acked;
-        Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
+        var acked = await KillUnderLoadAsync(redis, client);
 
         using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString);
         await AssertAllReadableAsync(restarted.BaseAddress, client, acked);
@@ -106,21 +117,8 @@ public sealed class ProcessLevelTests
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         using var redis = new RedisServer();
         var client = Wire.NewClient();
-        var record = new LoadRecord();
         var feed = new Dictionary<string, string> { ["ProfileUpdate__Changes__Enabled"] = "true" };
-        using (var service = await ServiceProcess.StartAsync(redis.ConnectionString, feed))
-        {
-            using var http = new HttpClient { BaseAddress = service.BaseAddress };
-            var ids = await CreateVisitorsAsync(http, client, 200);
-            using var stop = new CancellationTokenSource();
-            var load = DriveAsync(service.BaseAddress, client, ids, workers: 16, record, stop.Token);
-            await record.AckedAtLeastAsync(500);
-            service.Kill(); // mid-load, no warning
-            stop.Cancel();
-            await load;
-        }
-        var acked = record.Acked;
-        Assert.True(acked.Count > 100, $"only {acked.Count} updates were acknowledged before the kill");
+        var acked = await KillUnderLoadAsync(redis, client, feed);
 
         using var restarted = await ServiceProcess.StartAsync(redis.ConnectionString, feed);
         using var reader = new HttpClient { BaseAddress = restarted.BaseAddress };
