@@ -429,8 +429,13 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// <summary>Writes one write's apply.lua keys at <paramref name="k"/> (see <see cref="ApplyKeysPerWrite"/>).</summary>
     public void AddApplyKeys(RedisKey[] keys, ref int k, ProfileWrite write)
     {
-        keys[k++] = ProfileKey(write);
-        if (_feed) keys[k++] = layout.Log(write.Client, VisitorIds.TntBase(write.TntId));
+        if (!_feed)
+        {
+            keys[k++] = ProfileKey(write);
+            return;
+        }
+        (keys[k], keys[k + 1]) = layout.ProfileAndLog(write.Client, VisitorIds.TntBase(write.TntId));
+        k += 2;
     }
 
     /// <summary>
@@ -514,8 +519,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         var key = 0;
         for (var k = 0; k < members.Length; k++)
         {
-            keys[key++] = allKeys[members[k]];
-            if (_feed) keys[key++] = layout.Log(writes[members[k]].Client, VisitorIds.TntBase(writes[members[k]].TntId));
+            if (_feed) AddApplyKeys(keys, ref key, writes[members[k]]);
+            else keys[key++] = allKeys[members[k]];
             AddApplyArguments(args, ref a, writes[members[k]], stamp);
         }
 

@@ -26,6 +26,13 @@ public sealed class ProfileLayout(StoreConnections store, IOptions<ProfileUpdate
     public RedisKey Log(string client, string tntBase) =>
         RedisKeys.ChangeLog(client, store.IsCluster ? RedisKeys.Partition(tntBase, Partitions) : 0);
 
+    /// <summary>A write's profile hash and the change log it appends to, the profile's partition computed once.</summary>
+    public (RedisKey Profile, RedisKey Log) ProfileAndLog(string client, string tntBase)
+    {
+        var partition = RedisKeys.Partition(tntBase, Partitions);
+        return (RedisKeys.ProfileInPartition(client, partition, tntBase), RedisKeys.ChangeLog(client, store.IsCluster ? partition : 0));
+    }
+
     /// <summary>The most entries one log keeps: Changes:MaxEntriesPerClient shared evenly by a client's logs.</summary>
     public long LogCap => (_maxEntries + LogPartitions - 1) / LogPartitions;
 }

@@ -15,7 +15,10 @@ public static class RedisKeys
     /// <see cref="Partition"/>), so a change-log partition and its profiles share a hash slot on Redis Cluster.
     /// </summary>
     public static string Profile(string client, string tntBase, int partitions) =>
-        $"pu:{{{client}:p{Partition(tntBase, partitions)}}}:t:{tntBase}";
+        ProfileInPartition(client, Partition(tntBase, partitions), tntBase);
+
+    /// <summary>The profile hash, its partition known (<see cref="Partition"/>).</summary>
+    public static string ProfileInPartition(string client, int partition, string tntBase) => $"pu:{{{client}:p{partition}}}:t:{tntBase}";
 
     /// <summary>
     /// The partition (0 to <paramref name="partitions"/> - 1) of the profile with this tntId base: the low bits of its
