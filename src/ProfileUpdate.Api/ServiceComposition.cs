@@ -40,6 +40,7 @@ public static class ServiceComposition
         services.AddSingleton<QuotaApplyCall>();
         services.AddSingleton<UpdateQueue>();
         services.AddSingleton<UpdateMetrics>();
+        services.AddSingleton<InteractiveLoad>();
         services.AddHostedService<UpdateApplier>();
         services.AddSingleton<BatchStatusRepository>();
         // Bulk writes go through the store's bulk connection, so they never queue ahead of single updates' scripts.

@@ -37,6 +37,13 @@ public sealed class BulkOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")] public TimeSpan PauseBetweenChunks { get; set; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// Single updates per second on this instance above which a running batch gives way: one chunk in flight at a time,
+    /// each followed by a pause as long as the chunk took, so single updates keep their latency while a batch applies
+    /// (README, Bulk at scale, has the measurements). Zero: batches never give way.
+    /// </summary>
+    [Range(0, int.MaxValue)] public int YieldAboveUpdatesPerSecond { get; set; } = 1000;
+
     /// <summary>A batch whose instance has not renewed its lease for this long, and that nobody resumed, is reported stuck.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -20,6 +20,7 @@ public sealed partial class UpdateApplier(
     QuotaLimits limits,
     StoreConnections store,
     UpdateMetrics metrics,
+    InteractiveLoad load,
     StoreMetrics storeMetrics,
     IOptions<ProfileUpdateOptions> options,
     ILogger<UpdateApplier> logger) : BackgroundService
@@ -56,6 +57,7 @@ public sealed partial class UpdateApplier(
     {
         var timer = new BatchTimer();
         await ApplyAsync(batch);
+        load.Applied(batch.Count);
         metrics.Batch(batch.Count, timer.Elapsed);
         metrics.Updates(batch);
     }

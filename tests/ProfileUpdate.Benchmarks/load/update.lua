@@ -38,7 +38,8 @@ end
 if delay_ms > 0 then
   -- Uniform in [0, 2 x mean]: a constant delay puts every connection in lockstep after the first response, so "half
   -- load" would really be bursts of one request per connection at once. Jitter spreads arrivals as real clients do.
+  -- wrk waits whole milliseconds; a fractional mean (RATE_DELAY_MS=2.5) is kept on average by rounding each draw.
   function delay()
-    return math.random(0, 2 * delay_ms)
+    return math.floor(math.random() * 2 * delay_ms + 0.5)
   end
 end
