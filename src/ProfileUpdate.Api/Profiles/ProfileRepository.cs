@@ -178,8 +178,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// A profile known to be new (its tntId was generated for a link this batch just made) gets one HSET with its
     /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
-    /// A write's removals follow its HSET as one HDEL on the same connection, so they apply after its sets and before any
-    /// later write (a profile known to be new has nothing to remove).
+    /// A write with removals goes as a one-entry apply.lua call in its place instead, so its sets and removals are one
+    /// atomic step, as for a single update (a profile known to be new has nothing to remove: it takes the plain path).
     /// </summary>
     /// <param name="creationTags">Per write, the tag stored with a profile it creates (<see cref="RedisKeys.FieldCreatedBy"/>), or null.</param>
     public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp, string[]? creationTags = null)
@@ -196,10 +196,20 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         var pending = new Task[5 * writes.Count];
         var count = 0;
         var createdFlags = new Task<bool>?[writes.Count];
+        RedisKey[]? scriptKeys = null;
         for (var i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
             var key = ProfileKey(w);
+            if (w.HasRemovals && !knownNew[i])
+            {
+                // Sets and removals of one row in one step, as a single update's: an apply.lua entry of its own, issued
+                // here so it keeps its place among the chunk's commands (a later row still wins). Plain HSET then HDEL
+                // would let a reader see the row's sets without its removals. Only rows that remove pay the script.
+                (scriptKeys ??= new RedisKey[writes.Count])[i] = key;
+                pending[count++] = WriteGroupAsync(writes, scriptKeys, [i], results);
+                continue;
+            }
             var tagged = knownNew[i] && creationTags is not null;
             var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
             var e = 0;
@@ -228,12 +238,6 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
             }
             pending[count++] = db.HashSetAsync(key, entries);
-            if (w.HasRemovals && !knownNew[i])
-            {
-                var removed = new RedisValue[w.Removals!.Count];
-                for (var r = 0; r < removed.Length; r++) removed[r] = string.Concat(RedisKeys.AttributePrefix, w.Removals[r]);
-                pending[count++] = db.HashDeleteAsync(key, removed);
-            }
             if (_lifetime is { } lifetime) pending[count++] = db.KeyExpireAsync(key, lifetime);
         }
         return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results, writes);

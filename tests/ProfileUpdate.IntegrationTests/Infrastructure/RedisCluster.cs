@@ -21,10 +21,15 @@ public sealed class RedisCluster : IDisposable
             for (var i = 0; i < 3; i++) _nodes.Add(new RedisServer(clusterNode: true));
             var (exitCode, output) = RunCli(["--cluster", "create", .. _nodes.Select(n => n.ConnectionString), "--cluster-replicas", "0", "--cluster-yes"]);
             if (exitCode != 0) throw new InvalidOperationException($"redis-cli --cluster create failed:\n{output}");
+            // Every node, not only the first: a node that has not yet learned the slot map answers CLUSTERDOWN for the
+            // slots it does not know, and a service started then answers 503 for writes that land there (seen in runs).
             Eventually.WaitUntil(
-                () => RunCli(["-p", Ports[0].ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info"]).Output
-                    .Contains("cluster_state:ok", StringComparison.Ordinal),
-                ClusterOkDeadline, "the Redis Cluster to reach cluster_state:ok", poll: TimeSpan.FromMilliseconds(200));
+                () => Ports.All(port => RunCli(["-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "cluster", "info"]).Output
+                          .Contains("cluster_state:ok", StringComparison.Ordinal))
+                      && RunCli(["--cluster", "check", _nodes[0].ConnectionString]).Output is var check
+                      && check.Contains("All nodes agree about slots configuration", StringComparison.Ordinal)
+                      && check.Contains("All 16384 slots covered", StringComparison.Ordinal),
+                ClusterOkDeadline, "every node of the Redis Cluster to reach cluster_state:ok and agree on the slots", poll: TimeSpan.FromMilliseconds(200));
         }
         catch
         {
