@@ -26,6 +26,18 @@ public sealed class ChangeLog(StoreConnections store, ScriptCatalog scripts, Pro
     /// <summary>Positions in a cursor of this store (1, or one per partition on Redis Cluster).</summary>
     public int Logs => layout.LogPartitions;
 
+    /// <summary>
+    /// Settles <see cref="Logs"/>: until the store has answered once since start, it is not known whether it is a cluster
+    /// (one log per partition) or not (one log), so a cursor cannot be judged. Waits for the store as a write does
+    /// (bounded by Store:ReconnectGrace); false when it has still not answered.
+    /// </summary>
+    public async ValueTask<bool> SettleLogsAsync()
+    {
+        if (store.IsClusterKnown) return true;
+        await store.WaitForWritesAsync();
+        return store.IsClusterKnown;
+    }
+
     /// <param name="after">The positions to read after (one per log); null: from the oldest retained.</param>
     public async Task<ChangeRead> ReadAsync(string client, long[]? after, int limit)
     {

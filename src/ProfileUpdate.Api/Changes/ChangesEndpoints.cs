@@ -39,6 +39,10 @@ public static class ChangesEndpoints
         long[]? position = null;
         if (!string.IsNullOrEmpty(cursor))
         {
+            // Until the store has answered once, whether it is a cluster (the cursor's shape) is not known.
+            if (!await services.Log.SettleLogsAsync())
+                return Problems.Unavailable(context, options.Store.RetryAfterSeconds,
+                    "The profile store has not answered since this instance started, so the cursor cannot be read yet; retry after the Retry-After interval.");
             if (!ChangeCursor.TryDecode(cursor, services.Log.Logs, out var decoded))
                 return Problems.BadRequest($"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
             position = decoded;

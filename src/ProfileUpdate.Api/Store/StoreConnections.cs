@@ -118,6 +118,16 @@ public sealed class StoreConnections : IDisposable
         }
     }
 
+    /// <summary>Whether <see cref="IsCluster"/> is settled: false until a server of the store has answered since start.</summary>
+    public bool IsClusterKnown
+    {
+        get
+        {
+            _ = IsCluster;
+            return _isCluster is not null;
+        }
+    }
+
     public int HashSlot(RedisKey key) => Multiplexer.HashSlot(key);
 
     public void Dispose()
