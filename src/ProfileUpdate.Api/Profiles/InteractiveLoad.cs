@@ -1,8 +1,8 @@
 namespace ProfileUpdate.Api.Profiles;
 
 /// <summary>
-/// How many single updates this instance has applied in the last second or so: the signal a running batch uses to give
-/// way (Bulk:YieldAboveUpdatesPerSecond). Two one-second buckets, so the rate never reads zero just because a new
+/// How many single updates and visits this instance has applied in the last second or so: the signal a running batch
+/// uses to give way (Bulk:YieldAboveUpdatesPerSecond). Two one-second buckets, so the rate never reads zero just because a new
 /// second began; updated once per applied batch, not per update.
 /// </summary>
 public sealed class InteractiveLoad(TimeProvider time)

@@ -25,6 +25,7 @@ public static class VisitEndpoints
         ResolvedClient client,
         HttpContext context,
         ProfileRepository repository,
+        InteractiveLoad load,
         IOptions<ProfileUpdateOptions> options)
     {
         // Adobe's Delivery API requires a session id, and its SDKs always send one: a request without is not theirs.
@@ -56,6 +57,7 @@ public static class VisitEndpoints
         // recording a link that does not exist.
         if (request.ThirdPartyId is { } relink && !linked && results[0] == WriteResult.Created)
             await repository.LinkThirdPartyAsync(client.Code, relink, tnt);
+        load.Applied(1); // visits are interactive traffic too: a running batch gives way to them as to single updates
 
         return TypedResults.Ok(new DeliveryResponse(
             200,
