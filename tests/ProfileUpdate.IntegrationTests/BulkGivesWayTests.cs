@@ -123,46 +123,11 @@ public sealed class BulkGivesWayTests(BulkGivesWayFixture fixture) : IClassFixtu
 }
 
 /// <summary>
-/// A service process of its own, on a Redis of its own: the other test classes' single updates must not make these
-/// batches give way, and its /metrics must be its own (in one test process, every hosted service's metrics listener also
-/// sees the instruments of every other host, and a full suite's worth of them crowded this counter out).
+/// A service process of its own (its /metrics its own, see <see cref="ServiceProcessFixture"/>): the other test classes'
+/// single updates must not make these batches give way.
 /// </summary>
-public sealed class BulkGivesWayFixture : IAsyncLifetime, IDisposable
+public sealed class BulkGivesWayFixture() : ServiceProcessFixture(new Dictionary<string, string>
 {
-    private RedisServer? _redis;
-    private ServiceProcess? _service;
-    private readonly string _spool = Directory.CreateTempSubdirectory("pu-giveway-spool-").FullName;
-
-    public string? SkipReason { get; } = RedisServer.IsAvailable ? null : RedisServer.SkipReason;
-
-    public HttpClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        if (SkipReason is not null) return;
-        _redis = new RedisServer();
-        _service = await ServiceProcess.StartAsync(_redis.ConnectionString, new Dictionary<string, string>
-        {
-            ["ProfileUpdate__Bulk__YieldAboveUpdatesPerSecond"] = "5",
-            ["ProfileUpdate__Bulk__ChunkRows"] = "50",
-            ["ProfileUpdate__Bulk__SpoolDirectory"] = _spool,
-        });
-        Client = new HttpClient { BaseAddress = _service.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-    }
-
-    public Task DisposeAsync()
-    {
-        Dispose();
-        return Task.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        Client?.Dispose();
-        _service?.Dispose();
-        _redis?.Dispose();
-        _service = null;
-        _redis = null;
-        if (Directory.Exists(_spool)) Directory.Delete(_spool, recursive: true);
-    }
-}
+    ["ProfileUpdate__Bulk__YieldAboveUpdatesPerSecond"] = "5",
+    ["ProfileUpdate__Bulk__ChunkRows"] = "50",
+});

@@ -3,8 +3,11 @@ using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
 
-/// <summary>docs/api.md §7: Prometheus text at /metrics with the service's own instruments.</summary>
-public sealed class MetricsTests(RedisServiceFixture fixture) : IClassFixture<RedisServiceFixture>
+/// <summary>
+/// docs/api.md §7: Prometheus text at /metrics with the service's own instruments; read from a service process of its own
+/// (see <see cref="ServiceProcessFixture"/>).
+/// </summary>
+public sealed class MetricsTests(DefaultServiceProcessFixture fixture) : IClassFixture<DefaultServiceProcessFixture>
 {
     [SkippableFact]
     public async Task Metrics_show_updates_by_client_and_outcome_quota_queue_batches_and_bulk_rows()

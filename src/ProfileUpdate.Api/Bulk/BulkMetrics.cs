@@ -13,7 +13,7 @@ public sealed class BulkMetrics
         var meter = meterFactory.Create(ServiceMeter.Name);
         _rows = meter.CreateCounter<long>("profileupdate.bulk.rows", "{row}", "Bulk rows by client and outcome");
         _gaveWay = meter.CreateCounter<double>("profileupdate.bulk.gave_way", "s",
-            "Time batches rested between chunks to leave the instance to single updates (Bulk:YieldAboveUpdatesPerSecond)");
+            "Time batches rested between chunks to leave the instance to single updates and visits (Bulk:YieldAboveUpdatesPerSecond)");
         meter.CreateObservableGauge("profileupdate.bulk.batches.queued", () => Math.Max(0, queue.Held - queue.Running), "{batch}",
             "Accepted batches waiting to be applied by this instance");
         meter.CreateObservableGauge("profileupdate.bulk.batches.running", () => queue.Running, "{batch}", "Batches being applied by this instance");
@@ -29,7 +29,7 @@ public sealed class BulkMetrics
         if (failed > 0) _rows.Add(failed, c, new KeyValuePair<string, object?>("outcome", "failed"));
     }
 
-    /// <summary>A batch of <paramref name="client"/> rested this long after a chunk because single updates were busy.</summary>
+    /// <summary>A batch of <paramref name="client"/> rested this long after a chunk because single updates or visits were busy.</summary>
     public void GaveWay(string client, TimeSpan rest) =>
         _gaveWay.Add(rest.TotalSeconds, new KeyValuePair<string, object?>("client", client));
 

@@ -62,7 +62,7 @@ public sealed class BulkProcessor(
         var limits = options.Value.Limits;
         var pause = options.Value.Bulk.PauseBetweenChunks;
         var yieldAbove = options.Value.Bulk.YieldAboveUpdatesPerSecond;
-        // Giving way to single updates: on a busy instance the batch keeps one chunk in flight and rests after each as
+        // Giving way to single updates and visits: on a busy instance the batch keeps one chunk in flight and rests after each as
         // long as it took, so it takes at most about half of what it would of the cores and of Redis. Measured
         // (run-bulk.sh, single updates at half the maximum while a 500,000-row batch applies): without it the p99 of
         // the single updates rose to tens of milliseconds, because a batch at full speed takes both cores.

@@ -38,8 +38,8 @@ public sealed class BulkOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")] public TimeSpan PauseBetweenChunks { get; set; } = TimeSpan.Zero;
 
     /// <summary>
-    /// Single updates and visits per second on this instance above which a running batch gives way: one chunk in flight at a time,
-    /// each followed by a pause as long as the chunk took, so single updates keep their latency while a batch applies
+    /// Single updates and visits per second on this instance above which a running batch gives way: one chunk in flight
+    /// at a time, each followed by a pause as long as the chunk took, so they keep their latency while a batch applies
     /// (README, Bulk at scale, has the measurements). Zero: batches never give way.
     /// </summary>
     [Range(0, int.MaxValue)] public int YieldAboveUpdatesPerSecond { get; set; } = 1000;

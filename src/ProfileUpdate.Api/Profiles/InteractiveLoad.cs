@@ -2,8 +2,8 @@ namespace ProfileUpdate.Api.Profiles;
 
 /// <summary>
 /// How many single updates and visits this instance has applied in the last second or so: the signal a running batch
-/// uses to give way (Bulk:YieldAboveUpdatesPerSecond). Two one-second buckets, so the rate never reads zero just because a new
-/// second began; updated once per applied batch, not per update.
+/// uses to give way (Bulk:YieldAboveUpdatesPerSecond). Two one-second buckets, so the rate never reads zero just because
+/// a new second began; single updates are counted once per applier batch, not one by one.
 /// </summary>
 public sealed class InteractiveLoad(TimeProvider time)
 {
@@ -12,7 +12,7 @@ public sealed class InteractiveLoad(TimeProvider time)
     private long _current;
     private long _previous;
 
-    /// <summary>Records <paramref name="updates"/> single updates applied now.</summary>
+    /// <summary>Records <paramref name="updates"/> single updates (or visits) applied now.</summary>
     public void Applied(int updates)
     {
         var second = Second();
@@ -24,8 +24,8 @@ public sealed class InteractiveLoad(TimeProvider time)
     }
 
     /// <summary>
-    /// Single updates per second: the previous full second, or the current one once it has counted more (a burst that
-    /// starts is seen at once, one that stops within a second).
+    /// Single updates and visits per second: the previous full second, or the current one once it has counted more (a
+    /// burst that starts is seen at once; one that stops is forgotten within two seconds).
     /// </summary>
     public long UpdatesPerSecond
     {
