@@ -26,6 +26,8 @@ seed() {
 # Hypervisor steal: the share of this machine's CPU time the host took for other guests. Read from /proc/stat around
 # each run and printed with it, because on shared cores it moves the tail latency more than any code change does.
 cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9 }' /proc/stat; }
+# steal_pct BEFORE AFTER (two cpu_ticks readings) → the whole percent of CPU time stolen in between.
+steal_pct() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'; }
 
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -135,7 +135,6 @@ start_service
 wrk_run() { # $1 = duration → wrk's output (RATE_DELAY_MS from the environment)
   VISITORS=10000 wrk -t1 -c"$CONNECTIONS" -d"$1" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "$svc_url"
 }
-steal_of() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'; }
 wrk_run 20s >/dev/null # warm-up
 # The maximum, as run-load.sh measures it (wrk -t1 -c64, no delay); half of it, spread over the connections by wrk's
 # per-request delay (random, mean as computed), is the load the fairness target is about.
@@ -152,7 +151,7 @@ fair_run() { # $1 = label, $2 = status URL of a batch applying meanwhile (or emp
   if [ -n "$2" ]; then
     curl -fs "$2" | grep -q '<status>complete</status>' && state=", batch already complete at the end (window partly without it)" || state=", batch still applying at the end"
   fi
-  printf '%-22s %6s req/s   p99 %-9s steal %3s%%%s\n' "$1" "$rps" "$p99" "$(steal_of "$before" "$after")" "$state"
+  printf '%-22s %6s req/s   p99 %-9s steal %3s%%%s\n' "$1" "$rps" "$p99" "$(steal_pct "$before" "$after")" "$state"
   last_p99=$p99; rates+=("$rps")
 }
 for i in 1 2; do
@@ -163,12 +162,10 @@ for i in 1 2; do
 done
 stop_service
 
-if [ "${ONLY:-}" = fair ]; then
-  echo; echo "single updates at half of max ($half req/s offered; ${rates[*]} req/s done): p99 = ${p99s_alone[*]} alone, ${p99s_batch[*]} while a batch applies (target < 10 ms)"
-  exit 0
-fi
+fair="single updates at half of max ($half req/s offered; ${rates[*]} req/s done, alone/with a batch alternating): p99 = ${p99s_alone[*]} alone, ${p99s_batch[*]} while a batch applies (target < 10 ms)"
+if [ "${ONLY:-}" = fair ]; then echo; echo "$fair"; exit 0; fi
 awk -v st="$state" -v p="$pipe" -v a1="$answer1" -v a2="$answer2" -v cold="$cold" -v warm="$warm" -v rs="$rss_start" -v h1="$hwm1" \
-    -v r4s="$rss4_start" -v h4="$hwm4" -v r4e="$rss4_end" -v four="$four" -v pa="${p99s_alone[*]}" -v pb="${p99s_batch[*]}" -v rate="$half" -v dn="${rates[*]}" \
+    -v r4s="$rss4_start" -v h4="$hwm4" -v r4e="$rss4_end" -v four="$four" \
     -v conv="$convert_s" 'BEGIN {
   printf "\nPOST answer (500,000 rows, 27 MB, loopback)   = %s s cold, %s s warm (the upload itself; status incomplete)\n", a1, a2
   printf "CLI CSV -> batch format / POST -> complete    = %.2f   (%s s converting the same rows vs %s s applying them, warm)\n", conv / warm, conv, warm
@@ -176,5 +173,5 @@ awk -v st="$state" -v p="$pipe" -v a1="$answer1" -v a2="$answer2" -v cold="$cold
   printf "POST -> complete / redis-cli plain HSETs      = %.2f   (same state / plain HSETs = %.2f: what the layout itself costs Redis)\n", warm / p, st / p
   printf "one batch from cold: peak RSS                 = %.0f MB, +%.0f MB over the %.0f MB at start (target <= +100 MB)\n", h1 / 1024, (h1 - rs) / 1024, rs / 1024
   printf "four batches at once: peak RSS                = %.0f MB (target < 300 MB); all four complete in %s s\n", h4 / 1024, four
-  printf "four batches at once: RSS after               = %.0f MB, %+.0f MB against the %.0f MB at start (target within 100 MB)\n", r4e / 1024, (r4e - r4s) / 1024, r4s / 1024
-  printf "single updates at half of max (%d req/s offered; %s req/s done, alone/with a batch alternating): p99 = %s alone, %s while a batch applies (target < 10 ms)\n", rate, dn, pa, pb }'
+  printf "four batches at once: RSS after               = %.0f MB, %+.0f MB against the %.0f MB at start (target within 100 MB)\n", r4e / 1024, (r4e - r4s) / 1024, r4s / 1024 }'
+echo "$fair"

@@ -72,7 +72,7 @@ run() { # $1 = A|B
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }')
+  steal=$(steal_pct "$before" "$after")
   svc_us=$(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   redis_us=$(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   printf '%s  %10s req/s   p99 %-9s steal %3s%%   CPU/request: service %6s µs + redis %5s µs = %6s µs\n' \

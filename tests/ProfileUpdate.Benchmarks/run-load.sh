@@ -49,8 +49,7 @@ run_wrk() {
   local non2xx p50 p99 steal
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
   p50=$(awk '$1=="50%" {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  steal=$(awk -v b="$before" -v a="$after" 'BEGIN { split(b, x, " "); split(a, y, " ");
-    d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }')
+  steal=$(steal_pct "$before" "$after")
   printf '%-26s %10s req/s   non-2xx %-6s p50 %-9s p99 %-9s steal %3s%%   CPU/request: process %5s µs, redis %5s µs\n' \
     "$name" "$rps" "$non2xx" "$p50" "$p99" "$steal" "$app_us" "$redis_us"
   last_non2xx=$non2xx; last_p99=$p99
