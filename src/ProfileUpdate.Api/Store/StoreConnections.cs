@@ -104,28 +104,18 @@ public sealed class StoreConnections : IDisposable
     public bool IsEmbedded => _embedded is not null;
 
     /// <summary>True when connected to a Redis Cluster: writes are then grouped per hash slot.</summary>
-    public bool IsCluster
-    {
-        get
-        {
-            if (_isCluster is { } known) return known;
-            var servers = Multiplexer.GetServers();
-            var connected = servers.Where(s => s.IsConnected).ToArray();
-            if (connected.Length == 0) return false; // unknown yet: decide once a server answers
-            var cluster = connected.Any(s => s.ServerType == ServerType.Cluster);
-            _isCluster = cluster;
-            return cluster;
-        }
-    }
+    public bool IsCluster => ClusterKind() ?? false;
 
     /// <summary>Whether <see cref="IsCluster"/> is settled: false until a server of the store has answered since start.</summary>
-    public bool IsClusterKnown
+    public bool IsClusterKnown => ClusterKind() is not null;
+
+    /// <summary>Whether the store is a cluster, decided once a server has answered; null until then.</summary>
+    private bool? ClusterKind()
     {
-        get
-        {
-            _ = IsCluster;
-            return _isCluster is not null;
-        }
+        if (_isCluster is not null) return _isCluster;
+        var connected = Multiplexer.GetServers().Where(s => s.IsConnected).ToArray();
+        if (connected.Length == 0) return null;
+        return _isCluster = connected.Any(s => s.ServerType == ServerType.Cluster);
     }
 
     public int HashSlot(RedisKey key) => Multiplexer.HashSlot(key);
