@@ -1,6 +1,16 @@
 # Helpers the benchmark scripts share; sourced, not run. Expects $pids (an array the caller's cleanup kills) and, for
 # seed, $VISITORS.
 
+# require HINT TOOL... → exits with "missing: TOOL (HINT)" unless every tool is on PATH.
+require() { local hint=$1 tool; shift; for tool in "$@"; do command -v "$tool" >/dev/null || { echo "missing: $tool ($hint)"; exit 1; }; done; }
+
+# Release builds of the service and of bare Kestrel (Baseline/) into DIR/service and DIR/baseline.
+publish_service_and_baseline() {
+  echo "# building (Release)"
+  dotnet publish src/ProfileUpdate.Api -c Release -o "$1/service" --nologo -v q >/dev/null
+  dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$1/baseline" --nologo -v q >/dev/null
+}
+
 free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
 wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
 

@@ -27,9 +27,7 @@ trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
 
-for tool in dotnet git redis-server redis-cli wrk; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
-done
+require "apt-get install -y redis-server wrk" dotnet git redis-server redis-cli wrk
 
 publish() { # $1 = revision ('' = working tree), $2 = output folder
   local src=.

@@ -22,14 +22,8 @@ trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
 
-for tool in dotnet redis-server redis-cli wrk; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk)"; exit 1; }
-done
-
-
-echo "# building (Release)"
-dotnet publish src/ProfileUpdate.Api -c Release -o "$work/service" --nologo -v q >/dev/null
-dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$work/baseline" --nologo -v q >/dev/null
+require "apt-get install -y redis-server wrk" dotnet redis-server redis-cli wrk
+publish_service_and_baseline "$work"
 
 start_redis
 

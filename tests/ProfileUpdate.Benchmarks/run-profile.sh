@@ -22,9 +22,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
-for tool in dotnet redis-server redis-cli wrk "$TRACE"; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool (apt-get install -y redis-server wrk; dotnet tool install -g dotnet-trace)"; exit 1; }
-done
+require "apt-get install -y redis-server wrk; dotnet tool install -g dotnet-trace" dotnet redis-server redis-cli wrk "$TRACE"
 
 echo "# building (Release)"
 dotnet publish src/ProfileUpdate.Api -c Release -o "$work/service" --nologo -v q >/dev/null
