@@ -26,6 +26,7 @@ public static class ServiceComposition
         services.AddSingleton<StoreConnections>();
         services.AddSingleton<StoreMetrics>();
         services.AddSingleton<ProfileLayout>();
+        services.AddSingleton<ChangeLogSignal>();
         // First of the hosted services: nothing writes before the store's key layout is known to match.
         services.AddHostedService<StoreLayoutCheck>();
 

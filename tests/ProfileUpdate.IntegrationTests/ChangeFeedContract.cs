@@ -435,6 +435,8 @@ public sealed class ChangeFeedOnRedisFixture() : StoreServiceFixture(StoreKind.R
         ["ProfileUpdate:Changes:MaxStreams"] = "2",
         ["ProfileUpdate:Changes:HeartbeatInterval"] = "00:00:01",
         ["ProfileUpdate:Changes:SlowReaderTimeout"] = "00:00:03",
+        // The longest poll allowed: a change written through the instance must reach its streams without a poll.
+        ["ProfileUpdate:Changes:PollInterval"] = "00:00:01",
     };
 }
 

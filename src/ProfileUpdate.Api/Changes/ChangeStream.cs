@@ -3,17 +3,21 @@ using System.Text;
 using System.Text.Json;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
+using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Api.Changes;
 
 /// <summary>
 /// The feed as Server-Sent Events: one event per entry (<c>id:</c> the cursor, <c>event:</c> the kind, <c>data:</c> the
-/// entry's JSON), a comment every HeartbeatInterval while idle, new entries found by polling the log every PollInterval.
+/// entry's JSON), a comment every HeartbeatInterval while idle. New entries are read as soon as this instance appends one
+/// for the client (<see cref="ChangeLogSignal"/>), and otherwise (other instances' writes) by polling every PollInterval.
 /// Memory per stream is one page: the next page is read only once the previous one has been handed to the connection. A
 /// reader that does not take what was sent within SlowReaderTimeout (the connection's buffers stay full) gets a
 /// <c>cut-off</c> event and the stream ends; it resumes with Last-Event-ID.
 /// </summary>
-public sealed class ChangeStream(string client, long[]? position, ChangeRead firstPage, ChangeLog log, ChangeStreams streams, ChangesOptions options)
+/// <param name="appended">The signal's wait taken before <paramref name="firstPage"/> was read.</param>
+public sealed class ChangeStream(string client, long[]? position, ChangeRead firstPage, Task appended, ChangeLog log, ChangeStreams streams,
+    ChangeLogSignal signal, ChangesOptions options)
     : IResult
 {
     /// <summary>Entries read per round trip.</summary>
@@ -67,15 +71,11 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                         if (!await FlushAsync(context, writer, aborted)) return;
                         lastSent = Environment.TickCount64;
                     }
-                    try
-                    {
-                        await Task.Delay(options.PollInterval, aborted);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        return;
-                    }
+                    await Task.WhenAny(appended, Task.Delay(options.PollInterval, aborted));
+                    if (aborted.IsCancellationRequested) return;
                 }
+                // The next wait is taken before the read, so an append while reading is not left for the poll.
+                if (appended.IsCompleted) appended = signal.NextAppendAsync(client);
                 page = await log.ReadAsync(client, position, PageSize);
             }
         }

@@ -1,5 +1,6 @@
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
+using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Api.Changes;
 
@@ -22,7 +23,7 @@ public static class ChangesEndpoints
     }
 
     /// <summary>What the feed's handler needs, bound as one parameter.</summary>
-    public readonly record struct ChangeServices(ChangeLog Log, ChangeStreams Streams, IOptions<ProfileUpdateOptions> Options);
+    public readonly record struct ChangeServices(ChangeLog Log, ChangeStreams Streams, ChangeLogSignal Appended, IOptions<ProfileUpdateOptions> Options);
 
     internal static async Task<Results<Ok<ChangePage>, ChangeStream, ProblemHttpResult>> ChangesAsync(
         ResolvedClient client, HttpContext context, [AsParameters] ChangeServices services, string? after = null, string? limit = null)
@@ -57,12 +58,14 @@ public static class ChangesEndpoints
         var handedOver = false;
         try
         {
+            // Taken before the first read: an entry appended right after it wakes the stream instead of waiting for a poll.
+            var appended = stream ? services.Appended.NextAppendAsync(client.Code) : null;
             var read = await services.Log.ReadAsync(client.Code, position, stream ? ChangeStream.PageSize : size);
             if (read.OutOfRange) return Gone(client.Code, read);
             if (stream)
             {
                 handedOver = true; // the stream releases its slot when it ends
-                return new ChangeStream(client.Code, position, read, services.Log, services.Streams, options.Changes);
+                return new ChangeStream(client.Code, position, read, appended!, services.Log, services.Streams, services.Appended, options.Changes);
             }
             // The positions after the page: the last entry's id, or where the read started when there was none.
             return TypedResults.Ok(new ChangePage(read.Entries, ChangeCursor.Encode(read.Next)));

@@ -69,7 +69,7 @@ public readonly struct WriteStamp(long epochMs)
 
 /// <summary>The profile store in Redis. Every multi-entry write is one script call per hash slot (one per batch on standalone Redis).</summary>
 public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scripts, TimeProvider time, IOptions<ProfileUpdateOptions> options,
-    ProfileLayout layout, ProfileMetrics? metrics = null)
+    ProfileLayout layout, ProfileMetrics? metrics = null, ChangeLogSignal? appended = null)
 {
     /// <summary>Rounds of delete.lua finding a link made meanwhile before a delete gives up (a visitor linking ids in a loop).</summary>
     private const int MaxDeleteRounds = 16;
@@ -372,7 +372,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 RedisKey[] keys = _feed ? [hash, layout.Log(client, tntBase)] : [hash];
                 reply = (RedisResult[])(await scripts.Delete.EvaluateAsync(db, keys, DeleteArguments(tntBase, ids)))!;
             }
-            if (_feed && (int)reply[0] == 1) metrics?.ChangesWritten(client, 1);
+            if (_feed && (int)reply[0] == 1) ChangesAppended(client, 1);
             if ((int)reply[0] != 2) return new ProfileDeletion((int)reply[0] == 1, ids);
             if (round >= MaxDeleteRounds)
                 throw new InvalidOperationException("A profile kept gaining thirdPartyId links while it was being deleted; retry the delete.");
@@ -448,7 +448,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// </summary>
     public void CountChanges(IReadOnlyList<ProfileWrite?> writes, IReadOnlyList<WriteResult> results)
     {
-        if (metrics is null) return;
+        if (metrics is null && appended is null) return;
         string? client = null;
         long count = 0;
         var r = 0;
@@ -459,13 +459,20 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             if (result != WriteResult.Created && (result != WriteResult.Applied || !ChangeEntries.ChangesAttributes(write))) continue;
             if (client is not null && !string.Equals(client, write.Client, StringComparison.Ordinal))
             {
-                metrics.ChangesWritten(client, count);
+                ChangesAppended(client, count);
                 count = 0;
             }
             client = write.Client;
             count++;
         }
-        if (count > 0) metrics.ChangesWritten(client!, count);
+        if (count > 0) ChangesAppended(client!, count);
+    }
+
+    /// <summary>Entries a completed write appended to a client's log: counted, and this instance's streams woken.</summary>
+    private void ChangesAppended(string client, long count)
+    {
+        metrics?.ChangesWritten(client, count);
+        appended?.Appended(client);
     }
 
     private static int FieldArgumentCount(ProfileWrite write) =>
