@@ -23,7 +23,7 @@ public static class ChangesEndpoints
     }
 
     /// <summary>What the feed's handler needs, bound as one parameter.</summary>
-    public readonly record struct ChangeServices(ChangeLog Log, ChangeStreams Streams, ChangeLogSignal Appended, IOptions<ProfileUpdateOptions> Options);
+    public readonly record struct ChangeServices(ChangeLog Log, ChangeStreams Streams, ChangeLogSignal Signal, IOptions<ProfileUpdateOptions> Options);
 
     internal static async Task<Results<Ok<ChangePage>, ChangeStream, ProblemHttpResult>> ChangesAsync(
         ResolvedClient client, HttpContext context, [AsParameters] ChangeServices services, string? after = null, string? limit = null)
@@ -59,13 +59,13 @@ public static class ChangesEndpoints
         try
         {
             // Taken before the first read: an entry appended right after it wakes the stream instead of waiting for a poll.
-            var appended = stream ? services.Appended.NextAppendAsync(client.Code) : null;
+            var appended = stream ? services.Signal.NextAppendAsync(client.Code) : null;
             var read = await services.Log.ReadAsync(client.Code, position, stream ? ChangeStream.PageSize : size);
             if (read.OutOfRange) return Gone(client.Code, read);
             if (stream)
             {
                 handedOver = true; // the stream releases its slot when it ends
-                return new ChangeStream(client.Code, position, read, appended!, services.Log, services.Streams, services.Appended, options.Changes);
+                return new ChangeStream(client.Code, position, read, appended!, services.Log, services.Streams, services.Signal, options.Changes);
             }
             // The positions after the page: the last entry's id, or where the read started when there was none.
             return TypedResults.Ok(new ChangePage(read.Entries, ChangeCursor.Encode(read.Next)));
