@@ -1,5 +1,5 @@
-# Helpers the benchmark scripts share; sourced, not run. Expects $pids (an array the caller's cleanup kills) and, for
-# seed, $VISITORS.
+# Helpers the benchmark scripts share; sourced, not run. Expects $pids (an array the caller's cleanup kills; begin_work
+# sets one up) and, for seed, $VISITORS.
 
 # require HINT TOOL... → exits with "missing: TOOL (HINT)" unless every tool is on PATH.
 require() { local hint=$1 tool; shift; for tool in "$@"; do command -v "$tool" >/dev/null || { echo "missing: $tool ($hint)"; exit 1; }; done; }
@@ -51,3 +51,7 @@ cli_convert() {
   /usr/bin/time -f '%e %M' -o "$2.time" dotnet src/ProfileUpdate.Cli/bin/Release/net10.0/ProfileUpdate.Cli.dll bulk convert "$1" --out "$2"
   read -r convert_s convert_rss_kb < "$2.time"
 }
+
+# A scratch folder ($work) and a list of background processes ($pids) that are gone when the script exits, however it exits.
+begin_work() { work=$(mktemp -d); pids=(); trap end_work EXIT; }
+end_work() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }

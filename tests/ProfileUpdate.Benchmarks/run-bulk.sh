@@ -19,11 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
+begin_work
 ROWS=${ROWS:-500000}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 now() { date +%s.%N; }
 
 echo "# building (Release)"

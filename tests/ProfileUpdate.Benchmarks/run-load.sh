@@ -15,12 +15,9 @@ DURATION=${DURATION:-15s}
 CONNECTIONS=${CONNECTIONS:-64}
 VISITORS=${VISITORS:-10000}
 WRK="wrk -t1 -c${CONNECTIONS} -d${DURATION} --latency"
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
+begin_work
 
 require "apt-get install -y redis-server wrk" dotnet redis-server redis-cli wrk
 publish_service_and_baseline "$work"

@@ -13,12 +13,9 @@ cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10}
 TOP=${TOP:-20}
 VISITORS=${VISITORS:-10000}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
+begin_work
 require "apt-get install -y redis-server wrk linux-perf" dotnet redis-server redis-cli wrk perf
 publish_service_and_baseline "$work"
 start_redis

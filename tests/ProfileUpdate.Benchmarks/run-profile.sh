@@ -16,12 +16,9 @@ CONNECTIONS=${CONNECTIONS:-64}
 VISITORS=${VISITORS:-10000}
 TOP=${TOP:-25}
 TRACE=${DOTNET_TRACE:-$HOME/.dotnet/tools/dotnet-trace}
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source tests/ProfileUpdate.Benchmarks/lib.sh
+begin_work
 require "apt-get install -y redis-server wrk; dotnet tool install -g dotnet-trace" dotnet redis-server redis-cli wrk "$TRACE"
 
 echo "# building (Release)"

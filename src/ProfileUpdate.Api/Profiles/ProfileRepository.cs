@@ -425,7 +425,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
 
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
     public int ApplyArgumentCount(ProfileWrite write) =>
-        3 + FieldArgumentCount(write) + (write.HasRemovals ? 1 + write.Removals!.Count : 0) + (_feed ? 1 : 0);
+        (write.Mode == WriteMode.CreateIfMissing ? 3 : 2) + FieldArgumentCount(write) +
+        (write.HasRemovals ? 1 + write.Removals!.Count : 0) + (_feed ? 1 : 0);
 
     /// <summary>Number of apply.lua keys per write: the profile hash, and with the change feed its client's log.</summary>
     public int ApplyKeysPerWrite => _feed ? 2 : 1;
@@ -476,23 +477,31 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     }
 
     private static int FieldArgumentCount(ProfileWrite write) =>
-        2 * (1 + (write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count + (write.CreationTag is null ? 0 : 1));
+        2 * ((write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count + (write.CreationTag is null ? 0 : 1));
 
     /// <summary>
-    /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, tntId, m, then m ready field/value
-    /// arguments ('_:m', '_:3' and the link's '_:l:&lt;thirdPartyId&gt;' when known, 'a:&lt;name&gt;' →
-    /// '&lt;ms&gt;:&lt;value&gt;'), then, only for a write with removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;'
-    /// fields to delete. Built here rather than in the script: string building in Lua cost Redis more per update than
-    /// the writes (see apply.lua). The mode carries Profiles:Lifetime when one is set.
+    /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, the tntId only when the write may create
+    /// the profile (mode 'c'/'cr'), m, then m ready field/value arguments ('_:3' and the link's
+    /// '_:l:&lt;thirdPartyId&gt;' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'), then, only for a write
+    /// with removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;' fields to delete. Built here rather than in the
+    /// script: string building in Lua cost Redis more per update than the writes (see apply.lua). '_:m' is not sent:
+    /// the script sets it from the call's own time, and an update-only write sends no tntId it would never use — every
+    /// argument costs Redis a Lua string (measured with run-redis-floor.sh: see docs/performance.md). The mode carries
+    /// Profiles:Lifetime when one is set.
     /// </summary>
     public void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
     {
         var removes = write.HasRemovals;
-        args[a++] = write.Mode == WriteMode.CreateIfMissing ? (removes ? _createRemoveMode : _createMode) : (removes ? _updateRemoveMode : _updateMode);
-        args[a++] = write.TntId;
+        if (write.Mode == WriteMode.CreateIfMissing)
+        {
+            args[a++] = removes ? _createRemoveMode : _createMode;
+            args[a++] = write.TntId;
+        }
+        else
+        {
+            args[a++] = removes ? _updateRemoveMode : _updateMode;
+        }
         args[a++] = FieldArgumentCount(write);
-        args[a++] = RedisKeys.FieldModified;
-        args[a++] = stamp.Now;
         if (write.ThirdPartyId is { } thirdParty)
         {
             args[a++] = RedisKeys.FieldThirdPartyId;

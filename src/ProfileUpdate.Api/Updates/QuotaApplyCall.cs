@@ -19,9 +19,9 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
     /// <returns>The quota decision, and the write results of the admitted writes in order.</returns>
     public async Task<(QuotaDecision Decision, WriteResult[] Results)> RunAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units)
     {
-        const int fixedArgs = QuotaRepository.ArgumentCount + 2;
+        const int fixedArgs = QuotaRepository.ArgumentCount + 2; // the quota's, the unit count, the units' flags
         var writes = 0;
-        var argCount = fixedArgs - 1 + profiles.ApplyCallArgumentCount + units.Count;
+        var argCount = fixedArgs + profiles.ApplyCallArgumentCount;
         foreach (var unit in units)
         {
             if (unit is null) continue;
@@ -33,13 +33,13 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
         args[QuotaRepository.ArgumentCount] = units.Count;
+        args[QuotaRepository.ArgumentCount + 1] = writes == units.Count ? AllWrites(units.Count) : Flags(units);
         var stamp = WriteStamp.At(time);
-        var a = fixedArgs - 1 + units.Count;
+        var a = fixedArgs;
         profiles.AddApplyCallArguments(args, ref a, stamp);
         var k = 1;
         for (var i = 0; i < units.Count; i++)
         {
-            args[QuotaRepository.ArgumentCount + 1 + i] = units[i] is null ? "0" : "1";
             if (units[i] is not { } write) continue;
             profiles.AddApplyKeys(keys, ref k, write);
             profiles.AddApplyArguments(args, ref a, write, stamp);
@@ -51,4 +51,18 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         if (profiles.Feed) profiles.CountChanges(units, results);
         return (QuotaRepository.Decision(reply), results);
     }
+
+    // The common case (every visitor known) as a slice of one shared run of '1's: no string per call. Its length is the
+    // largest Applier:MaxBatchSize allowed; a longer list (not from the applier) gets its own.
+    private static readonly byte[] Ones = Enumerable.Repeat((byte)'1', 10_000).ToArray();
+
+    private static RedisValue AllWrites(int units) =>
+        units <= Ones.Length ? new ReadOnlyMemory<byte>(Ones, 0, units) : new string('1', units);
+
+    /// <summary>quota_apply.lua's flags: per unit '1' when it has a write, '0' when its visitor is unknown.</summary>
+    private static string Flags(IReadOnlyList<ProfileWrite?> units) =>
+        string.Create(units.Count, units, static (span, u) =>
+        {
+            for (var i = 0; i < span.Length; i++) span[i] = u[i] is null ? '0' : '1';
+        });
 }

@@ -1,11 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using ProfileUpdate.Api.Configuration;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
-using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Testing;
 
@@ -26,7 +21,7 @@ public class StoreBenchmarks
     private const long QuotaLimit = 1_000_000_000;
 
     private RedisServer? _server;
-    private StoreConnections? _store;
+    private ServiceStore? _store;
     private ProfileRepository _repository = null!;
     private QuotaRepository _quota = null!;
     private QuotaApplyCall _quotaApply = null!;
@@ -45,15 +40,10 @@ public class StoreBenchmarks
         _server = RedisServer.IsAvailable ? new RedisServer() : throw new InvalidOperationException(
             RedisServer.NotInstalled + ". StoreBenchmarks run against a real Redis; install it or leave them out with " +
             "--filter '*Parsing*' '*BulkRow*'.");
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = _server.ConnectionString })
-            .Build();
-        var options = Options.Create(new ProfileUpdateOptions());
-        _store = new StoreConnections(configuration, options, NullLoggerFactory.Instance);
-        var scripts = new ScriptCatalog();
-        _repository = new ProfileRepository(_store, scripts, TimeProvider.System, options, new ProfileLayout(_store, options));
-        _quota = new QuotaRepository(_store, scripts, TimeProvider.System);
-        _quotaApply = new QuotaApplyCall(_store, scripts, _quota, _repository, TimeProvider.System);
+        _store = new ServiceStore(_server.ConnectionString);
+        _repository = _store.Profiles;
+        _quota = _store.Quota;
+        _quotaApply = _store.QuotaApply;
 
         // Existing visitors, linked to thirdPartyIds, as the visit API leaves them: single updates only ever update.
         var tntIds = Enumerable.Range(0, BatchSize).Select(_ => VisitorIds.NewTntId()).ToArray();
