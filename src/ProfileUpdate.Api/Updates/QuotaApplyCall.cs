@@ -19,7 +19,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
     /// <returns>The quota decision, and the write results of the admitted writes in order.</returns>
     public async Task<(QuotaDecision Decision, WriteResult[] Results)> RunAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units)
     {
-        const int fixedArgs = QuotaRepository.ArgumentCount + 2; // the quota's, the unit count, the units' flags
+        const int fixedArgs = QuotaRepository.ArgumentCount + 1; // the quota's (the unit count among them), the units' flags
         var writes = 0;
         var argCount = fixedArgs + profiles.ApplyCallArgumentCount;
         foreach (var unit in units)
@@ -32,8 +32,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
-        args[QuotaRepository.ArgumentCount] = units.Count;
-        args[QuotaRepository.ArgumentCount + 1] = writes == units.Count ? AllWrites(units.Count) : Flags(units);
+        args[QuotaRepository.ArgumentCount] = writes == units.Count ? AllWrites(units.Count) : Flags(units);
         var stamp = WriteStamp.At(time);
         var a = fixedArgs;
         profiles.AddApplyCallArguments(args, ref a, stamp);

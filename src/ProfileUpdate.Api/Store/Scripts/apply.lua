@@ -1,6 +1,7 @@
 -- Applies many profile writes in one round trip (group commit). Atomic per call: Redis runs a script alone.
 -- KEYS[i]: profile hash of entry i (all KEYS of one call share a hash slot on a cluster).
--- ARGV[1]: now in epoch ms (the service's clock), stored as '_:c' on a profile this call creates.
+-- ARGV[1]: now in epoch ms (the service's clock), stored as '_:m' on every profile written and as '_:c' on one this
+--   call creates.
 -- Then per entry i, in order: mode, the tntId (modes 'c' and 'cr' only), m, then m arguments that are field/value pairs
 --   ready for HSET: '_:3' (thirdPartyId, when known) and 'a:<name>' → '<modified epoch ms>:<value>' per attribute.
 --   Every entry's first HSET also sets '_:m' (modified) to now, ahead of its pairs: every profile has it, so that HSET
