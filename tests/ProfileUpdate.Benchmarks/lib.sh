@@ -4,10 +4,15 @@
 # require HINT TOOL... → exits with "missing: TOOL (HINT)" unless every tool is on PATH.
 require() { local hint=$1 tool; shift; for tool in "$@"; do command -v "$tool" >/dev/null || { echo "missing: $tool ($hint)"; exit 1; }; done; }
 
-# Release builds of the service and of bare Kestrel (Baseline/) into DIR/service and DIR/baseline.
-publish_service_and_baseline() {
+# Release build of the service into DIR/service.
+publish_service() {
   echo "# building (Release)"
   dotnet publish src/ProfileUpdate.Api -c Release -o "$1/service" --nologo -v q >/dev/null
+}
+
+# Release builds of the service and of bare Kestrel (Baseline/) into DIR/service and DIR/baseline.
+publish_service_and_baseline() {
+  publish_service "$1"
   dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$1/baseline" --nologo -v q >/dev/null
 }
 

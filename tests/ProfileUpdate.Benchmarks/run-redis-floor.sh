@@ -22,9 +22,9 @@ VISITORS=${VISITORS:-10000}
 source tests/ProfileUpdate.Benchmarks/lib.sh
 begin_work
 require "apt-get install -y redis-server wrk" dotnet redis-server redis-cli redis-benchmark wrk
-publish_service_and_baseline "$work"
+publish_service "$work"
 start_redis
-seed
+seed # also builds the Micro program (Release), whose store-load run_alone uses
 micro=tests/ProfileUpdate.Benchmarks/Micro/bin/Release/net10.0/ProfileUpdate.Benchmarks.Micro.dll
 
 evalsha_usec() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,:]' '/^cmdstat_evalsha:/ { print $5 }'; }
@@ -39,14 +39,14 @@ report() {
 run_alone() { # BATCH
   dotnet "$micro" store-load "127.0.0.1:$redis_port" 3 "$1" >/dev/null # warm-up: JIT, connection, script cache
   redis-cli -p "$redis_port" config resetstat >/dev/null
-  local c0 r0 c1 r1 t1 n user sys
+  local c0 r0 c1 r1 sender n user sys
   c0=$(cpu_ticks); r0=$(proc_ticks "$redis_pid")
-  # The sender's CPU: the child's, read by bash from its own children's times after it exits.
-  n=$( { /usr/bin/time -f '%U %S' -o "$work/time" dotnet "$micro" store-load "127.0.0.1:$redis_port" "$DURATION" "$1"; } )
+  # The sender's CPU from /usr/bin/time: the process ends with the run, so /proc cannot be read after it.
+  n=$(/usr/bin/time -f '%U %S' -o "$work/time" dotnet "$micro" store-load "127.0.0.1:$redis_port" "$DURATION" "$1")
   c1=$(cpu_ticks); r1=$(proc_ticks "$redis_pid")
   read -r user sys < "$work/time"
-  t1=$(awk -v u="$user" -v s="$sys" -v hz="$hz" 'BEGIN { printf "%d", (u + s) * hz }')
-  report "alone/$1" "$n" "$t1" $((r1 - r0)) "$(evalsha_usec)" "$(steal_pct "$c0" "$c1")"
+  sender=$(awk -v u="$user" -v s="$sys" -v hz="$hz" 'BEGIN { printf "%d", (u + s) * hz }')
+  report "alone/$1" "$n" "$sender" $((r1 - r0)) "$(evalsha_usec)" "$(steal_pct "$c0" "$c1")"
 }
 
 run_service() {

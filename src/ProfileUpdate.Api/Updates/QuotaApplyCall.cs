@@ -32,7 +32,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
-        args[QuotaRepository.ArgumentCount] = writes == units.Count ? AllWrites(units.Count) : Flags(units);
+        args[QuotaRepository.ArgumentCount] = Flags(units);
         var stamp = WriteStamp.At(time);
         var a = fixedArgs;
         profiles.AddApplyCallArguments(args, ref a, stamp);
@@ -50,13 +50,6 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         if (profiles.Feed) profiles.CountChanges(units, results);
         return (QuotaRepository.Decision(reply), results);
     }
-
-    // The common case (every visitor known) as a slice of one shared run of '1's: no string per call. Its length is the
-    // largest Applier:MaxBatchSize allowed; a longer list (not from the applier) gets its own.
-    private static readonly byte[] Ones = Enumerable.Repeat((byte)'1', 10_000).ToArray();
-
-    private static RedisValue AllWrites(int units) =>
-        units <= Ones.Length ? new ReadOnlyMemory<byte>(Ones, 0, units) : new string('1', units);
 
     /// <summary>quota_apply.lua's flags: per unit '1' when it has a write, '0' when its visitor is unknown.</summary>
     private static string Flags(IReadOnlyList<ProfileWrite?> units) =>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Store;
 
 namespace ProfileUpdate.Benchmarks.Micro;
@@ -24,8 +25,8 @@ public static class Seed
         using var output = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
         for (var i = 0; i < visitors; i++)
         {
-            var tntBase = i.ToString("x32", CultureInfo.InvariantCulture);
-            var tnt = tntBase + ".0_0";
+            var tnt = TntId(i);
+            var tntBase = VisitorIds.TntBase(tnt);
             var id = "bench-" + i.ToString(CultureInfo.InvariantCulture);
             Command(output, "HSET", RedisKeys.Profile(client, tntBase, ProfilesOptions.DefaultPartitions), RedisKeys.FieldTntId, tnt,
                 RedisKeys.FieldThirdPartyId, id, RedisKeys.FieldLinkPrefix + id, "", RedisKeys.FieldCreated, "0", RedisKeys.FieldModified, "0");
@@ -33,6 +34,9 @@ public static class Seed
         }
         return 0;
     }
+
+    /// <summary>The tntId of seeded visitor <paramref name="visitor"/> (bench-&lt;visitor&gt;).</summary>
+    public static string TntId(int visitor) => visitor.ToString("x32", CultureInfo.InvariantCulture) + ".0_0";
 
     private static void Command(Stream output, params string[] parts)
     {

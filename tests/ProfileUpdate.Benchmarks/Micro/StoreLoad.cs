@@ -41,10 +41,9 @@ public static class StoreLoad
             {
                 for (var i = 0; i < batch; i++)
                 {
-                    // The seeded visitor's tntId (Seed), and the load script's two attributes with varying values.
-                    var tnt = random.Next(visitors).ToString("x32", CultureInfo.InvariantCulture) + ".0_0";
+                    // A seeded visitor, and the load script's two attributes with varying values.
                     counter++;
-                    units[i] = new ProfileWrite(Client, tnt, null, WriteMode.UpdateOnly,
+                    units[i] = new ProfileWrite(Client, Seed.TntId(random.Next(visitors)), null, WriteMode.UpdateOnly,
                         [new("counter", counter.ToString(CultureInfo.InvariantCulture)), new("color", "c" + (counter % 97).ToString(CultureInfo.InvariantCulture))]);
                 }
                 var (decision, results) = await store.QuotaApply.RunAsync(Client, long.MaxValue / 2, units);
