@@ -12,12 +12,13 @@ namespace ProfileUpdate.Benchmarks.Micro;
 /// <summary>The service's store classes on one Redis, wired as ServiceComposition wires them (default options).</summary>
 internal sealed class ServiceStore : IDisposable
 {
-    public ServiceStore(string connectionString)
+    /// <param name="direct">Store:DirectApplyConnection: the applier's script on its own connection (the default) or through StackExchange.Redis.</param>
+    public ServiceStore(string connectionString, bool direct = true)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = connectionString })
             .Build();
-        var options = Options.Create(new ProfileUpdateOptions());
+        var options = Options.Create(new ProfileUpdateOptions { Store = { DirectApplyConnection = direct } });
         Connections = new StoreConnections(configuration, options, NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
         Profiles = new ProfileRepository(Connections, scripts, TimeProvider.System, options, new ProfileLayout(Connections, options));
