@@ -43,9 +43,6 @@ public sealed class RedisScript
     /// <summary>The script with <paramref name="prefix"/> (Lua declarations) in front of its source.</summary>
     public static RedisScript WithPrefix(string name, string prefix, RedisScript script) => new(name, prefix + script.Source);
 
-    /// <summary>A script from its source text (tests: scripts that are not part of the service).</summary>
-    internal static RedisScript FromSource(string name, string source) => new(name, source);
-
     public static RedisScript FromResource(string name)
     {
         var assembly = typeof(RedisScript).Assembly;

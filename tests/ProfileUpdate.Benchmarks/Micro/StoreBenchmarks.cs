@@ -25,8 +25,6 @@ public class StoreBenchmarks
     private ProfileRepository _repository = null!;
     private QuotaRepository _quota = null!;
     private QuotaApplyCall _quotaApply = null!;
-    private ServiceStore? _libraryStore;
-    private QuotaApplyCall _quotaApplyThroughLibrary = null!;
     private ProfileWrite[] _writes = [];
     private (string Client, string ThirdPartyId)[] _thirdPartyIds = [];
     private WriteResult[] _results = [];
@@ -46,8 +44,6 @@ public class StoreBenchmarks
         _repository = _store.Profiles;
         _quota = _store.Quota;
         _quotaApply = _store.QuotaApply;
-        _libraryStore = new ServiceStore(_server.ConnectionString, direct: false);
-        _quotaApplyThroughLibrary = _libraryStore.QuotaApply;
 
         // Existing visitors, linked to thirdPartyIds, as the visit API leaves them: single updates only ever update.
         var tntIds = Enumerable.Range(0, BatchSize).Select(_ => VisitorIds.NewTntId()).ToArray();
@@ -69,16 +65,12 @@ public class StoreBenchmarks
         if (_results.Any(r => r != WriteResult.Applied)) throw new InvalidOperationException("Setup writes did not apply.");
         if ((await ResolveThirdParty()).Any(t => t is null)) throw new InvalidOperationException("Setup thirdPartyIds do not resolve.");
         if ((await ConsumeQuota()).Admitted != BatchSize) throw new InvalidOperationException("Setup quota call denied units.");
-        if ((await ApplierBatchOneCall()).Item2.Any(r => r != WriteResult.Applied) ||
-            (await ApplierBatchOneCallThroughLibrary()).Item2.Any(r => r != WriteResult.Applied))
-            throw new InvalidOperationException("Setup quota-and-apply calls did not apply.");
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _store?.Dispose();
-        _libraryStore?.Dispose();
         _server?.Dispose();
     }
 
@@ -100,13 +92,6 @@ public class StoreBenchmarks
     /// </summary>
     [Benchmark]
     public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCall() => _quotaApply.RunAsync(Client, QuotaLimit, _writes);
-
-    /// <summary>
-    /// As <see cref="ApplierBatchOneCall"/>, sent through StackExchange.Redis instead of the applier's own connection
-    /// (Store:DirectApplyConnection=false): the before of that change.
-    /// </summary>
-    [Benchmark]
-    public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCallThroughLibrary() => _quotaApplyThroughLibrary.RunAsync(Client, QuotaLimit, _writes);
 
     /// <summary>The two-step store traffic (Redis Cluster, or links not yet known): quota and resolve sent together, then the writes.</summary>
     [Benchmark]
