@@ -61,9 +61,6 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
     public static QuotaDecision Decision(RedisResult[] reply) =>
         new((long)reply[0], (long)reply[1], (long)reply[2], (long)reply[3]);
 
-    /// <summary>The decision in the first four numbers of a quota reply read as integers.</summary>
-    public static QuotaDecision Decision(long[] reply) => new(reply[0], reply[1], reply[2], reply[3]);
-
     // Production uses Redis TIME: instance clocks may disagree, Redis's does not. An injected clock (tests) is passed in.
     private RedisValue Now() => ReferenceEquals(time, TimeProvider.System)
         ? RedisValue.EmptyString

@@ -16,11 +16,7 @@ public sealed class RedisScript
 #pragma warning disable CA5350 // SHA-1 is what Redis names scripts by (EVALSHA), not a security measure
         _sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(source));
 #pragma warning restore CA5350
-        Sha1Hex = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(_sha1));
     }
-
-    /// <summary>The SHA-1 as EVALSHA takes it: 40 lower-case hex digits, ASCII.</summary>
-    public byte[] Sha1Hex { get; }
 
     public string Name { get; }
 

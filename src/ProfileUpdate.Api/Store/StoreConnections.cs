@@ -62,8 +62,6 @@ public sealed class StoreConnections : IDisposable
         bulkConfig.ClientName = config.ClientName + "-bulk";
         _bulkMultiplexer = ConnectionMultiplexer.Connect(bulkConfig);
         Bulk = new StoreConnections(this, _bulkMultiplexer, options, logger);
-        // The applier's hot script on a connection of its own (see DirectScriptConnection for why, and where it does not apply).
-        Direct = DirectScriptConnection.TryCreate(config, options.Value.Store.DirectApplyConnection, () => Multiplexer.IsConnected, logger);
         logger.LogInformation("Profile store: {Store}; connected: {Connected}", Description, Multiplexer.IsConnected);
     }
 
@@ -95,12 +93,6 @@ public sealed class StoreConnections : IDisposable
     public ValueTask WaitForReadsAsync() => _reads.WaitAsync();
 
     public IConnectionMultiplexer Multiplexer { get; }
-
-    /// <summary>
-    /// The applier's quota-and-write script call on standalone Redis goes here when set (Store:DirectApplyConnection, a
-    /// single plain-TCP endpoint); null otherwise, and on the bulk view.
-    /// </summary>
-    public DirectScriptConnection? Direct { get; }
 
     public IDatabase Database => Multiplexer.GetDatabase();
 
@@ -134,7 +126,6 @@ public sealed class StoreConnections : IDisposable
         Bulk.DisposeBulkView();
         _writes.Detach();
         _reads.Detach();
-        Direct?.Dispose();
         Multiplexer.Dispose();
         _readMultiplexer.Dispose();
         _bulkMultiplexer?.Dispose();

@@ -44,9 +44,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
             profiles.AddApplyArguments(args, ref a, write, stamp);
         }
 
-        var reply = store.Direct is { } direct
-            ? await direct.EvaluateAsync(scripts.QuotaApply, keys, args)
-            : Array.ConvertAll((RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!, r => (long)r);
+        var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
         var results = new WriteResult[reply.Length - QuotaRepository.ArgumentCount];
         for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)reply[QuotaRepository.ArgumentCount + i];
         if (profiles.Feed) profiles.CountChanges(units, results);

@@ -12,13 +12,12 @@ namespace ProfileUpdate.Benchmarks.Micro;
 /// <summary>The service's store classes on one Redis, wired as ServiceComposition wires them (default options).</summary>
 internal sealed class ServiceStore : IDisposable
 {
-    /// <param name="direct">Store:DirectApplyConnection: the applier's script on its own connection (the default) or through StackExchange.Redis.</param>
-    public ServiceStore(string connectionString, bool direct = true)
+    public ServiceStore(string connectionString)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Redis"] = connectionString })
             .Build();
-        var options = Options.Create(new ProfileUpdateOptions { Store = { DirectApplyConnection = direct } });
+        var options = Options.Create(new ProfileUpdateOptions());
         Connections = new StoreConnections(configuration, options, NullLoggerFactory.Instance);
         var scripts = new ScriptCatalog();
         Profiles = new ProfileRepository(Connections, scripts, TimeProvider.System, options, new ProfileLayout(Connections, options));

@@ -10,8 +10,7 @@ namespace ProfileUpdate.Benchmarks.Micro;
 /// script call), built by the service's own classes, for the seeded visitors (see <see cref="Seed"/>), with no HTTP in
 /// front: <c>in-flight</c> loops (default 4, the applier's MaxBatchesInFlight) each send batches of <c>batch</c>
 /// two-attribute updates (default 16, what the applier's batches hold under the run-load.sh load) back to back. Prints
-/// the number of updates sent. <c>STORE_DIRECT=0</c> in the environment sends the calls through StackExchange.Redis
-/// instead of the applier's own connection (Store:DirectApplyConnection=false). run-redis-floor.sh measures Redis's CPU around it: the Redis side of an update with
+/// the number of updates sent. run-redis-floor.sh measures Redis's CPU around it: the Redis side of an update with
 /// nothing else running.
 /// </summary>
 public static class StoreLoad
@@ -29,7 +28,7 @@ public static class StoreLoad
         var inFlight = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 4;
         var visitors = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 10_000;
 
-        using var store = new ServiceStore(args[1], direct: Environment.GetEnvironmentVariable("STORE_DIRECT") != "0");
+        using var store = new ServiceStore(args[1]);
 
         var sent = 0L;
         var stopwatch = Stopwatch.StartNew();
