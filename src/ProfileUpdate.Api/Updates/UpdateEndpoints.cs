@@ -16,7 +16,9 @@ public static class UpdateEndpoints
     {
         var provider = app.ServiceProvider;
         var limits = provider.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.Limits;
-        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").ForClient(ClientSource.Route);
+        // Every answer, errors included, is written by the handler or the client filter (problem+json): see WritesOwnErrors.
+        var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").ForClient(ClientSource.Route)
+            .WithMetadata(WritesOwnErrors.Instance);
         // The singletons the handler needs, resolved once here rather than bound per request: a service parameter makes
         // every request open a DI scope, look each service up in it and dispose it at the end (EndpointServicesBenchmarks:
         // the per-request difference, on the hottest endpoint; the others bind their services as parameters).
