@@ -1,0 +1,65 @@
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ProfileUpdate.Benchmarks.Micro;
+
+/// <summary>
+/// What an endpoint filter costs per request when the handler completes later (as an update's does): the same handler
+/// built by RequestDelegateFactory with no filter and with one pass-through filter (the shape of ClientFilter, which
+/// sets an argument and calls next).
+/// </summary>
+[MemoryDiagnoser]
+public class EndpointFilterBenchmarks
+{
+    private RequestDelegate _plain = null!;
+    private RequestDelegate _filtered = null!;
+    private ServiceProvider _provider = null!;
+    private TaskCompletionSource<IResult> _pending = new();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _provider = new ServiceCollection().BuildServiceProvider();
+        Func<HttpContext, Task<IResult>> handler = _ => _pending.Task;
+        _plain = RequestDelegateFactory.Create(handler, new RequestDelegateFactoryOptions { ServiceProvider = _provider }).RequestDelegate;
+        _filtered = RequestDelegateFactory.Create(handler, new RequestDelegateFactoryOptions
+        {
+            ServiceProvider = _provider,
+            EndpointBuilder = new FilterEndpointBuilder(_provider),
+        }).RequestDelegate;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _provider.Dispose();
+
+    [Benchmark(Baseline = true)]
+    public Task NoFilter() => RequestAsync(_plain);
+
+    [Benchmark]
+    public Task PassThroughFilter() => RequestAsync(_filtered);
+
+    private async Task RequestAsync(RequestDelegate handler)
+    {
+        _pending = new TaskCompletionSource<IResult>();
+        var context = new DefaultHttpContext { RequestServices = _provider };
+        var running = handler(context);
+        _pending.SetResult(Results.Empty);
+        await running;
+    }
+
+    private sealed class FilterEndpointBuilder : Microsoft.AspNetCore.Builder.EndpointBuilder
+    {
+        public FilterEndpointBuilder(IServiceProvider services)
+        {
+            ApplicationServices = services;
+            FilterFactories.Add((_, next) => invocation =>
+            {
+                invocation.Arguments[0] = invocation.HttpContext;
+                return next(invocation);
+            });
+        }
+
+        public override Endpoint Build() => throw new NotSupportedException();
+    }
+}
