@@ -46,6 +46,21 @@ steal_pct() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "
 
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Per thread of PID: "tid name ticks context-switches" (the name's spaces as '_'; stat fields counted after the ')' that
+# ends the name, which may itself hold spaces).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    echo "${t##*/} $(tr ' ' '_' <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{ print $12 + $13 }') $(awk '/ctxt_switches/ { n += $2 } END { print n }' "$t/status")"
+  done 2>/dev/null # a thread may end while it is read
+}
+# thread_split BEFORE_FILE AFTER_FILE REQUESTS → CPU µs and context switches per request by thread name, largest first
+thread_split() {
+  awk -v n="$3" -v hz="$hz" 'NR == FNR { t0[$1] = $3; c0[$1] = $4; next }
+    { t[$2] += $3 - t0[$1]; c[$2] += $4 - c0[$1]; k[$2]++ }
+    END { for (x in t) if (t[x] > 0) printf "     %-16s x%-3d %6.2f µs/request  %5.2f context switches/request\n", x, k[x], 1e6 * t[x] / hz / n, c[x] / n }' \
+    "$1" "$2" | sort -k3 -rn
+}
 hz=$(getconf CLK_TCK)
 
 # The CLI's own CSV → batch-format conversion (`profile-update bulk convert`, Release build) of the CSV $1 into the

@@ -6,7 +6,9 @@
 # percent from minute to minute, CPU per request much less.
 #   usage: tests/ProfileUpdate.Benchmarks/run-compare.sh REV_A [REV_B (default: the working tree)]
 #   env:   ROUNDS (2), DURATION (15s), WARMUP (30s), CONNECTIONS (64), VISITORS (10000), EXTRA_A / EXTRA_B (extra env
-#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code)
+#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code),
+#          THREADS=1 (also print the service's CPU per request split by thread name: which threads a change moves work
+#          between — a change can cut one thread's CPU and add the same to another's)
 # Needs: dotnet, git, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -63,9 +65,11 @@ run() { # $1 = A|B
   app_pid=$!; pids+=($app_pid)
   wait_http "http://127.0.0.1:$port/health/ready"
   VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port" >/dev/null
+  [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads0"
   before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
   out=$(VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port")
   after=$(cpu_ticks); s1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid")
+  [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads1"
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -75,6 +79,7 @@ run() { # $1 = A|B
   redis_us=$(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   printf '%s  %10s req/s   p99 %-9s steal %3s%%   CPU/request: service %6s µs + redis %5s µs = %6s µs\n' \
     "$side" "$rps" "$p99" "$steal" "$svc_us" "$redis_us" "$(awk -v a="$svc_us" -v b="$redis_us" 'BEGIN { printf "%.1f", a + b }')"
+  [ -n "${THREADS:-}" ] && thread_split "$work/threads0" "$work/threads1" "$requests"
   echo "$side $rps $svc_us $redis_us" >>"$work/results"
 }
 
