@@ -44,6 +44,21 @@ cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $
 # steal_pct BEFORE AFTER (two cpu_ticks readings) → the whole percent of CPU time stolen in between.
 steal_pct() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'; }
 
+# launch_service BINARY LOG [NAME=value ...] → the service (Release build at BINARY) on a free port against $redis_port,
+# in Production, output to LOG; sets app_pid and app_url and returns once it is ready. The bench client keeps its quota
+# on (counted in Redis per update) with room for any run: at ~20k req/s the default 1,000,000 runs out during warm-up plus
+# measurement, and a measured window spent answering 429 is not the number wanted. NAME=value settings come last, so
+# they override these.
+launch_service() {
+  local binary=$1 log=$2 port
+  shift 2
+  port=$(free_port); app_url="http://127.0.0.1:$port"
+  env ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
+    ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="$app_url" "$@" "$binary" >"$log" 2>&1 &
+  app_pid=$!; pids+=($app_pid)
+  wait_http "$app_url/health/ready"
+}
+
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Per thread of PID: "tid name ticks context-switches" (the name's spaces as '_'; stat fields counted after the ')' that

@@ -56,18 +56,15 @@ start_redis
 
 
 run() { # $1 = A|B
-  local side=$1 dir extra port app_pid out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
+  local side=$1 dir extra app_pid app_url out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
   dir="$work/$(tr 'AB' 'ab' <<<"$side")"; extra=$([ "$side" = A ] && echo "${EXTRA_A:-}" || echo "${EXTRA_B:-}")
-  port=$(free_port)
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
-  env $extra ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
-    ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" "$dir/ProfileUpdate.Api" >"$work/$side.log" 2>&1 &
-  app_pid=$!; pids+=($app_pid)
-  wait_http "http://127.0.0.1:$port/health/ready"
-  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port" >/dev/null
+  # shellcheck disable=SC2086 # EXTRA_A / EXTRA_B are lists of NAME=value words
+  launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra
+  VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
   [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads0"
   before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
-  out=$(VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "http://127.0.0.1:$port")
+  out=$(VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url")
   after=$(cpu_ticks); s1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid")
   [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads1"
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true

@@ -58,16 +58,9 @@ start_baseline() {
 }
 
 start_service() { # $1 = quota enabled (true/false), $2 = change feed enabled (default false)
-  local port; port=$(free_port)
   seed
-  # The quota stays on (counted in Redis per update) but with room for the whole run: at ~20k req/s the default
-  # 1,000,000 runs out during warm-up plus measurement, and a measured window spent answering 429 is not the number wanted.
-  ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Quota__Enabled="$1" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
-    ProfileUpdate__Changes__Enabled="${2:-false}" \
-    ASPNETCORE_ENVIRONMENT=Production \
-    ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/service/ProfileUpdate.Api" >"$work/service-$1.log" 2>&1 &
-  pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
-  wait_http "$app_url/health/ready"
+  launch_service "$work/service/ProfileUpdate.Api" "$work/service-$1.log" \
+    ProfileUpdate__Quota__Enabled="$1" ProfileUpdate__Changes__Enabled="${2:-false}"
 
   # warm-up, not measured: measured on this machine, throughput keeps rising for about 30 s under load (JIT tiering
   # with PGO, thread-pool growth, GC tuning) before it levels off.

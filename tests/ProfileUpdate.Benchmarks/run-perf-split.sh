@@ -74,13 +74,9 @@ measure "bare Kestrel" "http://127.0.0.1:$port" "$base_pid"
 echo "   steal $(steal_pct "$before" "$(cpu_ticks)")%"
 kill "$base_pid"
 
-port=$(free_port)
-env "${perf_env[@]}" ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
-  ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/service/ProfileUpdate.Api" >"$work/service.log" 2>&1 &
-svc_pid=$!; pids+=($svc_pid)
-wait_http "http://127.0.0.1:$port/health/ready"
+launch_service "$work/service/ProfileUpdate.Api" "$work/service.log" "${perf_env[@]}"
 before=$(cpu_ticks)
-measure "service" "http://127.0.0.1:$port" "$svc_pid" redis
+measure "service" "$app_url" "$app_pid" redis
 echo "   steal $(steal_pct "$before" "$(cpu_ticks)")%"
 echo "## the service's top $TOP frames by self time"
 head -n "$TOP" "$work/service.frames"

@@ -25,13 +25,9 @@ echo "# building (Release)"
 dotnet publish src/ProfileUpdate.Api -c Release -o "$work/service" --nologo -v q >/dev/null
 start_redis
 seed
-port=$(free_port)
-url="http://127.0.0.1:$port"
 # shellcheck disable=SC2086 # EXTRA_ENV is a list of NAME=value words
-env ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
-  ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="$url" ${EXTRA_ENV:-} "$work/service/ProfileUpdate.Api" >"$work/service.log" 2>&1 &
-app_pid=$!; pids+=($app_pid)
-wait_http "$url/health/ready"
+launch_service "$work/service/ProfileUpdate.Api" "$work/service.log" ${EXTRA_ENV:-}
+url=$app_url
 load() { VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$1" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "$url"; }
 echo "# $(date -u +%FT%TZ) warm-up 30 s (JIT tiering, thread pool), then profiles under wrk -t1 -c$CONNECTIONS"
 load 30s >/dev/null

@@ -50,20 +50,16 @@ run_alone() { # BATCH
 }
 
 run_service() {
-  local port url svc c0 r0 a0 c1 r1 a1 out n
-  port=$(free_port); url="http://127.0.0.1:$port"
-  ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
-    ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="$url" "$work/service/ProfileUpdate.Api" >/dev/null 2>&1 &
-  svc=$!; pids+=($svc)
-  wait_http "$url/health/ready"
-  VISITORS=$VISITORS wrk -t1 -c64 -d20s -s tests/ProfileUpdate.Benchmarks/load/update.lua "$url" >/dev/null
+  local app_pid app_url c0 r0 a0 c1 r1 a1 out n
+  launch_service "$work/service/ProfileUpdate.Api" /dev/null
+  VISITORS=$VISITORS wrk -t1 -c64 -d20s -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
   redis-cli -p "$redis_port" config resetstat >/dev/null
-  c0=$(cpu_ticks); r0=$(proc_ticks "$redis_pid"); a0=$(proc_ticks "$svc")
-  out=$(VISITORS=$VISITORS wrk -t1 -c64 -d"${DURATION}s" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$url")
-  c1=$(cpu_ticks); r1=$(proc_ticks "$redis_pid"); a1=$(proc_ticks "$svc")
+  c0=$(cpu_ticks); r0=$(proc_ticks "$redis_pid"); a0=$(proc_ticks "$app_pid")
+  out=$(VISITORS=$VISITORS wrk -t1 -c64 -d"${DURATION}s" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url")
+  c1=$(cpu_ticks); r1=$(proc_ticks "$redis_pid"); a1=$(proc_ticks "$app_pid")
   n=$(awk '/requests in/ { print $1 }' <<<"$out")
   report service "$n" $((a1 - a0)) $((r1 - r0)) "$(evalsha_usec)" "$(steal_pct "$c0" "$c1")"
-  kill "$svc"; wait "$svc" 2>/dev/null || true
+  kill "$app_pid"; wait "$app_pid" 2>/dev/null || true
 }
 
 run_hset() {

@@ -15,7 +15,8 @@ public static class UpdateEndpoints
     public static IEndpointRouteBuilder MapProfileUpdate(this IEndpointRouteBuilder app)
     {
         var provider = app.ServiceProvider;
-        var limits = provider.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value.Limits;
+        var options = provider.GetRequiredService<IOptions<ProfileUpdateOptions>>();
+        var limits = options.Value.Limits;
         // Every answer, errors included, is written by the handler or the client filter (problem+json): see WritesOwnErrors.
         var group = app.MapGroup("/m2/{client}/profile").WithTags("Single profile update").ForClient(ClientSource.Route)
             .WithMetadata(WritesOwnErrors.Instance);
@@ -27,7 +28,7 @@ public static class UpdateEndpoints
             provider.GetRequiredService<QuotaRepository>(),
             provider.GetRequiredService<QuotaLimits>(),
             provider.GetRequiredService<UpdateMetrics>(),
-            provider.GetRequiredService<IOptions<ProfileUpdateOptions>>());
+            options);
         var update = (ResolvedClient client, HttpContext context) => UpdateAsync(client, context, services);
 
         group.MapGet("/update", update)
