@@ -22,7 +22,11 @@ wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; 
 # A throw-away redis-server without persistence; sets redis_port and redis_pid.
 start_redis() {
   redis_port=$(free_port)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >/dev/null &
+  # Also on a Unix socket ($redis_sock): a co-located deployment can connect the service through it
+  # (ConnectionStrings__Redis="!$redis_sock"), which costs both sides less per round trip than TCP over loopback.
+  redis_sock="$work/redis-$redis_port.sock"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --unixsocket "$redis_sock" --unixsocketperm 700 --save "" \
+    --appendonly no --daemonize no >/dev/null &
   redis_pid=$!; pids+=($redis_pid)
   for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 }

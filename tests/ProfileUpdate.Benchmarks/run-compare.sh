@@ -6,7 +6,8 @@
 # percent from minute to minute, CPU per request much less.
 #   usage: tests/ProfileUpdate.Benchmarks/run-compare.sh REV_A [REV_B (default: the working tree)]
 #   env:   ROUNDS (2), DURATION (15s), WARMUP (30s), CONNECTIONS (64), VISITORS (10000), EXTRA_A / EXTRA_B (extra env
-#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code),
+#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code;
+#          {redis_sock} stands for the Redis's Unix socket: EXTRA_B='ConnectionStrings__Redis=!{redis_sock}'),
 #          THREADS=1 (also print the service's CPU per request split by thread name: which threads a change moves work
 #          between — a change can cut one thread's CPU and add the same to another's)
 # Needs: dotnet, git, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
@@ -58,6 +59,7 @@ start_redis
 run() { # $1 = A|B
   local side=$1 dir extra app_pid app_url out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
   dir="$work/$(tr 'AB' 'ab' <<<"$side")"; extra=$([ "$side" = A ] && echo "${EXTRA_A:-}" || echo "${EXTRA_B:-}")
+  extra=${extra//\{redis_sock\}/$redis_sock}
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
   # shellcheck disable=SC2086 # EXTRA_A / EXTRA_B are lists of NAME=value words
   launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra

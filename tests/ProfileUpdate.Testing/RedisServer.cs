@@ -24,16 +24,18 @@ public sealed class RedisServer : IDisposable
 
     /// <param name="persistent">Keep data across <see cref="Stop"/>/<see cref="Start"/> (AOF, fsync always), as production Redis should.</param>
     /// <param name="clusterNode">Start with cluster mode on, for <c>redis-cli --cluster create</c> to join; its cluster bus port (+10000) is free too.</param>
-    public RedisServer(bool persistent = false, bool clusterNode = false)
+    /// <param name="unixSocket">Also listen on a Unix socket in its own folder (<see cref="UnixSocketConnectionString"/>).</param>
+    public RedisServer(bool persistent = false, bool clusterNode = false, bool unixSocket = false)
     {
         _persistent = persistent;
         _clusterNode = clusterNode;
         Port = clusterNode ? FreePortWithClusterBus() : FreePort();
-        if (persistent || clusterNode)
+        if (persistent || clusterNode || unixSocket)
         {
             _directory = Path.Combine(Path.GetTempPath(), "pu-redis-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_directory);
         }
+        if (unixSocket) UnixSocketPath = Path.Combine(_directory!, "redis.sock");
         if (IsAvailable) Start();
     }
 
@@ -48,6 +50,13 @@ public sealed class RedisServer : IDisposable
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The Unix socket it also listens on, when started with one.</summary>
+    public string? UnixSocketPath { get; }
+
+    /// <summary>StackExchange.Redis's form for a Unix socket endpoint: the path after a '!'.</summary>
+    public string UnixSocketConnectionString =>
+        "!" + (UnixSocketPath ?? throw new InvalidOperationException("This server was started without a Unix socket."));
 
     /// <summary>Everything the server printed so far (kept for error messages; a benchmark's own stdout must stay clean).</summary>
     public string Output
@@ -112,7 +121,8 @@ public sealed class RedisServer : IDisposable
             : ["--appendonly", "no"];
         string[] directory = _directory is null ? [] : ["--dir", _directory];
         string[] cluster = _clusterNode ? ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] : [];
-        return common.Concat(persistence).Concat(directory).Concat(cluster);
+        string[] socket = UnixSocketPath is null ? [] : ["--unixsocket", UnixSocketPath, "--unixsocketperm", "700"];
+        return common.Concat(persistence).Concat(directory).Concat(cluster).Concat(socket);
     }
 
     private void Collect(object sender, DataReceivedEventArgs e)
