@@ -5,6 +5,8 @@
 # and of its Redis (from /proc/<pid>/stat around the measured window) — on shared cores throughput moves by tens of
 # percent from minute to minute, CPU per request much less.
 #   usage: tests/ProfileUpdate.Benchmarks/run-compare.sh REV_A [REV_B (default: the working tree)]
+#          REV_A = baseline: bare Kestrel (Baseline/) as side A, alternating with the service; then 1 / "B/A CPU per
+#          request" is the ratio bare / (service + Redis) of run-load.sh, from as many alternating pairs as ROUNDS
 #   env:   ROUNDS (2), DURATION (15s), WARMUP (30s), CONNECTIONS (64), VISITORS (10000), EXTRA_A / EXTRA_B (extra env
 #          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code;
 #          {redis_sock} stands for the Redis's Unix socket: EXTRA_B='ConnectionStrings__Redis=!{redis_sock}'),
@@ -14,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REV_A=${1:?usage: run-compare.sh REV_A [REV_B]}
+export REV_A
 REV_B=${2:-}
 ROUNDS=${ROUNDS:-2}
 DURATION=${DURATION:-15s}
@@ -34,6 +37,10 @@ require "apt-get install -y redis-server wrk" dotnet git redis-server redis-cli 
 
 publish() { # $1 = revision ('' = working tree), $2 = output folder
   local src=.
+  if [ "$1" = baseline ]; then
+    dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$2" --nologo -v q >/dev/null
+    echo baseline >"$2.src"; return
+  fi
   if [ -n "$1" ]; then src="$work/src-$(basename "$2")"; git worktree add -q --detach "$src" "$1"; fi
   dotnet publish "$src/src/ProfileUpdate.Api" -c Release -o "$2" --nologo -v q >/dev/null
   echo "$src" >"$2.src"
@@ -42,6 +49,7 @@ publish() { # $1 = revision ('' = working tree), $2 = output folder
 # The visitors in the key layout of the side's own revision (its lib.sh's seed): the layout changes between revisions,
 # and a service that finds no profile does no write, which would measure nothing.
 seed_side() ( # $1 = output folder of the side
+  [ "$(cat "$1.src")" = baseline ] && exit 0 # bare Kestrel reads no store
   cd "$(cat "$1.src")"
   # shellcheck source=lib.sh
   source tests/ProfileUpdate.Benchmarks/lib.sh
@@ -62,7 +70,14 @@ run() { # $1 = A|B
   extra=${extra//\{redis_sock\}/$redis_sock}
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
   # shellcheck disable=SC2086 # EXTRA_A / EXTRA_B are lists of NAME=value words
-  launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra
+  if [ "$(cat "$dir.src")" = baseline ]; then
+    app_url="http://127.0.0.1:$(free_port)"
+    ASPNETCORE_URLS="$app_url" "$dir/ProfileUpdate.Baseline" >"$work/$side.log" 2>&1 &
+    app_pid=$!; pids+=($app_pid)
+    wait_http "$app_url/m2/bench/profile/update"
+  else
+    launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra
+  fi
   VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
   [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads0"
   before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
@@ -87,3 +102,8 @@ for _ in $(seq 1 "$ROUNDS"); do run A; run B; done
 awk '{ n[$1]++; r[$1] += $2; c[$1] += $3 + $4 } END {
   printf "\nmeans: A %.0f req/s, %.1f µs CPU per request; B %.0f req/s, %.1f µs CPU per request\n", r["A"]/n["A"], c["A"]/n["A"], r["B"]/n["B"], c["B"]/n["B"]
   printf "B/A: throughput %.2f, CPU per request %.2f\n", (r["B"]/n["B"]) / (r["A"]/n["A"]), (c["B"]/n["B"]) / (c["A"]/n["A"]) }' "$work/results"
+# Pair by pair (A then B, run next to each other): how far the machine moved between pairs shows here, not in the means.
+awk '$1 == "A" { a = $3 + $4 } $1 == "B" { printf "%.2f\n", a / ($3 + $4) }' "$work/results" | sort -g | awk '
+  { v[NR] = $1 } END { printf "A/B CPU per request by pair, sorted: "; for (i = 1; i <= NR; i++) printf "%s ", v[i]
+    printf "(median %.2f)%s\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), (ENVIRON["REV_A"] == "baseline" ? ": with A = baseline, the ratio bare / (service + Redis)" : "") }'
+

@@ -14,6 +14,7 @@ public class EndpointFilterBenchmarks
 {
     private RequestDelegate _plain = null!;
     private RequestDelegate _filtered = null!;
+    private RequestDelegate _bound = null!;
     private ServiceProvider _provider = null!;
     private TaskCompletionSource<IResult> _pending = new();
 
@@ -28,6 +29,13 @@ public class EndpointFilterBenchmarks
             ServiceProvider = _provider,
             EndpointBuilder = new FilterEndpointBuilder(_provider),
         }).RequestDelegate;
+        // The shape of the update endpoint: the filter's parameter bound through BindAsync (as ResolvedClient is).
+        Func<Placeholder, HttpContext, Task<IResult>> boundHandler = (_, _) => _pending.Task;
+        _bound = RequestDelegateFactory.Create(boundHandler, new RequestDelegateFactoryOptions
+        {
+            ServiceProvider = _provider,
+            EndpointBuilder = new FilterEndpointBuilder(_provider, bound: true),
+        }).RequestDelegate;
     }
 
     [GlobalCleanup]
@@ -38,6 +46,9 @@ public class EndpointFilterBenchmarks
 
     [Benchmark]
     public Task PassThroughFilter() => RequestAsync(_filtered);
+
+    [Benchmark]
+    public Task PassThroughFilterBindAsyncParameter() => RequestAsync(_bound);
 
     private async Task RequestAsync(RequestDelegate handler)
     {
@@ -50,16 +61,24 @@ public class EndpointFilterBenchmarks
 
     private sealed class FilterEndpointBuilder : Microsoft.AspNetCore.Builder.EndpointBuilder
     {
-        public FilterEndpointBuilder(IServiceProvider services)
+        public FilterEndpointBuilder(IServiceProvider services, bool bound = false)
         {
             ApplicationServices = services;
             FilterFactories.Add((_, next) => invocation =>
             {
-                invocation.Arguments[0] = invocation.HttpContext;
+                invocation.Arguments[0] = bound ? Placeholder.Resolved : invocation.HttpContext;
                 return next(invocation);
             });
         }
 
         public override Endpoint Build() => throw new NotSupportedException();
     }
+}
+
+/// <summary>A parameter bound like ResolvedClient: BindAsync hands a placeholder, the filter replaces it.</summary>
+public sealed class Placeholder
+{
+    public static readonly Placeholder Resolved = new();
+
+    public static ValueTask<Placeholder?> BindAsync(HttpContext context) => ValueTask.FromResult<Placeholder?>(Resolved);
 }
