@@ -156,6 +156,6 @@ awk -v bu1="$base_us1" -v bu2="$base_us2" -v su1="$svc_us1" -v su2="$svc_us2" -v
   printf "CPU per request: bare Kestrel %.1f µs, service + Redis %.1f µs (quota on, means of 2 runs); ratio bare/(service+Redis) = %.2f\n", bu, su, bu / su
   printf "non-2xx (quota on, all runs)       = %s\n", n
   printf "p99 at ~half of max (%.0f req/s)  = %.2f ms median of 3 (%s)   (target < 5 ms; bare Kestrel at the same rate, alternating: %.2f ms median (%s))\n", half, p, ps, bp, bps
-  printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 300 MB)\n", rss1, rss2
+  printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 250 MB)\n", rss1, rss2
 }'
 feed_section
