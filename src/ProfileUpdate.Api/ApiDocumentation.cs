@@ -22,6 +22,9 @@ public static class ApiDocumentation
                 document.Info.Title = "ProfileUpdate";
                 document.Info.Description = "Self-hosted, Adobe Target-compatible profile update service: single and bulk profile " +
                     "updates, visits and profile reads. A 200 means the update is durably stored and readable.";
+                // The single update binds its client from the route as a ResolvedClient; DescribeClient documents that
+                // parameter as the client code, so the class's own schema is referenced by nothing.
+                document.Components?.Schemas?.Remove(nameof(ResolvedClient));
                 return Task.CompletedTask;
             });
             options.AddOperationTransformer((operation, context, _) =>
@@ -302,13 +305,16 @@ public static class ApiDocumentation
     }
 
     /// <summary>
-    /// The client code: handlers take it resolved (<see cref="ResolvedClient"/>), so the generator sees no parameter;
-    /// where it comes from is the group's <see cref="ClientSource"/>.
+    /// The client code: handlers take it resolved (<see cref="ResolvedClient"/>), so the generator sees no parameter, or,
+    /// where a handler binds it from the route (the single update), one typed as that class; where it comes from is the
+    /// group's <see cref="ClientSource"/>, and this parameter replaces the generator's.
     /// </summary>
     private static void DescribeClient(OpenApiOperation operation, ClientSource source)
     {
         if (source == default) return;
         operation.Parameters ??= [];
+        for (var i = operation.Parameters.Count - 1; i >= 0; i--)
+            if (operation.Parameters[i].Name == "client") operation.Parameters.RemoveAt(i);
         operation.Parameters.Insert(0, source switch
         {
             ClientSource.Route => new OpenApiParameter

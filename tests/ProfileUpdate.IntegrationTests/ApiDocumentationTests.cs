@@ -32,6 +32,17 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
         Assert.True(ok.GetProperty("content").EnumerateObject().Any(c => c.Value.TryGetProperty("example", out _)), "200 has no example");
         var parameters = operation.TryGetProperty("parameters", out var p) ? p.EnumerateArray().ToArray() : [];
         Assert.All(parameters.Where(x => x.GetProperty("in").GetString() == "path"), x => Assert.True(x.TryGetProperty("example", out _)));
+        // Each parameter once, however the handler binds it (the single update binds its client from the route).
+        var names = parameters.Select(x => (x.GetProperty("name").GetString(), x.GetProperty("in").GetString())).ToList();
+        Assert.Equal(names.Distinct().Count(), names.Count);
+    }
+
+    [Fact]
+    public async Task The_document_names_no_internal_type()
+    {
+        using var response = await fixture.Client.GetAsync("/openapi/v1.json");
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("ResolvedClient", text, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -17,6 +17,7 @@ public static class UrlEncodedParser
     /// <param name="source">"query string" or "body", for the error message.</param>
     public static string? Parse(ReadOnlySpan<byte> input, List<UrlParameter> output, string source)
     {
+        output.EnsureCapacity(output.Count + input.Count((byte)'&') + 1); // one array per request, not one per doubling
         var index = 0;
         while (!input.IsEmpty)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.AspNetCore.Mvc;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Quota;
@@ -29,7 +30,8 @@ public static class UpdateEndpoints
             provider.GetRequiredService<QuotaLimits>(),
             provider.GetRequiredService<UpdateMetrics>(),
             options);
-        var update = (ResolvedClient client, HttpContext context) => UpdateAsync(client, context, services);
+        // The client bound from the route (ResolvedClient.TryParse) rather than through BindAsync: one async frame fewer.
+        var update = ([FromRoute(Name = "client")] ResolvedClient client, HttpContext context) => UpdateAsync(client, context, services);
 
         group.MapGet("/update", update)
             .WithName("UpdateProfileGet")

@@ -300,6 +300,29 @@ public sealed class UpdateRequestParserTests
         Assert.Contains("more than once", ParseError(("mboxPC", TntId), ("profile.a", first), ("profile.a", second)), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Names are compared one by one for the first few and through a set past them: a repeat is found wherever it falls,
+    /// whether the earlier one was set or empty, and as many distinct names as there are pass.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(7, 0)]
+    [InlineData(7, 6)]
+    [InlineData(8, 0)]
+    [InlineData(8, 7)]
+    [InlineData(9, 3)]
+    [InlineData(20, 0)]
+    [InlineData(20, 19)]
+    [InlineData(20, 11)]
+    public void A_repeated_attribute_is_refused_wherever_it_falls_among_many(int distinct, int repeatOf)
+    {
+        var names = Enumerable.Range(0, distinct).Select(i => ($"profile.n{i}", i % 3 == 0 ? "" : "v")).ToList();
+        Assert.Equal(distinct - names.Count(n => n.Item2.Length == 0),
+            ParseOk([("mboxPC", TntId), .. names]).Attributes.Count);
+        Assert.Equal($"Parameter 'profile.n{repeatOf}' is given more than once; send each attribute once per request.",
+            ParseError([("mboxPC", TntId), .. names, ($"profile.n{repeatOf}", "again")]));
+    }
+
     [Fact]
     public void Profile_names_differing_only_in_case_are_distinct()
     {
