@@ -60,7 +60,8 @@ launch_service() {
   env ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
     ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="$app_url" "$@" "$binary" >"$log" 2>&1 &
   app_pid=$!; pids+=($app_pid)
-  wait_http "$app_url/health/ready"
+  # On failure the log goes with the scratch folder, so its end is printed here (a start-up crash must leave a trace).
+  if ! (wait_http "$app_url/health/ready"); then echo "the service did not start; the end of its log:"; tail -40 "$log"; exit 1; fi
 }
 
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
