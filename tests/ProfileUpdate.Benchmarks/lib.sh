@@ -64,6 +64,17 @@ launch_service() {
   if ! (wait_http "$app_url/health/ready"); then echo "the service did not start; the end of its log:"; tail -40 "$log"; exit 1; fi
 }
 
+# launch_baseline BINARY [LOG] [NAME=value ...] → bare Kestrel (Baseline/, Release build at BINARY) on a free port; sets
+# app_pid and app_url and returns once it answers the update route.
+launch_baseline() {
+  local binary=$1 log=${2:-/dev/null} port
+  shift; [ $# -gt 0 ] && shift
+  port=$(free_port); app_url="http://127.0.0.1:$port"
+  env ASPNETCORE_URLS="$app_url" "$@" "$binary" >"$log" 2>&1 &
+  app_pid=$!; pids+=($app_pid)
+  wait_http "$app_url/m2/bench/profile/update"
+}
+
 # utime + stime of a process, in clock ticks; CPU per request compares designs where req/s moves with the weather.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # Per thread of PID: "tid name ticks context-switches" (the name's spaces as '_'; stat fields counted after the ')' that

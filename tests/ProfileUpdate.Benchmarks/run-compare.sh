@@ -71,10 +71,7 @@ run() { # $1 = A|B
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
   # shellcheck disable=SC2086 # EXTRA_A / EXTRA_B are lists of NAME=value words
   if [ "$(cat "$dir.src")" = baseline ]; then
-    app_url="http://127.0.0.1:$(free_port)"
-    ASPNETCORE_URLS="$app_url" "$dir/ProfileUpdate.Baseline" >"$work/$side.log" 2>&1 &
-    app_pid=$!; pids+=($app_pid)
-    wait_http "$app_url/m2/bench/profile/update"
+    launch_baseline "$dir/ProfileUpdate.Baseline" "$work/$side.log"
   else
     launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra
   fi

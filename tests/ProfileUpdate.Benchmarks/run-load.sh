@@ -50,12 +50,7 @@ run_wrk() {
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
 median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 
-start_baseline() {
-  local port; port=$(free_port)
-  ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/baseline/ProfileUpdate.Baseline" >/dev/null 2>&1 &
-  pids+=($!); app_pid=$!; app_url="http://127.0.0.1:$port"
-  wait_http "$app_url/m2/bench/profile/update"
-}
+start_baseline() { launch_baseline "$work/baseline/ProfileUpdate.Baseline"; }
 
 start_service() { # $1 = quota enabled (true/false), $2 = change feed enabled (default false)
   seed

@@ -65,12 +65,10 @@ measure() { # NAME URL PID [REDIS] → prints the split; service frames are kept
 }
 
 echo "# $(date -u +%FT%TZ)  wrk -t1 -c64, $VISITORS visitors, $(nproc) cores, perf -F 1999 over ${DURATION} s each"
-port=$(free_port)
-env "${perf_env[@]}" ASPNETCORE_URLS="http://127.0.0.1:$port" "$work/baseline/ProfileUpdate.Baseline" >/dev/null 2>&1 &
-base_pid=$!; pids+=($base_pid)
-wait_http "http://127.0.0.1:$port/m2/bench/profile/update"
+launch_baseline "$work/baseline/ProfileUpdate.Baseline" /dev/null "${perf_env[@]}"
+base_pid=$app_pid
 before=$(cpu_ticks)
-measure "bare Kestrel" "http://127.0.0.1:$port" "$base_pid"
+measure "bare Kestrel" "$app_url" "$base_pid"
 echo "   steal $(steal_pct "$before" "$(cpu_ticks)")%"
 kill "$base_pid"
 

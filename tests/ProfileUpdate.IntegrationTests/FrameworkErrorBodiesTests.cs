@@ -59,7 +59,8 @@ public sealed class FrameworkErrorBodiesTests : IDisposable
             var handler = endpoint.Metadata.GetMetadata<MethodInfo>();
             Assert.NotNull(handler);
             // A parameter bound from the query, route, body or services could make the framework answer 400 (or 500)
-            // with no body, which the status-code pages would otherwise have filled in.
+            // with no body, which the status-code pages would otherwise have filled in. ResolvedClient's bindings (BindAsync,
+            // or TryParse from the route on the single update) always succeed: the filter decides about the client.
             Assert.All(handler!.GetParameters(), p => Assert.True(
                 p.ParameterType == typeof(ResolvedClient) || p.ParameterType == typeof(HttpContext) || p.ParameterType == typeof(CancellationToken),
                 $"{endpoint.DisplayName} binds {p.ParameterType.Name} {p.Name}"));

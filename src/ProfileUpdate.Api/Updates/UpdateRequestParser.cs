@@ -124,7 +124,7 @@ public static class UpdateRequestParser
             {
                 foreach (var attribute in attributes)
                     if (string.Equals(attribute.Name, name, StringComparison.Ordinal)) return true;
-                return empty is not null && empty.Contains(name, StringComparer.Ordinal);
+                return empty is not null && empty.Contains(name); // string equality is ordinal
             }
             seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var attribute in attributes) seen.Add(attribute.Name);
