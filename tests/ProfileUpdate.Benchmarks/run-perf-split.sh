@@ -7,6 +7,7 @@
 # own code; StackExchange.Redis; metrics; async/thread-pool machinery; native runtime code, mostly the GC), then the
 # service's most expensive frames (self time, µs per request). JIT-compiled frames get names through the runtime's perf
 # map (DOTNET_PerfMapEnabled=1, with DOTNET_EnableWriteXorExecute=0 so that perf can read the code's addresses).
+# KEEP=DIR keeps the perf recordings there for a closer look (e.g. the callers of one frame).
 # Needs: dotnet, redis-server, redis-cli, wrk, perf (apt-get install -y linux-perf), root. Run by hand, not in CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -80,3 +81,8 @@ echo "## the service's top $TOP frames by self time"
 head -n "$TOP" "$work/service.frames"
 echo "## the service's own frames"
 grep 'ProfileUpdate\.' "$work/service.frames" | head -n "$TOP" || true
+if [[ -n ${KEEP:-} ]]; then
+  # The recordings, for `perf report -i` by hand (callers of a frame: -G --no-children -S SYMBOL); the runtime's perf maps
+  # that name the .NET frames stay in /tmp.
+  mkdir -p "$KEEP" && cp "$work"/*.data "$KEEP"/ && echo "# perf data kept in $KEEP"
+fi

@@ -47,6 +47,26 @@ public sealed class MetricsTests(DefaultServiceProcessFixture fixture) : IClassF
     }
 
     [SkippableFact]
+    public async Task AspNetCore_request_durations_and_Kestrel_connections_are_exported_but_not_active_requests()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        var http = fixture.Client;
+        using (var r = await http.GetAsync("/health/live")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        string text = string.Empty;
+        await Eventually.TryWaitUntilAsync(async () =>
+        {
+            text = await http.GetStringAsync("/metrics");
+            // The exporter caches a scrape for a short while: poll until this request shows up.
+            return text.Contains("http_route=\"/health/live\"", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(30), poll: TimeSpan.FromMilliseconds(200));
+        Assert.Matches("(?m)^http_server_request_duration_seconds_count{[^}]*http_route=\"/health/live\"", text);
+        Assert.Contains("kestrel_active_connections", text, StringComparison.Ordinal);
+        // Dropped by a view (OperationsEndpoints.AddServiceMetrics): two tag-set updates per request for a figure that
+        // kestrel_active_connections, the queue depth and the duration histogram already give.
+        Assert.DoesNotContain("http_server_active_requests", text, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task The_resource_names_the_service_and_its_version()
     {
         Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
