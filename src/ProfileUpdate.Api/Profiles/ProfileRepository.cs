@@ -413,6 +413,16 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// <summary>The profile hash a write goes to.</summary>
     public RedisKey ProfileKey(ProfileWrite write) => layout.Profile(write.Client, VisitorIds.TntBase(write.TntId));
 
+    /// <summary>The bytes of <paramref name="write"/>'s fields and values in an <see cref="ArgumentBytes"/>, for ASCII text.</summary>
+    public static int ApplyArgumentBytes(ProfileWrite write, in WriteStamp stamp)
+    {
+        var length = 0;
+        foreach (var attribute in write.Attributes) length += ArgumentBytes.Length(stamp, attribute.Name, attribute.Value);
+        if (write.HasRemovals)
+            foreach (var name in write.Removals!) length += ArgumentBytes.Length(stamp, name);
+        return length;
+    }
+
     /// <summary>apply.lua arguments of a call before its entries': now, and with the change feed the log cap.</summary>
     public int ApplyCallArgumentCount => _feed ? 2 : 1;
 
@@ -489,7 +499,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// argument costs Redis a Lua string (measured with run-redis-floor.sh: see docs/performance.md). The mode carries
     /// Profiles:Lifetime when one is set.
     /// </summary>
-    public void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp)
+    public void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp, ArgumentBytes bytes)
     {
         var removes = write.HasRemovals;
         if (write.Mode == WriteMode.CreateIfMissing)
@@ -511,8 +521,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         }
         foreach (var attribute in write.Attributes)
         {
-            args[a++] = string.Concat(RedisKeys.AttributePrefix, attribute.Name);
-            args[a++] = string.Concat(stamp.ValuePrefix, attribute.Value);
+            args[a++] = bytes.Field(attribute.Name);
+            args[a++] = bytes.Value(attribute.Value);
         }
         if (write.CreationTag is { } tag)
         {
@@ -522,7 +532,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         if (removes)
         {
             args[a++] = write.Removals!.Count;
-            foreach (var name in write.Removals) args[a++] = string.Concat(RedisKeys.AttributePrefix, name);
+            foreach (var name in write.Removals) args[a++] = bytes.Field(name);
         }
         if (_feed) args[a++] = ChangeEntries.Element(write, stamp);
     }
@@ -530,10 +540,16 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
     {
         var keys = new RedisKey[members.Length * ApplyKeysPerWrite];
-        var argCount = ApplyCallArgumentCount;
-        foreach (var m in members) argCount += ApplyArgumentCount(writes[m]);
-        var args = new RedisValue[argCount];
         var stamp = WriteStamp.At(time);
+        var argCount = ApplyCallArgumentCount;
+        var byteCount = 0;
+        foreach (var m in members)
+        {
+            argCount += ApplyArgumentCount(writes[m]);
+            byteCount += ApplyArgumentBytes(writes[m], stamp);
+        }
+        var args = new RedisValue[argCount];
+        var bytes = new ArgumentBytes(stamp, byteCount);
         var a = 0;
         AddApplyCallArguments(args, ref a, stamp);
         var key = 0;
@@ -541,7 +557,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         {
             if (_feed) AddApplyKeys(keys, ref key, writes[members[k]]);
             else keys[key++] = allKeys[members[k]];
-            AddApplyArguments(args, ref a, writes[members[k]], stamp);
+            AddApplyArguments(args, ref a, writes[members[k]], stamp, bytes);
         }
 
         var reply = (RedisResult[])(await scripts.Apply.EvaluateAsync(store.Database, keys, args))!;

@@ -20,20 +20,23 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
     public async Task<(QuotaDecision Decision, WriteResult[] Results)> RunAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units)
     {
         const int fixedArgs = QuotaRepository.ArgumentCount + 1; // the quota's (the unit count among them), the units' flags
+        var stamp = WriteStamp.At(time);
         var writes = 0;
         var argCount = fixedArgs + profiles.ApplyCallArgumentCount;
+        var byteCount = 0;
         foreach (var unit in units)
         {
             if (unit is null) continue;
             writes++;
             argCount += profiles.ApplyArgumentCount(unit);
+            byteCount += ProfileRepository.ApplyArgumentBytes(unit, stamp);
         }
         var keys = new RedisKey[1 + writes * profiles.ApplyKeysPerWrite];
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
         quota.AddArguments(args, limit, units.Count);
         args[QuotaRepository.ArgumentCount] = Flags(units);
-        var stamp = WriteStamp.At(time);
+        var bytes = new ArgumentBytes(stamp, byteCount);
         var a = fixedArgs;
         profiles.AddApplyCallArguments(args, ref a, stamp);
         var k = 1;
@@ -41,7 +44,7 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
         {
             if (units[i] is not { } write) continue;
             profiles.AddApplyKeys(keys, ref k, write);
-            profiles.AddApplyArguments(args, ref a, write, stamp);
+            profiles.AddApplyArguments(args, ref a, write, stamp, bytes);
         }
 
         var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
