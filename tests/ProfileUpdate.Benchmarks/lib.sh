@@ -16,7 +16,14 @@ publish_service_and_baseline() {
   dotnet publish tests/ProfileUpdate.Benchmarks/Baseline -c Release -o "$1/baseline" --nologo -v q >/dev/null
 }
 
-free_port() { local p; while :; do p=$((20000 + RANDOM % 40000)); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+# Below the kernel's ephemeral range: a port in that range can be the local end of one of wrk's or Redis's
+# connections (nothing listening, so the probe below finds it free), and binding it then fails with "address already
+# in use" — what aborted a service start in an earlier run.
+free_port() {
+  local p low
+  read -r low _ < /proc/sys/net/ipv4/ip_local_port_range
+  while :; do p=$((10000 + RANDOM % (low - 10000))); (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done
+}
 wait_http() { for _ in $(seq 1 200); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
 
 # A throw-away redis-server without persistence; sets redis_port and redis_pid.
