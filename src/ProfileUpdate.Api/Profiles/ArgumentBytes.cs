@@ -9,7 +9,7 @@ namespace ProfileUpdate.Api.Profiles;
 /// (<c>&lt;ms&gt;:&lt;value&gt;</c>) — as UTF-8 written once into shared chunks, handed to StackExchange.Redis as byte
 /// slices. As strings, every argument was a UTF-16 copy made for the call and then measured and encoded again by the
 /// client when it wrote the command: per two-attribute update four strings and two passes over their text, where this
-/// is one pass and a chunk per call (ApplyArgumentsBenchmarks, the store-load sender: docs/performance.md).
+/// is one pass and a chunk per call (StoreBenchmarks.ApplierBatchOneCall and the store-load sender: docs/performance.md).
 /// One instance per call, used from one thread; the chunks live as long as the call's argument array.
 /// </summary>
 public sealed class ArgumentBytes
@@ -43,7 +43,8 @@ public sealed class ArgumentBytes
     private RedisValue Concat(byte[] prefix, string text)
     {
         var free = _chunk.Length - _used;
-        // The bound costs nothing; the exact length (a pass over the text) only when the bound does not fit.
+        // The bound costs nothing; the exact length (a vectorised pass over the text) only when the bound does not fit,
+        // i.e. toward the end of a chunk that was sized exactly for ASCII.
         if (free < prefix.Length + Encoding.UTF8.GetMaxByteCount(text.Length))
         {
             var exact = prefix.Length + Encoding.UTF8.GetByteCount(text);
