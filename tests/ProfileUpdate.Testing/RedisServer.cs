@@ -29,15 +29,32 @@ public sealed class RedisServer : IDisposable
     {
         _persistent = persistent;
         _clusterNode = clusterNode;
-        Port = clusterNode ? FreePortWithClusterBus() : FreePort();
+        Port = NewPort();
         if (persistent || clusterNode || unixSocket)
         {
             _directory = Path.Combine(Path.GetTempPath(), "pu-redis-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(_directory);
         }
         if (unixSocket) UnixSocketPath = Path.Combine(_directory!, "redis.sock");
-        if (IsAvailable) Start();
+        if (!IsAvailable) return;
+        // A port drawn free can still be bound by another test's server before this one binds it: a new port then.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Start();
+                return;
+            }
+            catch (InvalidOperationException) when (attempt < 5 && TestPorts.IsAddressInUse(Output))
+            {
+                lock (_output) _output.Clear();
+                Port = NewPort();
+            }
+        }
     }
+
+    // A cluster node also listens on its port + 10000 (the cluster bus), so both must be free.
+    private int NewPort() => TestPorts.Free(_clusterNode ? 10000 : null);
 
     public static string? Executable { get; } = FindExecutable("redis-server");
 
@@ -47,7 +64,7 @@ public sealed class RedisServer : IDisposable
 
     public static string SkipReason => NotInstalled + "; real-Redis tests skipped.";
 
-    public int Port { get; }
+    public int Port { get; private set; }
 
     public string ConnectionString => $"127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
 
@@ -87,7 +104,13 @@ public sealed class RedisServer : IDisposable
         try
         {
             Eventually.WaitUntil(() => process.HasExited || AnswersPing(), StartStopDeadline, $"redis-server on port {Port} to answer PING");
-            if (process.HasExited) throw new InvalidOperationException($"redis-server on port {Port} exited at start:\n{Output}");
+            if (process.HasExited)
+            {
+                process.WaitForExit(); // the rest of its output is read before it is quoted
+                process.Dispose();
+                _process = null;
+                throw new InvalidOperationException($"redis-server on port {Port} exited at start:\n{Output}");
+            }
         }
         catch (TimeoutException ex)
         {
@@ -163,41 +186,6 @@ public sealed class RedisServer : IDisposable
             return reply.AsSpan(0, read).SequenceEqual("+PONG\r\n"u8);
         }
         catch (Exception ex) when (ex is SocketException or IOException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>A port the OS just handed out; the short race until redis-server binds it has not been seen to matter.</summary>
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>
-    /// A cluster node also listens on its port + 10000 (the cluster bus), so both must be free; drawn below the OS's
-    /// ephemeral range so that the bus port is a valid port and not handed to some other socket meanwhile.
-    /// </summary>
-    private static int FreePortWithClusterBus()
-    {
-        while (true)
-        {
-            var port = Random.Shared.Next(20000, 29000);
-            if (IsFree(port) && IsFree(port + 10000)) return port;
-        }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
         {
             return false;
         }

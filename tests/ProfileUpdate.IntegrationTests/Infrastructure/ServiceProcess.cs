@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace ProfileUpdate.IntegrationTests.Infrastructure;
 
@@ -60,7 +59,23 @@ public sealed class ServiceProcess : IDisposable
 
     public static async Task<ServiceProcess> StartAsync(string redisConnectionString, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var port = FreePort();
+        // A port drawn free can still be bound by another test's server before this one binds it: a new port then.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnAsync(TestPorts.Free(), redisConnectionString, environment);
+            }
+            catch (PortTakenException) when (attempt < 5)
+            {
+            }
+        }
+    }
+
+    internal sealed class PortTakenException(string message) : Exception(message);
+
+    internal static async Task<ServiceProcess> StartOnAsync(int port, string redisConnectionString, IReadOnlyDictionary<string, string>? environment)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -83,7 +98,14 @@ public sealed class ServiceProcess : IDisposable
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(30))
         {
-            if (process.HasExited) throw new InvalidOperationException($"The service exited at start:\n{service.Output}");
+            if (process.HasExited)
+            {
+                process.WaitForExit(); // the rest of its output is read before it is quoted
+                var output = service.Output;
+                service.Dispose();
+                if (TestPorts.IsAddressInUse(output)) throw new PortTakenException($"Port {port} was taken:\n{output}");
+                throw new InvalidOperationException($"The service exited at start:\n{output}");
+            }
             try
             {
                 using var ready = await http.GetAsync("/health/ready");
@@ -133,12 +155,5 @@ public sealed class ServiceProcess : IDisposable
     {
         if (!_process.HasExited) Kill();
         _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
