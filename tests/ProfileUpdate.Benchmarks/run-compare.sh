@@ -64,8 +64,16 @@ start_redis
 
 
 
+# "sum count" of the applier's batch-size histogram from /metrics (nothing for bare Kestrel): the updates per Redis
+# call in the measured window. A run that costs more per update with the same batch size is the machine, not a mode of
+# the service (smaller batches would mean more calls per update).
+batch_totals() {
+  curl -fs "$app_url/metrics" 2>/dev/null | awk '$1 ~ /^profileupdate_applier_batch_size_sum/ { s += $2 } $1 ~ /^profileupdate_applier_batch_size_count/ { c += $2 }
+    END { print s + 0, c + 0 }' || true
+}
+
 run() { # $1 = A|B
-  local side=$1 dir extra app_pid app_url out before after s0 s1 r0 r1 rps requests p99 steal svc_us redis_us
+  local side=$1 dir extra app_pid app_url out before after s0 s1 r0 r1 b0 b1 rps requests p99 steal svc_us redis_us
   dir="$work/$(tr 'AB' 'ab' <<<"$side")"; extra=$([ "$side" = A ] && echo "${EXTRA_A:-}" || echo "${EXTRA_B:-}")
   extra=${extra//\{redis_sock\}/$redis_sock}
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
@@ -77,9 +85,9 @@ run() { # $1 = A|B
   fi
   VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
   [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads0"
-  before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
+  b0=$(batch_totals); before=$(cpu_ticks); s0=$(proc_ticks "$app_pid"); r0=$(proc_ticks "$redis_pid")
   out=$(VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url")
-  after=$(cpu_ticks); s1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid")
+  after=$(cpu_ticks); s1=$(proc_ticks "$app_pid"); r1=$(proc_ticks "$redis_pid"); b1=$(batch_totals)
   [ -n "${THREADS:-}" ] && thread_ticks "$app_pid" >"$work/threads1"
   kill "$app_pid"; wait "$app_pid" 2>/dev/null || true
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
@@ -88,8 +96,9 @@ run() { # $1 = A|B
   steal=$(steal_pct "$before" "$after")
   svc_us=$(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
   redis_us=$(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')
-  printf '%s  %10s req/s   p99 %-9s steal %3s%%   CPU/request: service %6s µs + redis %5s µs = %6s µs\n' \
-    "$side" "$rps" "$p99" "$steal" "$svc_us" "$redis_us" "$(awk -v a="$svc_us" -v b="$redis_us" 'BEGIN { printf "%.1f", a + b }')"
+  printf '%s  %10s req/s   p99 %-9s steal %3s%%   CPU/request: service %6s µs + redis %5s µs = %6s µs%s\n' \
+    "$side" "$rps" "$p99" "$steal" "$svc_us" "$redis_us" "$(awk -v a="$svc_us" -v b="$redis_us" 'BEGIN { printf "%.1f", a + b }')" \
+    "$(awk -v b="$b0" -v a="$b1" 'BEGIN { split(b, x, " "); split(a, y, " "); if (y[2] > x[2]) printf "   batch %.1f", (y[1] - x[1]) / (y[2] - x[2]) }')"
   [ -n "${THREADS:-}" ] && thread_split "$work/threads0" "$work/threads1" "$requests"
   echo "$side $rps $svc_us $redis_us" >>"$work/results"
 }
