@@ -3,8 +3,8 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
-COPY src/ProfileUpdate.Api/ProfileUpdate.Api.csproj src/ProfileUpdate.Api/
-RUN dotnet restore src/ProfileUpdate.Api/ProfileUpdate.Api.csproj
+COPY src/ProfileUpdate.Api/ProfileUpdate.Api.csproj src/ProfileUpdate.Api/packages.lock.json src/ProfileUpdate.Api/
+RUN dotnet restore src/ProfileUpdate.Api/ProfileUpdate.Api.csproj --locked-mode
 COPY src/ src/
 RUN dotnet publish src/ProfileUpdate.Api/ProfileUpdate.Api.csproj -c Release -o /app --no-restore /p:UseAppHost=false
 
