@@ -244,12 +244,12 @@ public sealed class ProcessLevelTests
         }
         // Writes resume only once the service has noticed the hang-up: resumed at once, the write could complete before
         // the server saw the connection close (a busy machine), and the request would rightly end in a 200 nobody reads.
-        var output = await service.OutputOnceContainsAsync("responded 499");
+        await service.OutputOnceContainsAsync("responded 499");
         await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
         using (var after = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={ids[0]}&profile.after=1"))
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
 
-        output = service.Output;
+        var output = service.Output;
         File.WriteAllText(Path.Combine(Path.GetTempPath(), "profileupdate-499-test.log"), output);
         Assert.Contains("responded 499", output, StringComparison.Ordinal);
         Assert.DoesNotContain("responded 500", output, StringComparison.Ordinal);

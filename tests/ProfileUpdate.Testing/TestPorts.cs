@@ -15,11 +15,14 @@ public static class TestPorts
 {
     private const int Lowest = 10000;
 
+    // Read once: the range does not change while tests run.
+    private static readonly int Low = ReadEphemeralLow();
+
     /// <summary>A port nothing listens on now; with <paramref name="alsoPlus"/> (a cluster node's bus: port + 10000), that one too.</summary>
     public static int Free(int? alsoPlus = null)
     {
-        var below = EphemeralLow() - (alsoPlus ?? 0);
-        if (below <= Lowest + 100) throw new InvalidOperationException($"No room for test ports below the ephemeral range ({EphemeralLow()}).");
+        var below = Low - (alsoPlus ?? 0);
+        if (below <= Lowest + 100) throw new InvalidOperationException($"No room for test ports below the ephemeral range ({Low}).");
         while (true)
         {
             var port = Random.Shared.Next(Lowest, below);
@@ -31,7 +34,9 @@ public static class TestPorts
     public static bool IsAddressInUse(string output) => output.Contains("already in use", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The first port of the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range; else IANA's 49152).</summary>
-    public static int EphemeralLow()
+    public static int EphemeralLow() => Low;
+
+    private static int ReadEphemeralLow()
     {
         const string range = "/proc/sys/net/ipv4/ip_local_port_range";
         if (File.Exists(range) &&
