@@ -77,7 +77,9 @@ public sealed class ProcessLevelTests
                     statuses.Add(r.StatusCode);
                     if (r.StatusCode == HttpStatusCode.OK) acked.Add((id, name, value));
                 }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                // A connection made just as the process dies can surface as a bare SocketException ("Transport endpoint is not
+                // connected", from HttpClient reading the peer's address after the connect): the process is gone as well.
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException)
                 {
                     if (stop.IsCancellationRequested) break;
                     await Task.Delay(20, CancellationToken.None); // the process is gone or going; the caller decides
