@@ -3,7 +3,9 @@
 #   baseline (bare Kestrel, constant text, same route) → service with quota → without → without → with → baseline again,
 # all driven by the same wrk command against a fresh redis-server with 10,000 pre-created visitors; then rate-limited
 # runs at half the service's measured maximum for p99 latency, three each alternating between the service and bare
-# Kestrel at the same rate. Then, on the same warm service (quota on), the same two-attribute updates without and with
+# Kestrel at the same rate; before those, PAIRS (5) full-load runs alternating the warm service and the warm bare Kestrel,
+# whose ratios of CPU per request (bare / (service + Redis)) are printed pair by pair with their median. Then, on the
+# same warm service (quota on), the same two-attribute updates without and with
 # emptyValues=remove on the URL, and updates that also remove an attribute (two set, one removed per request),
 # alternating A/B/C/A/B/C. Then single updates with the change feed off and on (ProfileUpdate__Changes__Enabled),
 # alternating off/on/on/off on fresh services (target: on >= 0.85 x off). ONLY=feed runs just that part. Prints req/s, ratios,
@@ -49,6 +51,7 @@ run_wrk() {
 # wrk prints latencies with their own unit (us, ms, s); in ms for arithmetic.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'; }
 median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 start_baseline() { launch_baseline "$work/baseline/ProfileUpdate.Baseline"; }
 
@@ -121,6 +124,18 @@ start_baseline
 VISITORS=$VISITORS wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-30s}" -s tests/ProfileUpdate.Benchmarks/load/update.lua "$app_url" >/dev/null
 run_wrk "baseline (after)" "$app_url"; base2=$rps; base_us2=$app_us
 baseline_url=$app_url; baseline_pid=$app_pid
+# The CPU ratio pair by pair: both processes warm, full load alternating service, bare Kestrel, service, … (PAIRS pairs).
+# One run of each says more about the minute than about the code (each process's CPU per request moves by tens of
+# percent from run to run on shared cores, and not in step); the median of the pairs' ratios is the figure to quote.
+pair_ratio=(); pair_svc=(); pair_base=()
+for i in $(seq 1 "${PAIRS:-5}"); do
+  app_pid=$service_pid
+  run_wrk "service, pair ($i)" "$service_url"; s_us=$(awk -v a="$app_us" -v b="$redis_us" 'BEGIN { print a + b }')
+  on_non2xx=$((on_non2xx + last_non2xx))
+  app_pid=$baseline_pid
+  run_wrk "baseline, pair ($i)" "$baseline_url"
+  pair_svc+=("$s_us"); pair_base+=("$app_us"); pair_ratio+=("$(awk -v b="$app_us" -v s="$s_us" 'BEGIN { printf "%.2f", b / s }')")
+done
 svc_p99=(); base_p99=(); half_rps=()
 for i in 1 2 3; do
   app_pid=$service_pid
@@ -143,12 +158,15 @@ awk -v k="${keep_rps[*]}" -v r="${rm_rps[*]}" -v ku="${keep_us[*]}" -v ru="${rm_
   printf "\nremoval A/B (same service, quota on): no removal %.0f req/s at %.1f µs CPU/request, with emptyValues=remove (2 sets + 1 removal) %.0f req/s at %.1f µs; ratios with/without: throughput %.2f, CPU per request %.2f (means of 2 runs each)\n", ka, kc, ra, rc, ra / ka, rc / kc
 }'
 awk -v bu1="$base_us1" -v bu2="$base_us2" -v su1="$svc_us1" -v su2="$svc_us2" -v b1="$base1" -v b2="$base2" -v on="$on" -v off="$off" -v n="$on_non2xx" -v p="$half_p99" -v half="$half_rate" \
+    -v pr="$(printf '%s\n' "${pair_ratio[@]}" | sort -g | tr '\n' ' ' | sed 's/ $//')" -v prm="$(median "${pair_ratio[@]}")" \
+    -v psm="$(median "${pair_svc[@]}")" -v pbm="$(median "${pair_base[@]}")" -v np="${#pair_ratio[@]}" \
     -v rss1="$rss_on" -v rss2="$rss_off" -v bp="$base_half_p99" -v ps="${svc_p99[*]}" -v bps="${base_p99[*]}" 'BEGIN {
   base = (b1 + b2) / 2
   printf "\nratio service(quota on)/baseline   = %.2f   (target >= 0.60; quota on = mean of 2 runs %.0f req/s; baseline = mean of before/after %.0f req/s)\n", on / base, on, base
   printf "ratio quota on/quota off           = %.2f   (target >= 0.90; means of 2 runs each)\n", on / off
   bu = (bu1 + bu2) / 2; su = (su1 + su2) / 2
   printf "CPU per request: bare Kestrel %.1f µs, service + Redis %.1f µs (quota on, means of 2 runs); ratio bare/(service+Redis) = %.2f\n", bu, su, bu / su
+  printf "CPU per request pair by pair       = ratio bare/(service+Redis) %s (sorted), median %s   (target >= 0.63; service + Redis median %s µs, bare Kestrel median %s µs; %s pairs, both warm, alternating)\n", pr, prm, psm, pbm, np
   printf "non-2xx (quota on, all runs)       = %s\n", n
   printf "p99 at ~half of max (%.0f req/s)  = %.2f ms median of 3 (%s)   (target < 5 ms; bare Kestrel at the same rate, alternating: %.2f ms median (%s))\n", half, p, ps, bp, bps
   printf "service peak RSS                   = %s MB (quota on), %s MB (quota off)   (target < 250 MB)\n", rss1, rss2
