@@ -83,7 +83,7 @@ public abstract class BulkEraseContract(StoreServiceFixture fixture)
                      ("batch=thirdPartyId,tier,city\nstay,gold,x\n", "'tier', 'city'"),
                      ("batch=email\nstay\n", "first header column"),
                      ("thirdPartyId\nstay\n", "must start with 'batch='"),
-                     ("", "empty"),
+                     ("", "empty; it must start with 'batch=' and the id column"),
                  })
         {
             using var response = await _http.PostAsync($"/m2/{client}/v2/profile/batchDelete", new StringContent(file, Encoding.UTF8, "text/csv"));
@@ -92,6 +92,9 @@ public abstract class BulkEraseContract(StoreServiceFixture fixture)
             var xml = XElement.Parse(body);
             Assert.Equal("false", xml.Element("success")!.Value);
             Assert.Contains(expected, xml.Element("message")!.Value, StringComparison.Ordinal);
+            // Said once, in the erase's own words (the update endpoints say "Nothing was applied.").
+            Assert.EndsWith(". Nothing was deleted.", xml.Element("message")!.Value, StringComparison.Ordinal);
+            Assert.DoesNotContain("applied", xml.Element("message")!.Value, StringComparison.Ordinal);
         }
         Assert.NotNull(await Wire.ReadByThirdPartyAsync(_http, client, "stay"));
     }

@@ -202,14 +202,7 @@ public abstract class SingleUpdateContract(IServiceFixture fixture)
     public async Task Request_target_over_8192_bytes_answers_414_from_the_service_not_kestrel()
     {
         SkipWithoutStore();
-        var client = Wire.NewClient();
-        var prefix = $"/m2/{client}/profile/update?mbox3rdPartyId=x&profile.a=1&pad=";
-        var atLimit = prefix + new string('p', 8192 - prefix.Length);
-        using (var r = await _http.GetAsync(atLimit)) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-
-        using var over = await _http.GetAsync(atLimit + "p");
-        Assert.Equal(HttpStatusCode.RequestUriTooLong, over.StatusCode);
-        Assert.Contains("8192 bytes", await Wire.ProblemMessageAsync(over), StringComparison.Ordinal);
+        await Wire.AssertRequestTargetLimitAsync(_http, 8192);
     }
 
     [SkippableFact]

@@ -10,6 +10,10 @@ namespace ProfileUpdate.Api.Bulk;
 public static class BatchFileParser
 {
     public const string EmptyFileError = "The file is empty; it must start with 'batch=' and a header line, e.g. batch=thirdPartyId,tier.";
+    public const string EmptyEraseFileError = "The file is empty; it must start with 'batch=' and the id column (batch=thirdPartyId or batch=pcId), then one id per line.";
+
+    /// <summary>The empty-file message of a batch kind: an erase file has no attribute columns to show.</summary>
+    public static string EmptyError(bool erase) => erase ? EmptyEraseFileError : EmptyFileError;
 
     private static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
     private static readonly byte[] Prefix = "batch="u8.ToArray();
@@ -90,7 +94,7 @@ public static class BatchFileParser
         if (IdKind(names[0], out var kind) is { } kindError) return Parsed<BatchHeader>.Fail(kindError);
         if (names.Count > 1)
             return Parsed<BatchHeader>.Fail("A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; " +
-                $"remove the attribute columns {string.Join(", ", names.Skip(1).Select(n => $"'{UrlEncodedParser.Sanitize(n)}'"))}. Nothing was deleted.");
+                $"remove the attribute columns {string.Join(", ", names.Skip(1).Select(n => $"'{UrlEncodedParser.Sanitize(n)}'"))}.");
         return Parsed<BatchHeader>.Ok(new BatchHeader(kind, []));
     }
 

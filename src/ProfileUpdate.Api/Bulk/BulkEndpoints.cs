@@ -72,10 +72,12 @@ public static partial class BulkEndpoints
     {
         var options = services.Options.Value;
         var limits = options.Limits;
+        // Every refusal says that nothing happened, in the words of the endpoint: an erase deletes, the others apply.
+        var nothing = kind == BatchKind.Erase ? " Nothing was deleted." : " Nothing was applied.";
 
         // Checked before anything is counted or read: a mistyped URL costs no submission.
         var (emptyValues, modeError) = ReadEmptyValues(context.Request);
-        if (modeError is not null) return Problems.BadRequest(modeError + " Nothing was applied.");
+        if (modeError is not null) return Problems.BadRequest(modeError + nothing);
 
         var (submissions, secondsLeft) = await services.Statuses.CountSubmissionAsync(client);
         if (submissions > options.Bulk.SubmissionsPerMinute)
@@ -89,7 +91,7 @@ public static partial class BulkEndpoints
         // Kestrel's own limit sits a little above, so it can still drain a body just over the limit after the 413 and the
         // client reads the answer instead of a reset connection.
         RequestBody.AllowBodyOf(context, limits.MaxBatchBytes + 1);
-        if (context.Request.ContentLength >= limits.MaxBatchBytes) return TooLarge(limits);
+        if (context.Request.ContentLength >= limits.MaxBatchBytes) return TooLarge(limits, nothing);
 
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
         if (body is null) return bodyError!;
@@ -101,13 +103,13 @@ public static partial class BulkEndpoints
         try
         {
             (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted, path,
-                line => line.IsEmpty ? BatchFileParser.EmptyFileError
+                line => line.IsEmpty ? BatchFileParser.EmptyError(kind == BatchKind.Erase)
                     : kind == BatchKind.Erase ? BatchFileParser.ParseEraseHeader(line.Span).Error
                     : BatchFileParser.ParseHeader(line.Span, limits).Error, services.Budget);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TooLarge(limits);
+            return TooLarge(limits, nothing);
         }
 
         await using (spool)
@@ -115,12 +117,12 @@ public static partial class BulkEndpoints
             switch (limit)
             {
                 case SpoolLimit.TooManyBytes:
-                    return TooLarge(limits);
+                    return TooLarge(limits, nothing);
                 case SpoolLimit.TooManyRows:
                     return Problems.Create(StatusCodes.Status413PayloadTooLarge,
-                        $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied.");
+                        $"The batch has more than {limits.MaxBatchRows} rows; split it into several files." + nothing);
                 case SpoolLimit.BadHeader:
-                    return Problems.BadRequest(spool.HeaderError + " Nothing was applied.");
+                    return Problems.BadRequest(spool.HeaderError + nothing);
                 case SpoolLimit.NoRoom:
                     return Problems.Unavailable(context, SpoolFullRetryAfterSeconds,
                         $"The spool of batches waiting to be applied is full ({options.Bulk.MaxSpoolBytes} bytes); nothing was kept. " +
@@ -244,9 +246,9 @@ public static partial class BulkEndpoints
             $"Content-Type '{mediaType}' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."));
     }
 
-    private static ProblemHttpResult TooLarge(LimitsOptions limits) =>
+    private static ProblemHttpResult TooLarge(LimitsOptions limits, string nothing) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge,
-            $"The batch file must be smaller than {limits.MaxBatchBytes} bytes; split it into several files. Nothing was applied.");
+            $"The batch file must be smaller than {limits.MaxBatchBytes} bytes; split it into several files." + nothing);
 
     private static string NewBatchId(string client, TimeProvider time) =>
         $"{client}-{time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)}-" +

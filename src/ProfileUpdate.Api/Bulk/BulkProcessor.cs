@@ -43,7 +43,7 @@ public sealed class BulkProcessor(
             if (BatchFileParser.IsBlank(line.Span)) continue;
             return erase ? BatchFileParser.ParseEraseHeader(line.Span) : BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
         }
-        return Parsed<BatchHeader>.Fail(BatchFileParser.EmptyFileError);
+        return Parsed<BatchHeader>.Fail(BatchFileParser.EmptyError(erase));
     }
 
     /// <summary>

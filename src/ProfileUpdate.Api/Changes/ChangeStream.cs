@@ -51,7 +51,8 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                 {
                     // The reader fell behind the log's trimming while connected: it cannot continue from here.
                     WriteEvent(writer, null, "gone", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
-                        "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID).")));
+                        "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID)."),
+                        JsonSerializerOptions.Web));
                     await FlushAsync(context, writer, aborted);
                     return;
                 }
@@ -109,7 +110,7 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                     if ((await pending).IsCompleted) return false;
                     WriteEvent(writer, null, "cut-off", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
                         $"The stream was ended because its events were not read within {options.SlowReaderTimeout.TotalSeconds:0.###} s; " +
-                        "reconnect with Last-Event-ID set to the last id received to continue where it stopped.")));
+                        "reconnect with Last-Event-ID set to the last id received to continue where it stopped."), JsonSerializerOptions.Web));
                     using var last = CancellationTokenSource.CreateLinkedTokenSource(aborted);
                     last.CancelAfter(options.SlowReaderTimeout);
                     await writer.FlushAsync(last.Token);
@@ -146,6 +147,6 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
         writer.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
-    /// <summary>The data of the stream's own events (gone, cut-off).</summary>
+    /// <summary>The data of the stream's own events (gone, cut-off): <c>{"message":…}</c>, camelCase as every body.</summary>
     private sealed record StreamNotice(string Message);
 }

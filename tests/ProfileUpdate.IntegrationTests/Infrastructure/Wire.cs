@@ -63,6 +63,21 @@ public static class Wire
     public static string? Attribute(JsonElement profile, string name) =>
         profile.GetProperty("profileAttributes").TryGetProperty(name, out var a) ? a.GetProperty("value").GetString() : null;
 
+    /// <summary>
+    /// An update whose request target is exactly <paramref name="limit"/> bytes is applied (200, not Kestrel's bare 414);
+    /// one byte more is the endpoint's own 414, whose message names the limit.
+    /// </summary>
+    public static async Task AssertRequestTargetLimitAsync(HttpClient http, int limit)
+    {
+        var prefix = $"/m2/{NewClient()}/profile/update?mbox3rdPartyId=x&profile.a=1&pad=";
+        var atLimit = prefix + new string('p', limit - prefix.Length);
+        using (var at = await http.GetAsync(atLimit)) Assert.Equal(System.Net.HttpStatusCode.OK, at.StatusCode);
+
+        using var over = await http.GetAsync(atLimit + "p");
+        Assert.Equal(System.Net.HttpStatusCode.RequestUriTooLong, over.StatusCode);
+        Assert.Contains($"{limit} bytes", await ProblemMessageAsync(over), StringComparison.Ordinal);
+    }
+
     /// <summary>The problem+json message of an error response, asserting the spec's shape on the way.</summary>
     public static async Task<string> ProblemMessageAsync(HttpResponseMessage response)
     {
