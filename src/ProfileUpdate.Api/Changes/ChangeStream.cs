@@ -50,9 +50,8 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                 if (page.OutOfRange)
                 {
                     // The reader fell behind the log's trimming while connected: it cannot continue from here.
-                    WriteEvent(writer, null, "gone", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
-                        "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID)."),
-                        JsonSerializerOptions.Web));
+                    WriteNotice(writer, "gone",
+                        "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID).");
                     await FlushAsync(context, writer, aborted);
                     return;
                 }
@@ -108,9 +107,9 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                         return false;
                     }
                     if ((await pending).IsCompleted) return false;
-                    WriteEvent(writer, null, "cut-off", JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(
+                    WriteNotice(writer, "cut-off",
                         $"The stream was ended because its events were not read within {options.SlowReaderTimeout.TotalSeconds:0.###} s; " +
-                        "reconnect with Last-Event-ID set to the last id received to continue where it stopped."), JsonSerializerOptions.Web));
+                        "reconnect with Last-Event-ID set to the last id received to continue where it stopped.");
                     using var last = CancellationTokenSource.CreateLinkedTokenSource(aborted);
                     last.CancelAfter(options.SlowReaderTimeout);
                     await writer.FlushAsync(last.Token);
@@ -141,12 +140,15 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
         writer.Write("\n\n"u8);
     }
 
+    /// <summary>One of the stream's own events (gone, cut-off): no id, data <c>{"message":…}</c>, camelCase as every body.</summary>
+    private static void WriteNotice(IBufferWriter<byte> writer, string name, string message) =>
+        WriteEvent(writer, null, name, JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(message), JsonSerializerOptions.Web));
+
     private static void Write(IBufferWriter<byte> writer, string text)
     {
         var span = writer.GetSpan(Encoding.UTF8.GetMaxByteCount(text.Length));
         writer.Advance(Encoding.UTF8.GetBytes(text, span));
     }
 
-    /// <summary>The data of the stream's own events (gone, cut-off): <c>{"message":…}</c>, camelCase as every body.</summary>
     private sealed record StreamNotice(string Message);
 }
