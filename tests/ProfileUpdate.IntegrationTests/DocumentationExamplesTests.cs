@@ -22,7 +22,7 @@ public sealed partial class DocumentationExamplesTests
     [InlineData("docs/api.md")]
     public async Task Every_curl_example_works_verbatim_against_the_service_the_readme_starts(string document)
     {
-        var root = RepositoryRoot();
+        var root = RepositoryRoot.Path;
         var examples = Examples(await File.ReadAllTextAsync(Path.Combine(root, document)));
         Assert.True(examples.Count(e => e.Command.StartsWith("curl", StringComparison.Ordinal)) >= 5, $"{document} has too few curl examples to be its own reference.");
 
@@ -58,7 +58,7 @@ public sealed partial class DocumentationExamplesTests
     [Fact]
     public async Task Start_up_on_the_embedded_store_logs_no_exception()
     {
-        using var service = await StartServiceAsync(RepositoryRoot());
+        using var service = await StartServiceAsync(RepositoryRoot.Path);
         using var http = new HttpClient();
         using var visit = await http.PostAsync(ServiceUrl + "/rest/v1/delivery?client=demo&sessionId=s1",
             new StringContent("""{"context":{"channel":"web"},"id":{"thirdPartyId":"crm-1"}}""", Encoding.UTF8, "application/json"));
@@ -149,13 +149,6 @@ public sealed partial class DocumentationExamplesTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ProfileUpdate.sln"))) dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("Repository root (ProfileUpdate.sln) not found above the test assembly.");
     }
 
     private static string Clip(string text) => text.Length <= 400 ? text.Trim() : text[..400].Trim() + "…";

@@ -49,11 +49,8 @@ public sealed class ServiceProcess : IDisposable
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            var configuration = dir.Parent!.Name; // …/bin/<Configuration>/net10.0/
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ProfileUpdate.sln"))) dir = dir.Parent;
-            if (dir is null) throw new InvalidOperationException("Repository root (ProfileUpdate.sln) not found above the test assembly.");
-            return Path.Combine(dir.FullName, "src", "ProfileUpdate.Api", "bin", configuration, "net10.0", "ProfileUpdate.Api.dll");
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // …/bin/<Configuration>/net10.0/
+            return Path.Combine(RepositoryRoot.Path, "src", "ProfileUpdate.Api", "bin", configuration, "net10.0", "ProfileUpdate.Api.dll");
         }
     }
 
