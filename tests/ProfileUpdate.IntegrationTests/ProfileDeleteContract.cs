@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using ProfileUpdate.Api.Configuration;
+using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Store;
 using System.Net;
 using System.Text.Json;
@@ -146,6 +148,44 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
         using (var deleted = await DeleteAsync($"/rest/v1/profiles/{x}?client={client}"))
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         Assert.Equal(y, (await Wire.ReadByThirdPartyAsync(_http, client, a))!.Value.GetProperty("tntId").GetString());
+    }
+
+    [SkippableFact]
+    public async Task An_update_through_a_remembered_link_whose_profile_is_gone_goes_to_the_profile_the_id_links_now()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        var a = Wire.NewId("a");
+        var links = fixture.Services.GetRequiredService<LinkCache>();
+        var first = await Wire.VisitAsync(_http, client, thirdPartyId: a);
+        Assert.Equal("applied", (await UpdateAsync(client, $"mbox3rdPartyId={a}")).Outcome); // a → first is remembered now
+
+        // Another instance deletes the profile (its keys go; this instance is not told) ...
+        var db = fixture.Store.GetDatabase();
+        foreach (var key in await KeysNamingAsync(client, first.Split('.')[0], a)) await db.KeyDeleteAsync(key);
+        // ... and a visit links a to a new profile. A visit through this instance replaces what it remembered:
+        var second = await Wire.VisitAsync(_http, client, thirdPartyId: a);
+        Assert.NotEqual(first, second);
+        Assert.True(links.TryGet(client, a, out var remembered));
+        Assert.Equal(second, remembered);
+
+        // Had the visit gone through another instance, this one would still remember a → first: the update must not be
+        // lost to that (it used to answer profile-not-found with the profile right there), nor take a second quota unit.
+        var before = (await UpdateAsync(client, $"mbox3rdPartyId={a}")).Remaining;
+        links.Add(client, a, first);
+        using (var response = await _http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={a}&profile.city=Bonn"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("applied", Assert.Single(response.Headers.GetValues("X-Profile-Update")));
+            var remaining = RemainingPattern().Match(string.Join(",", response.Headers.GetValues("RateLimit"))).Groups[1].Value;
+            Assert.Equal((before - 1).ToString(System.Globalization.CultureInfo.InvariantCulture), remaining);
+        }
+        var profile = (await Wire.ReadByThirdPartyAsync(_http, client, a))!.Value;
+        Assert.Equal(second, profile.GetProperty("tntId").GetString());
+        Assert.Equal("Bonn", Wire.Attribute(profile, "city"));
+        Assert.True(links.TryGet(client, a, out remembered));
+        Assert.Equal(second, remembered);
+        Assert.Null(await Wire.ReadByTntAsync(_http, client, first)); // the update-only write did not bring the old one back
     }
 
     [SkippableFact]

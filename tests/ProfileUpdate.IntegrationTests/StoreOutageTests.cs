@@ -39,7 +39,7 @@ public sealed class StoreOutageTests : IDisposable
     }
 
     [SkippableFact]
-    public async Task A_remembered_link_whose_profile_the_store_lost_is_looked_up_again()
+    public async Task A_remembered_link_whose_profile_the_store_lost_does_not_cost_an_update_after_the_visitor_returns()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         var http = _http!;
@@ -54,17 +54,18 @@ public sealed class StoreOutageTests : IDisposable
             await admin.GetServers()[0].FlushAllDatabasesAsync();
         var newTnt = await Wire.VisitAsync(http, client, thirdPartyId: id);
 
-        // The remembered link points at the lost profile: that update finds nothing and the link is forgotten...
-        using (var stale = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.b=2"))
+        // The remembered link pointed at the lost profile; the visit replaced it, and had it not (a visit through another
+        // instance), the applier looks a link whose profile is gone up again before answering (ProfileDeleteContract):
+        // either way no update after the visit is lost.
+        foreach (var (name, value) in new[] { ("b", "2"), ("c", "3") })
         {
-            Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
-            Assert.Equal("profile-not-found", stale.Headers.GetValues("X-Profile-Update").Single());
+            using var update = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.{name}={value}");
+            Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+            Assert.Equal("applied", update.Headers.GetValues("X-Profile-Update").Single());
         }
-        // ...so the next one is looked up again and lands on the new profile.
-        using (var fresh = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId={id}&profile.c=3"))
-            Assert.Equal("applied", fresh.Headers.GetValues("X-Profile-Update").Single());
         var profile = await Wire.ReadByThirdPartyAsync(http, client, id);
         Assert.Equal(newTnt, profile!.Value.GetProperty("tntId").GetString());
+        Assert.Equal("2", Wire.Attribute(profile.Value, "b"));
         Assert.Equal("3", Wire.Attribute(profile.Value, "c"));
     }
 

@@ -6,9 +6,9 @@ namespace ProfileUpdate.Api.Profiles;
 /// thirdPartyId → tntId links this process has seen. A link never moves once made (the first link wins), so a
 /// remembered link stays true and a known visitor's update needs no lookup round trip — until its profile is deleted
 /// (DELETE, bulk erase, Profiles:Lifetime expiry) or the store loses data. A delete on this instance forgets the links
-/// it removed; on any other instance a stale entry leads to a profile that is gone, and since single updates are
-/// update-only (apply.lua deletes a hash it would have created) the update answers profile-not-found, writes nothing,
-/// and the applier forgets the entry, so the next update looks the link up again.
+/// it removed, and a visit replaces the entry with the link it made or confirmed; elsewhere a stale entry leads to a
+/// profile that is gone (single updates are update-only: apply.lua deletes a hash it would have created), and the
+/// applier then forgets the entry and looks the link up again before answering (UpdateApplier.RetryStaleLinksAsync).
 /// Bounded by <see cref="ProfilesOptions.LinkCacheSize"/>: when full, the least recently used links make room
 /// (BitFaster's FastConcurrentLru), so the hot visitors stay.
 /// </summary>

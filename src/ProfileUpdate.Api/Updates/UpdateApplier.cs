@@ -138,6 +138,7 @@ public sealed partial class UpdateApplier(
         await Task.WhenAll(calls.Select(c => c.Call));
         if (repository.Lifetime is not null) await RenewLinksAsync(calls.Select(c => (c.Units, c.Call.Result.Item2)));
 
+        List<StaleLink>? stale = null;
         foreach (var (client, members, units, call) in calls)
         {
             var (decision, results) = await call;
@@ -146,10 +147,13 @@ public sealed partial class UpdateApplier(
             for (var j = 0; j < members.Count; j++)
             {
                 if (admitted[j] is not { } state) continue;
+                var i = members[j];
                 var found = units[j] is not null && results[k++] != WriteResult.ProfileNotFound;
-                Finish(batch[members[j]], found, cached[members[j]], state);
+                if (!found && cached[i]) (stale ??= []).Add(new StaleLink(i, tntIds[i]!, state));
+                else Finish(batch[i], found, state);
             }
         }
+        if (stale is not null) await RetryStaleLinksAsync(batch, stale);
     }
 
     /// <summary>Profiles:Lifetime: the written profiles' links live as long as their hashes (apply.lua renewed those).</summary>
@@ -211,8 +215,57 @@ public sealed partial class UpdateApplier(
 
         var results = new WriteResult[writes.Count];
         await repository.WriteAsync(writes, results);
+        List<StaleLink>? stale = null;
         for (var k = 0; k < owners.Count; k++)
-            Finish(batch[owners[k]], results[k] != WriteResult.ProfileNotFound, cached[owners[k]], admittedQuota[owners[k]]);
+        {
+            var i = owners[k];
+            var found = results[k] != WriteResult.ProfileNotFound;
+            if (!found && cached[i]) (stale ??= []).Add(new StaleLink(i, tntIds[i]!, admittedQuota[i]));
+            else Finish(batch[i], found, admittedQuota[i]);
+        }
+        if (stale is not null) await RetryStaleLinksAsync(batch, stale);
+    }
+
+    /// <summary>An admitted command whose remembered link led to a profile that is gone.</summary>
+    private readonly record struct StaleLink(int Index, string StaleTntId, QuotaState? Quota);
+
+    /// <summary>
+    /// A remembered thirdPartyId link whose profile was gone. The link may have been made anew since it was remembered
+    /// (the profile expired or was deleted — on this instance or another — and a visit then linked the id to a new
+    /// profile), so answering profile-not-found would lose an update the store could take. The link is forgotten, looked
+    /// up in the store, and the update written to the profile it names now, in this batch, before anyone is answered.
+    /// No second quota unit: the one taken for the update stands. Only when the store names the same profile (or none)
+    /// is the visitor really unknown.
+    /// </summary>
+    private async Task RetryStaleLinksAsync(List<UpdateCommand> batch, List<StaleLink> stale)
+    {
+        var lookups = new List<(string, string)>(stale.Count);
+        foreach (var link in stale)
+        {
+            var command = batch[link.Index];
+            links.Forget(command.Client, command.Identity.Id);
+            lookups.Add((command.Client, command.Identity.Id));
+        }
+        var resolved = await repository.ResolveThirdPartyAsync(lookups);
+        var writes = new List<ProfileWrite>(stale.Count);
+        var owners = new List<StaleLink>(stale.Count);
+        for (var j = 0; j < stale.Count; j++)
+        {
+            var command = batch[stale[j].Index];
+            if (resolved[j] is not { } tnt || tnt == stale[j].StaleTntId)
+            {
+                Finish(command, found: false, stale[j].Quota);
+                continue;
+            }
+            links.Add(command.Client, command.Identity.Id, tnt);
+            writes.Add(Write(command, tnt));
+            owners.Add(stale[j]);
+        }
+        if (writes.Count == 0) return;
+        var results = new WriteResult[writes.Count];
+        await repository.WriteAsync(writes, results); // renews the links' expiry too, under Profiles:Lifetime
+        for (var k = 0; k < owners.Count; k++)
+            Finish(batch[owners[k].Index], results[k] != WriteResult.ProfileNotFound, owners[k].Quota);
     }
 
     /// <summary>The update-only write of a command; the thirdPartyId it named goes to the change feed's entry.</summary>
@@ -223,12 +276,8 @@ public sealed partial class UpdateApplier(
         };
 
     /// <summary>Completes an admitted command whose write ran (or whose visitor is unknown).</summary>
-    private void Finish(UpdateCommand command, bool found, bool linkWasCached, QuotaState? quotaState)
-    {
-        // A remembered link whose profile is gone means the store lost data: look it up again next time.
-        if (!found && linkWasCached) links.Forget(command.Client, command.Identity.Id);
+    private static void Finish(UpdateCommand command, bool found, QuotaState? quotaState) =>
         command.Complete(new UpdateOutcome(found ? UpdateStatus.Applied : UpdateStatus.ProfileNotFound, Quota: quotaState));
-    }
 
     /// <summary>
     /// Applies one client's quota decision to its commands in batch order: the first ones admitted (each sees the count
