@@ -45,6 +45,9 @@ public static class VisitorIds
         if (TextRules.CountCharacters(id) > MaxThirdPartyIdLength) return $"{parameter} must be at most {MaxThirdPartyIdLength} characters.";
         if (id.AsSpan().IndexOfAny('+', '/') >= 0) return $"{parameter} must not contain '+' or '/'.";
         if (TextRules.HasControlCharacter(id, allowLineBreaks: false)) return $"{parameter} must not contain control characters.";
+        // The read and delete endpoints take the id as a path segment, and every HTTP stack (Kestrel included, even for
+        // %2E) resolves '.' and '..' as dot segments: a profile linked to either could never be read or deleted by it.
+        if (id is "." or "..") return $"{parameter} must not be '.' or '..', which URLs treat as path steps; choose another id.";
         return null;
     }
 

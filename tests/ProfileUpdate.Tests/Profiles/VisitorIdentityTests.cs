@@ -68,6 +68,8 @@ public sealed partial class VisitorIdentityTests
     [InlineData("with space")]
     [InlineData("Köln 東京 😀")]
     [InlineData("a=b&c%20")]
+    [InlineData("...")]
+    [InlineData(".a")]
     public void ValidateThirdPartyId_accepts_valid_ids(string id)
     {
         Assert.Null(VisitorIds.ValidateThirdPartyId(id, "mbox3rdPartyId"));
@@ -80,6 +82,8 @@ public sealed partial class VisitorIdentityTests
     [InlineData("a\tb", "p must not contain control characters.")]
     [InlineData("a\nb", "p must not contain control characters.")]
     [InlineData("\u0000", "p must not contain control characters.")]
+    [InlineData(".", "p must not be '.' or '..', which URLs treat as path steps; choose another id.")]
+    [InlineData("..", "p must not be '.' or '..', which URLs treat as path steps; choose another id.")]
     public void ValidateThirdPartyId_refuses_invalid_ids(string id, string expected)
     {
         Assert.Equal(expected, VisitorIds.ValidateThirdPartyId(id, "p"));
