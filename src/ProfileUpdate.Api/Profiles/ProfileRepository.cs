@@ -175,8 +175,10 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// <summary>
     /// Create-or-update with plain pipelined commands instead of a script, for bulk v2 where no condition is needed
     /// (measured: Redis spends about three times longer per profile in a Lua loop than on the same HSET sent plainly).
-    /// A profile known to be new (its tntId was generated for a link this batch just made) gets one HSET with its
-    /// metadata; any other gets HSETNX for created/tntId, then the HSET. All commands are handed to the connection
+    /// Every write gets an HSETNX for created, whose answer alone says whether the row created the profile (so a
+    /// profile is counted created by exactly one row, even when two batches write it at once); a profile known to be
+    /// new (its tntId was generated for a link this batch just made) then gets one HSET with its tntId and attributes,
+    /// any other an HSETNX for its tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
     /// A write with removals goes as a one-entry apply.lua call in its place instead, so its sets and removals are one
     /// atomic step, as for a single update (a profile known to be new has nothing to remove: it takes the plain path).
@@ -211,7 +213,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 continue;
             }
             var tagged = knownNew[i] && creationTags is not null;
-            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 2 : 0) + (tagged ? 1 : 0)];
+            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 1 : 0) + (tagged ? 1 : 0)];
             var e = 0;
             entries[e++] = new HashEntry(RedisKeys.FieldModified, now);
             if (w.ThirdPartyId is { } thirdParty)
@@ -225,16 +227,19 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                     fields[attribute.Name] = field = RedisKeys.AttributePrefix + attribute.Name;
                 entries[e++] = new HashEntry(field, string.Concat(valuePrefix, attribute.Value));
             }
+            // '_:c' is set with HSETNX even for a profile known to be new, and only its answer says Created: this row's
+            // link is new, but a concurrent batch (or instance) naming the same thirdPartyId resolves that link at once and
+            // its write may reach the hash first; whichever HSETNX lands first is the one row that counts the creation.
+            pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
             if (knownNew[i])
             {
-                entries[e++] = new HashEntry(RedisKeys.FieldCreated, now);
                 entries[e++] = new HashEntry(RedisKeys.FieldTntId, w.TntId);
+                // The tag goes with the row that made the link, whether or not its HSETNX won: only one row can make a
+                // profile's link (SET NX), so the tag has a single writer, as the apply.lua path (change feed on) has it.
                 if (tagged) entries[e++] = new HashEntry(RedisKeys.FieldCreatedBy, creationTags![i]);
-                results[i] = WriteResult.Created;
             }
             else
             {
-                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
                 pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
             }
             pending[count++] = db.HashSetAsync(key, entries);

@@ -103,6 +103,9 @@ public sealed class RedisServiceFixture : IServiceFixture, IDisposable
 
     public HttpClient Client { get; } = null!;
 
+    /// <summary>The service's container, for a test that drives a component (a repository) below the HTTP surface.</summary>
+    public IServiceProvider Services => _factory!.Services;
+
     public void Dispose()
     {
         Client?.Dispose();
