@@ -5,10 +5,19 @@ using StackExchange.Redis;
 namespace ProfileUpdate.Api.Bulk;
 
 /// <summary>
-/// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c>: one hash of counters, checkpoint and lease,
-/// and one hash of the first 1,000 failed rows keyed by row number, both under the batch's hash tag (one slot), so a
-/// chunk's progress is recorded in one atomic script call (record_chunk.lua).
+/// Batch status in Redis, kept for <c>ProfileUpdate:Bulk:StatusRetention</c> after the batch completes: one hash of
+/// counters, checkpoint and lease, and one hash of the first 1,000 failed rows keyed by row number, both under the
+/// batch's hash tag (one slot), so a chunk's progress is recorded in one atomic script call (record_chunk.lua).
 /// </summary>
+/// <remarks>
+/// Until the batch completes its records expire <see cref="OpenRetention"/> after the last sign of life of the instance
+/// holding it — acceptance, each recorded chunk, each lease renewal (every quarter of the lease timeout, for queued
+/// batches too) — rather than never: a batch whose instance is gone for good (or whose spool file was lost) then shows
+/// <c>stuck</c> for StatusRetention and goes, instead of staying in the store forever. The renewals come far more often
+/// than that expiry, so the record of a batch that is still to finish never expires under it (the status of a batch
+/// queued behind a long one was lost that way, and the batch with it); if its instance was down for longer, the
+/// applier restores the record from the spool file (<see cref="BulkProcessor"/>).
+/// </remarks>
 public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog scripts, IOptions<ProfileUpdateOptions> options, TimeProvider time)
 {
     public const int MaxFailuresKept = 1000;
@@ -22,7 +31,17 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
 
     private static string FailuresKey(string client, string batchId) => $"pu:bf:{{{client}:{batchId}}}";
 
-    /// <summary>Records an accepted batch as queued, owned by <paramref name="owner"/>, checkpoint at the file's start.</summary>
+    /// <summary>
+    /// How long the records of a batch not yet complete are kept after its instance last renewed them: the retention
+    /// plus the lease timeout, so a batch that stopped is reported <c>stuck</c> (once its lease lapses) for the whole
+    /// retention, and a renewal (every quarter of the lease timeout) always comes well before the expiry.
+    /// </summary>
+    private TimeSpan OpenRetention => _options.StatusRetention + _options.LeaseTimeout;
+
+    /// <summary>
+    /// Records an accepted batch as queued, owned by <paramref name="owner"/>, checkpoint at the file's start (also a
+    /// batch whose record was gone when its spool file came to be applied: it starts again from the top).
+    /// </summary>
     public async Task CreateAsync(string client, string batchId, long batchSize, string owner, bool erase = false)
     {
         var db = store.Database;
@@ -35,7 +54,7 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
             new("offset", 0), new("row", 0), new("owner", owner), new("leaseUntil", LeaseUntil()),
         ];
         _ = tx.HashSetAsync(key, erase ? [.. fields, new("kind", "erase")] : fields);
-        _ = tx.KeyExpireAsync(key, _options.StatusRetention);
+        _ = tx.KeyExpireAsync(key, OpenRetention);
         await tx.ExecuteAsync();
     }
 
@@ -68,7 +87,7 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         args[9] = Now();
         args[10] = LeaseUntil();
         args[11] = owner;
-        args[12] = (long)_options.StatusRetention.TotalSeconds;
+        args[12] = (long)(to.Complete ? _options.StatusRetention : OpenRetention).TotalSeconds;
         args[13] = MaxFailuresKept;
         for (var i = 0; i < failures.Count; i++)
         {
@@ -80,12 +99,16 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         return (long)recorded == 1;
     }
 
-    /// <summary>Renews the lease of batches this instance holds (queued or running), in one pipelined round trip.</summary>
+    /// <summary>
+    /// Renews the lease of batches this instance holds (queued or running) and the expiry of their records, in one
+    /// pipelined round trip; a record that is gone or complete is left as it is (renew_lease.lua).
+    /// </summary>
     public async Task RenewLeasesAsync(IEnumerable<(string Client, string BatchId)> batches, string owner)
     {
         var db = store.Database;
-        var until = LeaseUntil();
-        var renewals = batches.Select(b => db.HashSetAsync(Key(b.Client, b.BatchId), [new("leaseUntil", until), new("owner", owner)])).ToArray();
+        RedisValue[] args = [LeaseUntil(), owner, (long)OpenRetention.TotalSeconds];
+        var renewals = batches.Select(b => scripts.RenewLease.EvaluateAsync(db,
+            [Key(b.Client, b.BatchId), FailuresKey(b.Client, b.BatchId), ErasureJournalKey(b.Client, b.BatchId)], args)).ToArray();
         await Task.WhenAll(renewals);
     }
 
@@ -129,7 +152,7 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
     /// Bulk erase: notes, before a chunk's deletes, the rows whose profile exists (by line number), so that a chunk
     /// re-applied after a crash can tell a row it deleted itself — found missing the second time — from a row whose profile
     /// never existed, and the counts stay those of an uninterrupted run. Kept as long as the status, and cleared per chunk
-    /// once the chunk is recorded.
+    /// once the chunk is recorded; its expiry is the status's while the batch runs (renewed with each chunk and lease).
     /// </summary>
     public async Task JournalErasuresAsync(string client, string batchId, IReadOnlyList<long> lines)
     {
@@ -137,7 +160,7 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         var db = store.Database;
         var key = ErasureJournalKey(client, batchId);
         var setting = db.HashSetAsync(key, lines.Select(l => new HashEntry(l, 1)).ToArray());
-        var expiring = db.KeyExpireAsync(key, _options.StatusRetention);
+        var expiring = db.KeyExpireAsync(key, OpenRetention);
         await Task.WhenAll(setting, expiring);
     }
 

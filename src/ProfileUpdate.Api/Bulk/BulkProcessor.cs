@@ -8,7 +8,7 @@ namespace ProfileUpdate.Api.Bulk;
 /// pipelined set of round trips (thirdPartyId lookups or links, then one apply script per hash slot). Later rows for the
 /// same profile win per attribute because every chunk, and every script call within it, runs in file order.
 /// </summary>
-public sealed class BulkProcessor(
+public sealed partial class BulkProcessor(
     [FromKeyedServices(BulkProcessor.StoreLane)] ProfileRepository repository,
     BatchStatusRepository statuses,
     BulkMetrics metrics,
@@ -16,7 +16,8 @@ public sealed class BulkProcessor(
     LinkCache linkCache,
     InteractiveLoad interactive,
     IOptions<ProfileUpdateOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<BulkProcessor> logger)
 {
     /// <summary>The key of the profile repository that writes through the store's bulk connection.</summary>
     public const string StoreLane = "bulk";
@@ -53,11 +54,25 @@ public sealed class BulkProcessor(
     /// recorded, strictly in file order, so a later row still wins and a checkpoint never passes an unapplied row.
     /// Cancellation stops at a chunk boundary: the batch stays resumable from its last checkpoint.
     /// </summary>
-    /// <returns>True when the batch is complete; false when it stopped (shutdown) or is unknown.</returns>
+    /// <returns>True when the batch is complete; false when it stopped (shutdown).</returns>
     public async Task<bool> ApplyAsync(BatchJob job, string owner, CancellationToken stopping)
     {
+        // Starting (or resuming) renews the lease and the record's expiry before anything else, as the renewal loop does.
+        await statuses.RenewLeasesAsync([(job.Client, job.BatchId)], owner);
         var checkpoint = await statuses.ReadCheckpointAsync(job.Client, job.BatchId);
-        if (checkpoint is null || checkpoint.Complete) return true;
+        var restored = false;
+        if (checkpoint is null)
+        {
+            // An acknowledged batch is never dropped: its spool file is here, so it is not done, whatever became of its
+            // record (its instance was down for longer than Bulk:StatusRetention, or the record was removed). It is
+            // applied again from the top — rows are idempotent sets — under a new record, counting its rows anew.
+            var rows = await CountRowsAsync(job.Path);
+            await statuses.CreateAsync(job.Client, job.BatchId, rows, owner, job.Erase);
+            LogRecordRestored(logger, job.BatchId, rows);
+            checkpoint = new BatchCheckpoint(0, 0, false);
+            restored = true;
+        }
+        if (checkpoint.Complete) return true;
 
         var limits = options.Value.Limits;
         var pause = options.Value.Bulk.PauseBetweenChunks;
@@ -80,7 +95,8 @@ public sealed class BulkProcessor(
         // After a crash, up to ChunksInFlight chunks past the checkpoint may have been written but not recorded: in
         // those, a v2 row that finds its profile already there may have created it itself before the crash. The run that
         // crashed may have had another setting, so the most the setting allows are checked (a few thousand reads, once).
-        var suspectChunks = job.Resumed ? MaxChunksInFlight : 0;
+        // A batch whose record was restored may have been applied anywhere up to its end before: every chunk is checked.
+        var suspectChunks = restored ? int.MaxValue : job.Resumed ? MaxChunksInFlight : 0;
         var from = checkpoint.Offset; // the record's checkpoint, which each chunk's record moves on from
         var inFlight = new Queue<(Task<(BatchCounts Delta, List<BatchFailure> Failures)> Apply, BatchCheckpoint To, ChunkContext Context, long Started)>();
         var previousWriteIssued = Task.CompletedTask;
@@ -146,6 +162,22 @@ public sealed class BulkProcessor(
             }
         }
     }
+
+    /// <summary>The batch size of a spooled file, counted as the spool counted it at acceptance: non-blank lines after the header.</summary>
+    private static async Task<long> CountRowsAsync(string path)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var reader = new LineReader(file);
+        long lines = 0;
+        while (await reader.ReadLineAsync(CancellationToken.None) is { } line)
+            if (!BatchFileParser.IsBlank(line.Span)) lines++;
+        return Math.Max(0, lines - 1);
+    }
+
+    // The batch id and row count only: nothing of the file's contents.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId} has a spool file but no status record (it expired or was removed); " +
+        "applying its {Rows} rows again from the start under a new record")]
+    private static partial void LogRecordRestored(ILogger logger, string batchId, long rows);
 
     /// <summary>What a chunk needs besides its rows; an erase chunk notes the lines it journaled, cleared once recorded.</summary>
     private sealed record ChunkContext(BatchJob Job, BatchHeader Header, bool Suspect)

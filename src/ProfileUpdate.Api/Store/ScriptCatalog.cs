@@ -17,6 +17,9 @@ public sealed class ScriptCatalog
     /// <summary>Records an applied chunk of a batch: counts, failed rows, checkpoint and lease in one step.</summary>
     public RedisScript RecordChunk { get; } = RedisScript.FromResource("record_chunk");
 
+    /// <summary>Renews a held batch's lease and the expiry of its records, unless the record is gone or complete.</summary>
+    public RedisScript RenewLease { get; } = RedisScript.FromResource("renew_lease");
+
     /// <summary>The thirdPartyIds a profile's hash records as linked to it.</summary>
     public RedisScript Links { get; } = RedisScript.FromResource("links");
 
@@ -52,5 +55,5 @@ public sealed class ScriptCatalog
         QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
     }
 
-    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk, Links, Delete, Unlink, ChangesRead];
+    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk, RenewLease, Links, Delete, Unlink, ChangesRead];
 }
