@@ -200,6 +200,34 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     }
 
     [SkippableFact]
+    public async Task No_gap_between_two_writes_of_an_idle_stream_exceeds_the_heartbeat_interval()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await NoStreamsOpenAsync();
+        using var stream = await SseReader.OpenAsync(_http, $"/rest/v1/changes?client={client}");
+        // HeartbeatInterval 1.5 s, PollInterval 1 s: a heartbeat looked at only after each poll's wait came every 2 s.
+        var (gaps, ended) = await stream.GapsAsync(TimeSpan.FromSeconds(8));
+        Assert.False(ended, "the stream ended");
+        Assert.True(gaps.Count >= 4, $"only {gaps.Count} writes in 8 s");
+        AssertWithinHeartbeat(gaps);
+    }
+
+    /// <summary>
+    /// The server aims every gap at a tenth under HeartbeatInterval; a test machine running other test classes at once
+    /// can hold a continuation up by a few hundred ms, so one gap may pass the interval by that much (0.3 s), most may
+    /// not. A heartbeat looked at only after each poll shows as 2 s gaps, every one.
+    /// </summary>
+    internal static void AssertWithinHeartbeat(IReadOnlyList<TimeSpan> gaps)
+    {
+        var shown = $"gaps between writes: {string.Join(", ", gaps.Select(g => $"{g.TotalMilliseconds:0}"))} ms";
+        Assert.True(gaps.Count > 0 && gaps.Max() <= HeartbeatInterval + TimeSpan.FromMilliseconds(300), shown);
+        Assert.True(gaps.Count(g => g <= HeartbeatInterval) * 2 > gaps.Count, shown);
+    }
+
+    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.Parse(ChangeFeedOnRedisFixture.Settings["ProfileUpdate:Changes:HeartbeatInterval"]!, System.Globalization.CultureInfo.InvariantCulture);
+
+    [SkippableFact]
     public async Task Each_client_sees_only_its_own_changes()
     {
         SkipWithoutStore();
@@ -243,7 +271,7 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
                 Assert.Equal($"n={i}", Set(JsonDocument.Parse(e.Data).RootElement));
             }
             lastId = (await stream.LastIdAsync())!;
-            // Idle: a comment line at least every HeartbeatInterval (1 s here).
+            // Idle: a comment line at least every HeartbeatInterval (1.5 s here).
             Assert.True(await stream.CommentWithinAsync(TimeSpan.FromSeconds(5)), "no heartbeat comment on an idle stream");
         }
 
@@ -385,6 +413,44 @@ public sealed class SseReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// The times between consecutive writes of the server (each block: an event or a comment) during
+    /// <paramref name="duration"/>, from the arrival of the first block on.
+    /// </summary>
+    /// <returns>The gaps, and whether the server ended the stream within the time.</returns>
+    /// <remarks>
+    /// Stops at the first block after <paramref name="duration"/> rather than cancelling a read (which would close the
+    /// connection, and the stream could not be read on); a stream silent for 10 s more counts as a gap that long.
+    /// </remarks>
+    public async Task<(List<TimeSpan> Gaps, bool Ended)> GapsAsync(TimeSpan duration)
+    {
+        var total = Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(duration + TimeSpan.FromSeconds(10));
+        var gaps = new List<TimeSpan>();
+        Stopwatch? since = null;
+        try
+        {
+            while (true)
+            {
+                var line = await _reader.ReadLineAsync(timeout.Token);
+                if (line is null) return (gaps, true);
+                if (line.Length > 0) continue; // a block ends with its empty line
+                if (since is not null) gaps.Add(since.Elapsed);
+                since = Stopwatch.StartNew();
+                if (total.Elapsed >= duration) return (gaps, false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            gaps.Add(since?.Elapsed ?? total.Elapsed);
+            return (gaps, false);
+        }
+        catch (HttpIOException)
+        {
+            return (gaps, true); // the server broke the response off (a failure after the headers were sent)
+        }
+    }
+
     /// <summary>Every event until the server ends the stream.</summary>
     public async Task<List<SseEvent>> ReadToEndAsync()
     {
@@ -435,7 +501,8 @@ public sealed class ChangeFeedOnRedisFixture() : StoreServiceFixture(StoreKind.R
         ["ProfileUpdate:Changes:Enabled"] = "true",
         ["ProfileUpdate:Changes:MaxEntriesPerClient"] = ChangeFeedContract.Cap.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["ProfileUpdate:Changes:MaxStreams"] = "2",
-        ["ProfileUpdate:Changes:HeartbeatInterval"] = "00:00:01",
+        // Not a multiple of PollInterval: a heartbeat sent only between polls shows as a gap longer than this.
+        ["ProfileUpdate:Changes:HeartbeatInterval"] = "00:00:01.500",
         ["ProfileUpdate:Changes:SlowReaderTimeout"] = "00:00:03",
         // The longest poll allowed: a change written through the instance must reach its streams without a poll.
         ["ProfileUpdate:Changes:PollInterval"] = "00:00:01",

@@ -130,6 +130,24 @@ public sealed class RedisServer : IDisposable
         Eventually.WaitUntil(() => !IsAccepting(), StartStopDeadline, $"redis-server on port {Port} to close its port");
     }
 
+    /// <summary>
+    /// Freezes the server's process (SIGSTOP) with its connections left open: a store that stalls (a long fork, a paused
+    /// VM) rather than one that goes away. Commands sent meanwhile wait for <see cref="Resume"/>, or their timeout.
+    /// </summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a <see cref="Pause"/>d server run again (SIGCONT).</summary>
+    public void Resume() => Signal("-CONT");
+
+    private void Signal(string signal)
+    {
+        var pid = _process?.Id ?? throw new InvalidOperationException("redis-server is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { signal, pid.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false })
+            ?? throw new InvalidOperationException("kill did not start.");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill {signal} {pid} exited with {kill.ExitCode}.");
+    }
+
     public void Dispose()
     {
         Stop();

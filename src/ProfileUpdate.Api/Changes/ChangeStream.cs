@@ -9,11 +9,13 @@ namespace ProfileUpdate.Api.Changes;
 
 /// <summary>
 /// The feed as Server-Sent Events: one event per entry (<c>id:</c> the cursor, <c>event:</c> the kind, <c>data:</c> the
-/// entry's JSON), a comment every HeartbeatInterval while idle. New entries are read as soon as this instance appends one
+/// entry's JSON), a comment while idle so that no gap between two writes exceeds HeartbeatInterval (also while a read
+/// waits on a slow store). New entries are read as soon as this instance appends one
 /// for the client (<see cref="ChangeLogSignal"/>), and otherwise (other instances' writes) by polling every PollInterval.
 /// Memory per stream is one page: the next page is read only once the previous one has been handed to the connection. A
 /// reader that does not take what was sent within SlowReaderTimeout (the connection's buffers stay full) gets a
-/// <c>cut-off</c> event and the stream ends; it resumes with Last-Event-ID.
+/// <c>cut-off</c> event and the stream ends; it resumes with Last-Event-ID. A read the store fails (down, stalled, timed
+/// out) does not end the stream: it is retried after a back-off of at most 5 s, heartbeats going on.
 /// </summary>
 /// <param name="appended">The signal's wait taken before <paramref name="firstPage"/> was read.</param>
 public sealed class ChangeStream(string client, long[]? position, ChangeRead firstPage, Task appended, ChangeLog log, ChangeStreams streams,
@@ -44,7 +46,9 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
             if (!await FlushAsync(context, writer, aborted)) return;
 
             var page = firstPage;
-            var lastSent = Environment.TickCount64; // only to pace heartbeats
+            var time = context.RequestServices.GetRequiredService<TimeProvider>();
+            var logger = context.RequestServices.GetRequiredService<ILogger<ChangeStream>>();
+            var keepAlive = new KeepAlive(this, context, writer, options.HeartbeatInterval, time, aborted);
             while (!aborted.IsCancellationRequested)
             {
                 if (page.OutOfRange)
@@ -58,30 +62,104 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
                 foreach (var entry in page.Entries)
                     WriteEvent(writer, entry.Id, entry.Kind, JsonSerializer.SerializeToUtf8Bytes(entry, JsonSerializerOptions.Web));
                 position = page.Next;
-                if (page.Entries.Count > 0)
-                {
-                    if (!await FlushAsync(context, writer, aborted)) return;
-                    lastSent = Environment.TickCount64;
-                }
+                if (page.Entries.Count > 0 && !await keepAlive.FlushAsync()) return;
                 if (!page.More)
                 {
-                    if (Environment.TickCount64 - lastSent >= (long)options.HeartbeatInterval.TotalMilliseconds)
-                    {
-                        writer.Write(Heartbeat);
-                        if (!await FlushAsync(context, writer, aborted)) return;
-                        lastSent = Environment.TickCount64;
-                    }
-                    await Task.WhenAny(appended, Task.Delay(options.PollInterval, aborted));
-                    if (aborted.IsCancellationRequested) return;
+                    // Heartbeats go out while waiting, not only between waits: a gap never exceeds HeartbeatInterval.
+                    if (!await keepAlive.WhileAsync(Task.WhenAny(appended, Task.Delay(options.PollInterval, time, aborted)))) return;
                 }
-                // The next wait is taken before the read, so an append while reading is not left for the poll.
-                if (appended.IsCompleted) appended = signal.NextAppendAsync(client);
-                page = await log.ReadAsync(client, position, PageSize);
+                var failures = 0; // consecutive failed reads: the current store outage, as this stream sees it
+                var failedSince = 0L;
+                while (true)
+                {
+                    // The next wait is taken before the read, so an append while reading is not left for the poll.
+                    if (appended.IsCompleted) appended = signal.NextAppendAsync(client);
+                    var reading = log.ReadAsync(client, position, PageSize);
+                    // A read held up by a stalled store (up to its timeout) does not hold up the heartbeats either.
+                    if (!await keepAlive.WhileAsync(reading)) return;
+                    try
+                    {
+                        page = await reading;
+                        break;
+                    }
+                    catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
+                    {
+                        // The headers are sent: a failure here cannot become a 503, and ending the stream would not help
+                        // the reader (its reconnect would meet the 503, which a browser's EventSource does not retry). The
+                        // stream stays open at its position and reads again after a bounded back-off, heartbeats going on
+                        // meanwhile; what was written during the outage arrives once the store answers. Logged once per
+                        // outage and stream, with what failed only: no keys, no values.
+                        if (failures++ == 0)
+                        {
+                            failedSince = time.GetTimestamp();
+                            logger.LogWarning("A change stream could not read its log ({ExceptionType}); it stays open and reads again until the store answers.",
+                                ex.GetType().Name);
+                        }
+                        if (!await keepAlive.WhileAsync(Task.Delay(RetryDelay(failures), time, aborted))) return;
+                    }
+                }
+                if (failures > 0)
+                    logger.LogInformation("A change stream reads its log again, after {Failures} failed reads over {Seconds:0.0} s.",
+                        failures, time.GetElapsedTime(failedSince).TotalSeconds);
             }
         }
         finally
         {
             streams.Close();
+        }
+    }
+
+    /// <summary>The pause before reading again after the <paramref name="failures"/>-th failed read in a row: 0.25 s doubling, at most 5 s.</summary>
+    private static TimeSpan RetryDelay(int failures) => TimeSpan.FromMilliseconds(Math.Min(5000, 250 << Math.Min(failures - 1, 5)));
+
+    /// <summary>
+    /// How early a heartbeat goes out: a tenth of HeartbeatInterval, at most 1 s, before it is due. Timers fire late and
+    /// a busy machine runs the continuation later still; sending exactly at the interval would make every idle gap a
+    /// little longer than it (the spec's 15 s is a maximum).
+    /// </summary>
+    private static TimeSpan HeartbeatLead(TimeSpan interval) => TimeSpan.FromTicks(Math.Min(interval.Ticks / 10, TimeSpan.TicksPerSecond));
+
+    /// <summary>
+    /// The stream's writes and its heartbeat clock: every flush restarts the clock, and whatever the stream waits for
+    /// (the next poll or append, a read, the back-off after a failed read) it waits for through <see cref="WhileAsync"/>,
+    /// which writes a heartbeat whenever one is due. So no gap between two writes exceeds HeartbeatInterval, whatever
+    /// PollInterval is and however long a read takes.
+    /// </summary>
+    private sealed class KeepAlive(ChangeStream stream, HttpContext context, PipeWriter writer, TimeSpan interval, TimeProvider time,
+        CancellationToken aborted)
+    {
+        private readonly TimeSpan _every = interval - HeartbeatLead(interval);
+        private long _lastSent = time.GetTimestamp();
+
+        /// <summary>Flushes what was written (see <see cref="ChangeStream.FlushAsync"/>); false when the stream is over.</summary>
+        public async Task<bool> FlushAsync()
+        {
+            if (!await stream.FlushAsync(context, writer, aborted)) return false;
+            _lastSent = time.GetTimestamp();
+            return true;
+        }
+
+        /// <summary>Waits for <paramref name="task"/>, sending heartbeats when due; false when the stream is over.</summary>
+        public async Task<bool> WhileAsync(Task task)
+        {
+            while (true)
+            {
+                var due = _every - time.GetElapsedTime(_lastSent);
+                if (due <= TimeSpan.Zero)
+                {
+                    writer.Write(Heartbeat);
+                    if (!await FlushAsync()) return false;
+                    continue;
+                }
+                if (task.IsCompleted) return !aborted.IsCancellationRequested;
+                // Cancelled once the task is done, so a wait that ended early leaves no timer behind.
+                using (var stop = CancellationTokenSource.CreateLinkedTokenSource(aborted))
+                {
+                    await Task.WhenAny(task, Task.Delay(due, time, stop.Token));
+                    await stop.CancelAsync();
+                }
+                if (aborted.IsCancellationRequested) return false;
+            }
         }
     }
 
