@@ -200,6 +200,34 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     }
 
     [SkippableFact]
+    public async Task A_removal_that_finds_nothing_to_remove_has_no_entry_on_any_write_path()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(_http, client, thirdPartyId: "r-1", parameters: new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" }); // created
+        // Removing attributes the profile does not have applies (a no-op) and changes nothing: no entry.
+        await UpdateAsync(client, "mbox3rdPartyId=r-1&profile.zz=&emptyValues=remove");
+        await UpdateAsync(client, "mbox3rdPartyId=r-1&profile.zz=&profile.yy=&emptyValues=remove");
+        // One of the names there: an entry, listing the names as sent.
+        await UpdateAsync(client, "mbox3rdPartyId=r-1&profile.zz=&profile.a=&emptyValues=remove");
+        // A write that sets something is an entry whatever its removals found.
+        await UpdateAsync(client, "mbox3rdPartyId=r-1&profile.c=3&profile.zz=&emptyValues=remove");
+        // The batch paths too: v1 rows, and v2 rows (which take apply.lua for their removals).
+        await BatchAsync(client, "profile/batchUpdate?emptyValues=remove", "batch=thirdPartyId,zz\nr-1,\n");
+        await BatchAsync(client, "v2/profile/batchUpdate?emptyValues=remove", "batch=thirdPartyId,zz\nr-1,\n");
+        await BatchAsync(client, "v2/profile/batchUpdate?emptyValues=remove", "batch=thirdPartyId,b,zz\nr-1,,\n");
+        // Again after everything was removed: still nothing.
+        await UpdateAsync(client, "mbox3rdPartyId=r-1&profile.a=&profile.b=&emptyValues=remove");
+
+        var (changes, _) = await PullAsync(client);
+        Assert.Equal(["created a=1,b=2 ", "updated  zz,a", "updated c=3 zz", "updated  b,zz"],
+            changes.Select(c => $"{c.GetProperty("kind").GetString()} {Set(c)} {Removed(c)}").ToArray());
+        var profile = await Wire.ReadByThirdPartyAsync(_http, client, "r-1");
+        Assert.Null(Wire.Attribute(profile!.Value, "a"));
+        Assert.Equal("3", Wire.Attribute(profile.Value, "c"));
+    }
+
+    [SkippableFact]
     public async Task No_gap_between_two_writes_of_an_idle_stream_exceeds_the_heartbeat_interval()
     {
         SkipWithoutStore();

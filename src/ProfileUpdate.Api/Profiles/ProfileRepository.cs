@@ -459,19 +459,33 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     }
 
     /// <summary>
+    /// apply.lua's answer, with the change feed on, for a write that applied but only removed attributes and found none
+    /// of them: it changed nothing the feed shows, so it has no entry. Only <see cref="CountChanges"/> sees it: it turns
+    /// it into <see cref="WriteResult.Applied"/> (to the caller the write applied, as any removal of an absent attribute).
+    /// </summary>
+    private const WriteResult AppliedWithoutEntry = (WriteResult)3;
+
+    /// <summary>
     /// Change feed: counts the entries apply.lua appended for these writes (the same rule as the script's): results[r]
     /// belongs to the r-th write that is not null. One counter update per run of one client's writes, not one per entry.
+    /// Every result the script gave as <see cref="AppliedWithoutEntry"/> becomes <see cref="WriteResult.Applied"/> here,
+    /// so it must be called on every apply.lua answer with the feed on.
     /// </summary>
-    public void CountChanges(IReadOnlyList<ProfileWrite?> writes, IReadOnlyList<WriteResult> results)
+    public void CountChanges(IReadOnlyList<ProfileWrite?> writes, WriteResult[] results)
     {
-        if (metrics is null && appended is null) return;
         string? client = null;
         long count = 0;
         var r = 0;
-        for (var i = 0; i < writes.Count && r < results.Count; i++)
+        for (var i = 0; i < writes.Count && r < results.Length; i++)
         {
             if (writes[i] is not { } write) continue;
             var result = results[r++];
+            if (result == AppliedWithoutEntry)
+            {
+                results[r - 1] = WriteResult.Applied;
+                continue;
+            }
+            if (metrics is null && appended is null) continue;
             if (result != WriteResult.Created && (result != WriteResult.Applied || !ChangeEntries.ChangesAttributes(write))) continue;
             if (client is not null && !string.Equals(client, write.Client, StringComparison.Ordinal))
             {

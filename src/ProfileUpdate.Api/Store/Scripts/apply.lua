@@ -19,12 +19,15 @@
 -- and its value (now) are added here, and an update-only entry has no tntId.
 -- Change feed (FEED, see feed.lua): ARGV after now is the log cap (FEED_CAP); each entry has a second key, its log
 --   (the one of its client and, on a cluster, its partition), right after its profile hash, and one more argument after
---   its other ones: the entry's log element as the service built it ('u<now>', '!' or '?', the JSON). An entry that
+--   its other ones: the entry's log element as the service built it ('u<now>', '!', '?' or '-', the JSON). An entry that
 --   wrote is logged (its 'u' made a 'c' when it created the profile); one that wrote nothing (update-only, profile
---   missing) is not; one flagged '?' (it sets and removes nothing) only when it created its profile.
+--   missing) is not; one flagged '?' (it sets and removes nothing) only when it created its profile; one flagged '-'
+--   (it only removes attributes) only when it created its profile or HDEL removed at least one field — removing
+--   attributes that are not there changes nothing, so it has no entry, and its result is 3 instead of 1. The count of
+--   HDEL's replies costs no command, and an entry that sets something ('!') is decided as before.
 -- quota_apply.lua calls this as a function with (KEYS, ARGV, first key, first argument, entries) so that it reads its
 -- share of the arguments in place; run on its own, the script takes all of KEYS and ARGV.
--- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created.
+-- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created, 3 (feed on) applied without an entry.
 local k, a, count = ...
 if not k then k, a, count = 1, 1, FEED and #KEYS / 2 or #KEYS end
 local now = ARGV[a]
@@ -84,18 +87,24 @@ for i = 1, count do
       if e > last then e = last end
       redis.call('HSET', key, unpack(ARGV, s, e))
     end
+    local removed = 0 -- attributes HDEL found: a write that only removes is logged only when it removed one
     if rf then
       for s = rf, rl, CHUNK do
         local e = s + CHUNK - 1
         if e > rl then e = rl end
-        redis.call('HDEL', key, unpack(ARGV, s, e))
+        removed = removed + redis.call('HDEL', key, unpack(ARGV, s, e))
       end
     end
     if lifetime then redis.call('PEXPIRE', key, lifetime) end
     result[i] = created and 2 or 1
-    if FEED and (created or string.byte(body, 2 + #now) == 33) then -- the flag after 'u<now>' is '!'
-      if created then body = 'c' .. string.sub(body, 2) end
-      feed_append(log, now, body)
+    if FEED then
+      local flag = string.byte(body, 2 + #now) -- the flag after 'u<now>'
+      if created or flag == 33 or (flag == 45 and removed > 0) then -- '!', or '-' that removed something
+        if created then body = 'c' .. string.sub(body, 2) end
+        feed_append(log, now, body)
+      elseif flag == 45 then
+        result[i] = 3 -- applied, no entry: the service counts no change for it
+      end
     end
   end
 end

@@ -3,7 +3,8 @@
 -- A log is one list, oldest first: a client's only log (pu:c:{<client>:p0}) on standalone Redis and the embedded store,
 -- or on Redis Cluster one per partition (pu:c:{<client>:p<N>}, in the slot of that partition's profiles).
 -- Element: '<kind><epoch ms><flag><body>': kind 'c' created, 'u' updated, 'd' deleted; flag '!' (or '?': a write that
--- changes no attribute, logged only when it created its profile); body the entry's JSON from the service, or for a
+-- changes no attribute, logged only when it created its profile; or '-': a write that only removes attributes, logged
+-- only when it created its profile or removed one that was there); body the entry's JSON from the service, or for a
 -- delete '<tntId>\t<thirdPartyId>'. The head element alone carries its sequence number in front, '#<seq>;': an
 -- element's sequence number is the head's plus its index, so the log's positions need no counter key and no number is
 -- formatted per entry (measured: formatting the sequence number and the time for each element cost Redis more than
