@@ -78,7 +78,7 @@ public static class ChangesEndpoints
 
     private static ProblemHttpResult Gone(string client, ChangeRead read) =>
         Problems.Create(StatusCodes.Status410Gone, read.Oldest is { } oldest
-            ? $"The cursor is outside what the change log of client {client} holds: it keeps the most recent entries only, and now reaches back to {oldest.At} (entry {oldest.Id}). Read again without after to start from there, after re-reading the profiles you need."
+            ? $"The cursor is outside what the change log of client {client} holds: it keeps the most recent entries only, and now reaches back to {oldest.At}, the time of its oldest entry (cursor {oldest.Id} is the position just before that entry). Read again without after to start from there, after re-reading the profiles you need."
             : $"The cursor is outside what the change log of client {client} holds: the log is empty (it was reset). Read again without after.");
 
     private static string Clip(string value) => value.Length <= 64 ? value : value[..64] + "…";
