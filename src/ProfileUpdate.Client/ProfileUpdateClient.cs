@@ -50,15 +50,20 @@ public sealed partial class ProfileUpdateClient
             form.AddRange(remove.Select(name => new KeyValuePair<string, string>("profile." + name, "")));
         }
 
-        // FormUrlEncodedContent writes a space as '+', which the server reads back as a space in values; ids never
-        // contain spaces or '+' (the server refuses a raw '+', and FormUrlEncodedContent encodes '+' as %2B anyway).
-        using var content = new FormUrlEncodedContent(form);
+        // Not FormUrlEncodedContent: it writes a space as '+', and the service refuses a raw '+' in an id (an id may hold a
+        // space; only '+' and '/' are banned). Percent-encoding every byte but the unreserved ones round-trips any value.
+        using var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(FormBody(form)));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/x-www-form-urlencoded");
         using var response = await _http.PostAsync($"m2/{_client}/profile/update", content, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         return response.Headers.TryGetValues("X-Profile-Update", out var outcome) && outcome.Contains("profile-not-found")
             ? UpdateOutcome.ProfileNotFound
             : UpdateOutcome.Applied;
     }
+
+    /// <summary>An application/x-www-form-urlencoded body with every name and value percent-encoded as UTF-8 (a space as %20).</summary>
+    internal static string FormBody(IEnumerable<KeyValuePair<string, string>> fields) =>
+        string.Join('&', fields.Select(f => Uri.EscapeDataString(f.Key) + "=" + Uri.EscapeDataString(f.Value)));
 
     /// <summary>Sets attributes of one existing profile.</summary>
     public Task<UpdateOutcome> UpdateAsync(ProfileId id, IReadOnlyDictionary<string, string> set, CancellationToken cancellationToken = default) =>
@@ -87,7 +92,8 @@ public sealed partial class ProfileUpdateClient
     public async Task<Profile?> GetProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
     {
         using var response = await _http.GetAsync(ProfilePath(id), cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)) return null;
+        // Only the missing profile is null; an unknown client is a 404 too and must surface with its own message.
+        if (await IsNoProfileFoundAsync(response, cancellationToken).ConfigureAwait(false)) return null;
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var view = await response.Content.ReadFromJsonAsync<ProfileBody>(JsonOptions, cancellationToken).ConfigureAwait(false)
                    ?? throw new ProfileUpdateException((int)response.StatusCode, "The profile read answered an empty body.");
@@ -110,14 +116,19 @@ public sealed partial class ProfileUpdateClient
     public async Task<DeleteOutcome> DeleteProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
     {
         using var response = await _http.DeleteAsync(ProfilePath(id), cancellationToken).ConfigureAwait(false);
-        // The read 404's problem body names the missing profile; an unknown client is a 404 too, told apart by its text.
-        if (response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)
-            && ServerMessage(response, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))
-                .StartsWith("No profile found", StringComparison.Ordinal))
-            return DeleteOutcome.NotFound;
+        if (await IsNoProfileFoundAsync(response, cancellationToken).ConfigureAwait(false)) return DeleteOutcome.NotFound;
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         return DeleteOutcome.Deleted;
     }
+
+    /// <summary>
+    /// A 404 whose problem body names the missing profile. An unknown client (or path) is a 404 too, told apart by its
+    /// text, so that one is not mistaken for "nothing stored" and surfaces with the server's message instead.
+    /// </summary>
+    private static async Task<bool> IsNoProfileFoundAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        response.StatusCode == HttpStatusCode.NotFound && IsProblem(response)
+        && ServerMessage(response, await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false))
+            .StartsWith("No profile found", StringComparison.Ordinal);
 
     private string ProfilePath(ProfileId id) => id.Kind == ProfileIdKind.TntId
         ? $"rest/v1/profiles/{Uri.EscapeDataString(id.Value)}?client={_client}"

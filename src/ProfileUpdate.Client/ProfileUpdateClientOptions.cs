@@ -19,8 +19,10 @@ public sealed class ProfileUpdateClientOptions
     public int MaxRetryAttempts { get; set; } = 3;
 
     /// <summary>
-    /// The longest wait before one retry. The server's Retry-After is honoured up to this; a longer Retry-After (a used-up
-    /// daily quota says hours) is cut to it, so a caller is never blocked for longer than it chose.
+    /// The longest wait before one retry. The server's Retry-After is honoured up to this; an answer with a longer
+    /// Retry-After (a used-up daily quota says hours) is not retried at all — retrying before the server's time would only
+    /// be refused again — and surfaces at once as <see cref="ProfileUpdateException"/> with its
+    /// <see cref="ProfileUpdateException.RetryAfter"/>, so a caller is never blocked for longer than it chose.
     /// </summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -12,8 +12,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the typed <see cref="ProfileUpdateClient"/> with retries on 429/503 that wait for the server's
-    /// Retry-After (bounded by <see cref="ProfileUpdateClientOptions.MaxRetryAttempts"/> and
-    /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/>), and the named client of the change stream
+    /// Retry-After (at most <see cref="ProfileUpdateClientOptions.MaxRetryAttempts"/> times; a Retry-After longer than
+    /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/> is not retried but surfaces at once), and the named client of the change stream
     /// (<see cref="ProfileUpdateClient.StreamClientName"/>), which has neither timeout nor retries of its own. The
     /// builder returned is the typed client's: handlers added to it do not apply to the stream.
     /// </summary>
@@ -56,7 +56,11 @@ public static class ServiceCollectionExtensions
                 MaxRetryAttempts = options.MaxRetryAttempts,
                 // Only answers that guarantee nothing was applied. Not exceptions: a timeout or a dropped connection
                 // mid-request may have been applied (a batch POST, an update), and a blind retry would apply it twice.
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } r && IsRetryable(r.StatusCode)),
+                // Nor when the server's Retry-After is longer than MaxRetryDelay (a used-up daily quota says hours): a
+                // retry sooner than the server said would only be refused again, so the answer surfaces at once, its
+                // RetryAfter telling the caller when to come back.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } r && IsRetryable(r.StatusCode)
+                                                            && !(ProfileUpdateClient.RetryAfterOf(r) > options.MaxRetryDelay)),
                 ShouldRetryAfterHeader = false,
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryDelay(args.Outcome.Result, options)),
                 OnRetry = args =>
@@ -71,10 +75,13 @@ public static class ServiceCollectionExtensions
 
     private static bool IsRetryable(HttpStatusCode status) => status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable;
 
-    /// <summary>The server's Retry-After, at most MaxRetryDelay; one second when the server named none.</summary>
+    /// <summary>
+    /// The server's Retry-After (ShouldHandle let through only those up to MaxRetryDelay); one second when the server named
+    /// none, at most MaxRetryDelay.
+    /// </summary>
     private static TimeSpan RetryDelay(HttpResponseMessage? response, ProfileUpdateClientOptions options)
     {
         var delay = ProfileUpdateClient.RetryAfterOf(response) ?? TimeSpan.FromSeconds(1);
-        return delay > options.MaxRetryDelay ? options.MaxRetryDelay : delay;
+        return delay > options.MaxRetryDelay ? options.MaxRetryDelay : delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
     }
 }

@@ -399,6 +399,35 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         }
     }
 
+    [SkippableFact]
+    public async Task The_client_and_cli_update_percent_encode_ids_names_and_values_so_spaces_plus_reserved_and_non_ascii_round_trip()
+    {
+        SkipWithoutStore();
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        // An id may hold anything but '+' and '/'; a form body writing a space as '+' made the service refuse it (400).
+        var id = ProfileId.ThirdParty($"john doe & co=1 100% Köln 東京 {Guid.NewGuid():N}");
+        await client.VisitAsync("s1", thirdPartyId: id.Value);
+        var set = new Dictionary<string, string>
+        {
+            ["a b"] = "john doe",
+            ["x+y"] = "1 + 1 = 2 & 100% ",
+            ["k&v=%"] = "a&b=c%20d",
+            ["名前"] = "Müller 😀",
+        };
+
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(id, set));
+
+        var stored = (await client.GetProfileAsync(id))!.Attributes;
+        foreach (var (name, value) in set)
+            Assert.Equal(value, stored[name].Value);
+        var (exit, output, error) = await CliAsync("update", "--third-party-id", id.Value, "with space=a + b", "--remove", "a b");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        stored = (await client.GetProfileAsync(id))!.Attributes;
+        Assert.Equal("a + b", stored["with space"].Value);
+        Assert.False(stored.ContainsKey("a b"));
+    }
+
     private static string Quote(string cell) => $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string[] Names(Profile? profile) => [.. profile!.Attributes.Keys.Order(StringComparer.Ordinal)];
@@ -512,14 +541,12 @@ public sealed class ClientResilienceTests : IDisposable
     }
 
     [Fact]
-    public async Task A_429_is_retried_after_retry_after_up_to_the_configured_attempts_then_surfaces()
+    public async Task A_429_whose_retry_after_exceeds_max_retry_delay_surfaces_at_once_with_its_retry_after()
     {
         var notices = new List<RetryNotice>();
         using var services = new ServiceCollection().AddProfileUpdateClient(o =>
         {
-            (o.BaseAddress, o.Client, o.MaxRetryAttempts) = (_factory.BaseAddress, _limited, 2);
-            // The quota's Retry-After is hours; the cap keeps the test fast and proves the wait is the server's, bounded.
-            o.MaxRetryDelay = TimeSpan.FromMilliseconds(50);
+            (o.BaseAddress, o.Client, o.MaxRetryAttempts) = (_factory.BaseAddress, _limited, 3);
             o.OnRetry = notices.Add;
         }).Services.BuildServiceProvider();
         var client = services.GetRequiredService<ProfileUpdateClient>();
@@ -527,12 +554,67 @@ public sealed class ClientResilienceTests : IDisposable
         await client.VisitAsync("s1", thirdPartyId: id);
         Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(ProfileId.ThirdParty(id), new Dictionary<string, string> { ["a"] = "1" }));
 
+        // The used-up quota says hours: retrying after MaxRetryDelay (30 s) would only be refused again, three times.
+        var started = System.Diagnostics.Stopwatch.StartNew();
         var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.UpdateAsync(ProfileId.ThirdParty(id), new Dictionary<string, string> { ["a"] = "2" }));
 
         Assert.Equal(429, refused.StatusCode);
         Assert.True(refused.RetryAfter > TimeSpan.FromMinutes(1), $"Retry-After {refused.RetryAfter}");
         Assert.Contains("Retry-After", refused.ServerMessage, StringComparison.Ordinal);
-        Assert.Equal([new RetryNotice(1, 429, TimeSpan.FromMilliseconds(50)), new RetryNotice(2, 429, TimeSpan.FromMilliseconds(50))], notices);
+        Assert.Empty(notices);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"took {started.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_429_or_503_whose_retry_after_is_within_max_retry_delay_is_retried_up_to_the_configured_attempts()
+    {
+        var notices = new List<RetryNotice>();
+        var answers = new Queue<(System.Net.HttpStatusCode Status, int RetryAfter)>([
+            (System.Net.HttpStatusCode.TooManyRequests, 1), (System.Net.HttpStatusCode.ServiceUnavailable, 0), (System.Net.HttpStatusCode.TooManyRequests, 2)]);
+        var calls = 0;
+        using var services = new ServiceCollection().AddProfileUpdateClient(o =>
+        {
+            (o.BaseAddress, o.Client, o.MaxRetryAttempts, o.MaxRetryDelay) = (new Uri("http://127.0.0.1:9"), "demo", 2, TimeSpan.FromSeconds(1));
+            o.OnRetry = notices.Add;
+        }).ConfigurePrimaryHttpMessageHandler(() => new StubHandler(_ =>
+        {
+            calls++;
+            var (status, retryAfter) = answers.Dequeue();
+            var answer = new HttpResponseMessage(status) { Content = new StringContent("""{"message":"busy"}""", Encoding.UTF8, "application/problem+json") };
+            answer.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(retryAfter));
+            return answer;
+        })).Services.BuildServiceProvider();
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+
+        // 1 s and 0 s are within MaxRetryDelay: retried; the third answer's 2 s is not, and it surfaces at once.
+        var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.UpdateAsync(ProfileId.ThirdParty("x"), new Dictionary<string, string> { ["a"] = "1" }));
+
+        Assert.Equal((429, TimeSpan.FromSeconds(2)), (refused.StatusCode, refused.RetryAfter));
+        Assert.Equal(3, calls);
+        Assert.Equal([new RetryNotice(1, 429, TimeSpan.FromSeconds(1)), new RetryNotice(2, 503, TimeSpan.Zero)], notices);
+    }
+
+    [Fact]
+    public async Task Get_for_a_client_not_configured_fails_with_the_servers_message_not_profile_not_found()
+    {
+        var unknown = Wire.NewClient();
+        using var services = new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client) = (_factory.BaseAddress, unknown))
+            .Services.BuildServiceProvider();
+
+        var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => services.GetRequiredService<ProfileUpdateClient>().GetProfileAsync(ProfileId.ThirdParty("x")));
+        Assert.Equal(404, refused.StatusCode);
+        Assert.Contains($"Client '{unknown}' is not configured", refused.ServerMessage, StringComparison.Ordinal);
+
+        var (exit, output, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", _factory.BaseAddress.ToString(), "--client", unknown]);
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Equal("", output);
+        Assert.StartsWith($"404: Client '{unknown}' is not configured", error, StringComparison.Ordinal);
+    }
+
+    private sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(answer(request));
     }
 
     [Fact]
