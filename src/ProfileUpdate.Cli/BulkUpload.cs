@@ -218,35 +218,67 @@ internal static class BulkUpload
             if (bars is null)
             {
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}, sending {part.Bytes:N0} bytes"));
-                return new PartProgress(context, label, null, null);
+                return new PartProgress(context.Output, label, null, null);
             }
-            return new PartProgress(context, label, bars.AddTask($"{label}: bytes sent", maxValue: part.Bytes),
+            return new PartProgress(context.Output, label, bars.AddTask($"{label}: bytes sent", maxValue: part.Bytes),
                 bars.AddTask($"{label}: rows consumed", autoStart: false, maxValue: part.Rows));
         }
     }
+}
 
-    private sealed class PartProgress(CliContext context, string label, ProgressTask? bytes, ProgressTask? rows)
+/// <summary>
+/// One part's two bars. Reports are applied on the reporting thread (<see cref="ImmediateProgress{T}"/>), so none
+/// can arrive after <see cref="Done"/> and restart a stopped task (Spectre throws "Stopped tasks cannot be
+/// restarted"); and a bar once stopped is never touched again. Public so that tests drive it without a terminal.
+/// </summary>
+public sealed class PartProgress(TextWriter output, string label, ProgressTask? bytes, ProgressTask? rows)
+{
+    /// <summary>Told the bytes sent so far.</summary>
+    public IProgress<long>? Bytes => bytes is null ? null : new ImmediateProgress<long>(sent =>
     {
-        public IProgress<long>? Bytes => bytes is null ? null : new Progress<long>(sent => bytes.Value = sent);
+        if (bytes.StopTime is null) bytes.Value = sent;
+    });
 
-        public IProgress<BatchStatus>? Rows => rows is null ? null : new Progress<BatchStatus>(s =>
-        {
-            rows.StartTask();
-            rows.Value = s.Consumed;
-        });
+    /// <summary>Told each status seen while waiting: starts the rows bar and shows the rows consumed.</summary>
+    public IProgress<BatchStatus>? Rows => rows is null ? null : new ImmediateProgress<BatchStatus>(s => Show(rows, s.Consumed));
 
-        public void Abandon(string why)
-        {
-            bytes?.StopTask();
-            context.Output.WriteLine($"{label}: {why}");
-        }
-
-        public void Done(BatchStatus status)
-        {
-            if (bytes is not null) bytes.Value = bytes.MaxValue;
-            rows?.StartTask();
-            if (rows is not null) rows.Value = status.Consumed;
-            rows?.StopTask();
-        }
+    /// <summary>The part will not be sent as it is (a 413 splits it): its bars stop where they are.</summary>
+    public void Abandon(string why)
+    {
+        Stop(bytes, null);
+        Stop(rows, null);
+        output.WriteLine($"{label}: {why}");
     }
+
+    /// <summary>The part is sent and its last status known: both bars end, for good.</summary>
+    public void Done(BatchStatus status)
+    {
+        Stop(bytes, bytes?.MaxValue);
+        Stop(rows, status.Consumed);
+    }
+
+    private static void Show(ProgressTask task, double value)
+    {
+        if (task.StopTime is not null) return;
+        if (!task.IsStarted) task.StartTask();
+        task.Value = value;
+    }
+
+    private static void Stop(ProgressTask? task, double? value)
+    {
+        if (task is null || task.StopTime is not null) return;
+        if (value is { } v) Show(task, v);
+        task.StopTask();
+    }
+}
+
+/// <summary>
+/// An <see cref="IProgress{T}"/> that runs its handler at once on the reporting thread. <see cref="Progress{T}"/> posts
+/// each report to the synchronization context (the thread pool here), so a report could run after the work it reports
+/// on has finished and been marked done.
+/// </summary>
+public sealed class ImmediateProgress<T>(Action<T> handler) : IProgress<T>
+{
+    /// <inheritdoc />
+    public void Report(T value) => handler(value);
 }

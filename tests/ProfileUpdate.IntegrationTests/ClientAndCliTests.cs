@@ -634,3 +634,48 @@ public sealed class ClientResilienceTests : IDisposable
         Assert.Empty(notices);
     }
 }
+
+/// <summary>The bulk upload's progress bars, driven directly: a terminal's bars cannot be driven from a test.</summary>
+public sealed class PartProgressTests
+{
+    private static BatchStatus Status(long consumed) => new("b-1", consumed == 10 ? "complete" : "incomplete", 10, consumed, consumed, 0, 0, 0, []);
+
+    [Fact]
+    public void Reports_apply_at_once_and_none_after_done_restarts_a_stopped_bar()
+    {
+        var (bytes, rows) = (new Spectre.Console.ProgressTask(1, "bytes", 100, autoStart: true), new Spectre.Console.ProgressTask(2, "rows", 10, autoStart: false));
+        var progress = new PartProgress(TextWriter.Null, "batch 1", bytes, rows);
+
+        progress.Bytes!.Report(40);
+        progress.Rows!.Report(Status(3));
+        // Applied before Report returns: a report posted to the thread pool (Progress<T>) could run after Done below and
+        // restart the stopped bar, which Spectre refuses with "Stopped tasks cannot be restarted" (exit 134 on a terminal).
+        Assert.Equal((40d, 3d, true), (bytes.Value, rows.Value, rows.IsStarted));
+
+        progress.Done(Status(10));
+        Assert.Equal((100d, 10d), (bytes.Value, rows.Value));
+        Assert.NotNull(rows.StopTime);
+
+        // A late report (the last poll's, say) leaves the stopped bars alone instead of throwing.
+        progress.Rows.Report(Status(7));
+        progress.Bytes.Report(50);
+        progress.Done(Status(10));
+        Assert.Equal((100d, 10d), (bytes.Value, rows.Value));
+    }
+
+    [Fact]
+    public void An_abandoned_part_stops_both_bars_even_the_rows_bar_never_started()
+    {
+        var (bytes, rows) = (new Spectre.Console.ProgressTask(1, "bytes", 100, autoStart: true), new Spectre.Console.ProgressTask(2, "rows", 10, autoStart: false));
+        using var output = new StringWriter();
+        var progress = new PartProgress(output, "batch 1", bytes, rows);
+
+        progress.Abandon("answered 413");
+        progress.Rows!.Report(Status(5));
+
+        Assert.NotNull(bytes.StopTime);
+        Assert.NotNull(rows.StopTime);
+        Assert.Equal(0d, rows.Value);
+        Assert.Equal("batch 1: answered 413", output.ToString().TrimEnd());
+    }
+}
