@@ -33,12 +33,25 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     private static readonly string[] IdColumns = ["pcId", "tntId", "mboxPC", "thirdPartyId", "mbox3rdPartyId", "mboxThirdPartyId"];
 
     /// <summary>The parts, each written completely before it is yielded; the caller deletes them when done.</summary>
-    /// <exception cref="CsvFormatException">The header is not usable or a row cannot fit into any part.</exception>
+    /// <exception cref="CsvFormatException">
+    /// A limit below 1, a file that cannot be read or is not valid UTF-8, a header that is not usable or a row that cannot
+    /// fit into any part. All but the last are found before the first part is yielded.
+    /// </exception>
     public IEnumerable<BatchPart> Split(string csvPath)
     {
+        // A limit below 1 fits no row: the split would yield nothing and an upload report success having sent nothing.
+        if (maxRows < 1) throw new CsvFormatException($"--max-rows must be 1 or more, not {maxRows}. Nothing was sent.");
+        if (maxBytes < 1) throw new CsvFormatException($"--max-bytes must be 1 or more, not {maxBytes}. Nothing was sent.");
+        // Before the first part is yielded (and so sent): a file that is missing or not UTF-8 must stop everything, not
+        // fail after some parts were applied, and never reach the service with bytes replaced by U+FFFD.
+        CheckUtf8(csvPath);
+        // Strict decoding as well, should the file change under us: Sep's own FromFile decodes with replacement
+        // characters. The UTF-8 preamble of this encoding makes StreamReader skip a BOM (detection would switch to the
+        // lenient Encoding.UTF8).
+        using var text = new StreamReader(csvPath, StrictUtf8, detectEncodingFromByteOrderMarks: false, 1 << 16);
         // RFC 4180: the separator is a comma. Sep would otherwise guess it from the header, and a one-column header (a
         // bulk delete list) has none to guess from, so a stray "id,extra" row would be read as one id.
-        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).FromFile(csvPath);
+        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).From(text);
         var header = EncodeHeader(reader.Header.ColNames, idOnly);
         var part = 0;
         var row = new StringBuilder();
@@ -80,6 +93,52 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                 yield break;
             }
             yield return new BatchPart(path, bytes, lines);
+        }
+    }
+
+    /// <summary>UTF-8 that throws on invalid bytes and whose preamble (a BOM) StreamReader skips.</summary>
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
+
+    /// <summary>
+    /// Throws <see cref="CsvFormatException"/> when the file cannot be opened or is not valid UTF-8, naming the line of the
+    /// first invalid byte (counted as CSV lines are: the header is line 1, a line break inside quotes counts).
+    /// </summary>
+    internal static void CheckUtf8(string csvPath)
+    {
+        FileStream file;
+        try
+        {
+            file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException)
+        {
+            throw new CsvFormatException($"Cannot read '{csvPath}': {ex.Message} Nothing was sent.");
+        }
+        using (file)
+        {
+            var buffer = new byte[1 << 16];
+            int kept = 0, read, line = 1;
+            long offset = 0;
+            while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0 || kept > 0)
+            {
+                var span = buffer.AsSpan(0, kept + read);
+                var atEnd = read == 0;
+                var at = 0;
+                while (at < span.Length)
+                {
+                    var status = System.Text.Rune.DecodeFromUtf8(span[at..], out _, out var used);
+                    if (status == System.Buffers.OperationStatus.NeedMoreData && !atEnd) break;
+                    if (status != System.Buffers.OperationStatus.Done)
+                        throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"CSV line {line} is not valid UTF-8 (byte {offset + at + 1:N0} of the file: 0x{span[at]:X2}); save the file as UTF-8. Nothing was sent."));
+                    if (span[at] == (byte)'\n') line++;
+                    at += used;
+                }
+                // A sequence cut at the buffer's end moves to its start, to be decoded with the bytes that follow.
+                kept = span.Length - at;
+                span[at..].CopyTo(buffer);
+                offset += at;
+            }
         }
     }
 

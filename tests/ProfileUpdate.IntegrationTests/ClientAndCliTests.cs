@@ -428,6 +428,56 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.False(stored.ContainsKey("a b"));
     }
 
+    [SkippableFact]
+    public async Task Bulk_upload_of_a_csv_that_is_not_utf8_exits_2_naming_the_line_and_sends_nothing()
+    {
+        SkipWithoutStore();
+        var (first, second) = (Wire.NewId(), Wire.NewId());
+        // Latin-1 "Müller" on line 3: decoded leniently it would be stored as "M\uFFFDller" and the upload exit 0.
+        var path = Csv("x");
+        File.WriteAllBytes(path, [.. Encoding.ASCII.GetBytes($"thirdPartyId,name\r\n{first},ok\r\n{second},M"), 0xFC, .. "ller\r\n"u8]);
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", path, "--wait");
+
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("CSV line 3 is not valid UTF-8", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("batch", output, StringComparison.Ordinal);
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(first)));
+
+        // A UTF-8 BOM is still fine, and so is the same name as UTF-8.
+        File.WriteAllBytes(path, [.. Encoding.UTF8.Preamble, .. Encoding.UTF8.GetBytes($"thirdPartyId,name\r\n{first},ok\r\n{second},Müller\r\n")]);
+        (exit, output, error) = await CliAsync("bulk", "upload", path, "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Equal("Müller", (await client.GetProfileAsync(ProfileId.ThirdParty(second)))!.Attributes["name"].Value);
+    }
+
+    [SkippableFact]
+    public async Task Bulk_commands_given_a_missing_file_or_limits_below_1_exit_2_with_one_line_and_send_nothing()
+    {
+        SkipWithoutStore();
+        var missing = Path.Combine(Path.GetTempPath(), $"profile-update-missing-{Guid.NewGuid():N}.csv");
+        foreach (var command in new[] { "upload", "delete" })
+        {
+            var (exit, output, error) = await CliAsync("bulk", command, missing, "--wait");
+            Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+            Assert.Contains(missing, error, StringComparison.Ordinal);
+            Assert.Single(error.TrimEnd().Split('\n'));
+        }
+
+        var id = Wire.NewId();
+        var csv = Csv("thirdPartyId,a", $"{id},1");
+        foreach (var (option, value) in new[] { ("--max-rows", "0"), ("--max-bytes", "0"), ("--max-rows", "-1") })
+        {
+            var (exit, output, error) = await CliAsync("bulk", "upload", csv, option, value, "--wait");
+            Assert.True(exit == CliApp.BadInput, $"{option} {value}: exit {exit}: {output}{error}");
+            Assert.Contains($"{option} must be 1 or more", error, StringComparison.Ordinal);
+        }
+        using var services = Services(_client);
+        Assert.Null(await services.GetRequiredService<ProfileUpdateClient>().GetProfileAsync(ProfileId.ThirdParty(id)));
+    }
+
     private static string Quote(string cell) => $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     private static string[] Names(Profile? profile) => [.. profile!.Attributes.Keys.Order(StringComparer.Ordinal)];
