@@ -107,7 +107,7 @@ internal static class BulkUpload
         private long _applied;
         private long _notFound;
         private long _failed;
-        private bool _incomplete;
+        private readonly List<string> _incomplete = [];
         private int _batches;
 
         public async Task<int> RunAsync(string csv, int maxRows, long maxBytes)
@@ -137,9 +137,11 @@ internal static class BulkUpload
                     $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} profiles deleted, {_notFound:N0} not found (nothing stored for them), {_failed:N0} failed")
                 : string.Create(CultureInfo.InvariantCulture,
                     $"{_rows:N0} rows in {_batches} batch(es): {_applied:N0} applied, {_notFound:N0} profiles not found, {_failed:N0} failed"));
-            if (_incomplete)
+            if (_incomplete.Count > 0)
             {
-                context.Error.WriteLine($"Some batches were not complete yet; check them with 'bulk status <batchId>' or run again with --wait{(_erase ? " (deleting again is safe)" : "")}.");
+                context.Error.WriteLine(options.Wait
+                    ? $"Not complete when --wait-timeout ({options.WaitTimeout}) ended, still being applied: {string.Join(", ", _incomplete)}; check with 'bulk status <batchId>'."
+                    : $"Some batches were not complete yet ({string.Join(", ", _incomplete)}); check them with 'bulk status <batchId>' or run again with --wait{(_erase ? " (deleting again is safe)" : "")}.");
                 return CliApp.NotComplete;
             }
             return _failed == 0 && (_erase || _notFound == 0) ? CliApp.Ok : CliApp.Failed;
@@ -153,13 +155,6 @@ internal static class BulkUpload
                 {
                     await SendAsync(part, reporter).ConfigureAwait(false);
                 }
-                catch (ProfileUpdateException ex)
-                {
-                    // Parts before this one are applied; this one and the rest are not: say which CSV lines that is.
-                    throw new ProfileUpdateException(ex.StatusCode,
-                        $"{ex.ServerMessage} CSV lines from {part.SourceLines[0]} on were not applied{(_batches > 0 ? $"; the {_rows:N0} rows before were sent in {_batches} batch(es)" : "")}.",
-                        ex.RetryAfter, ex.Batch);
-                }
                 finally
                 {
                     File.Delete(part.Path);
@@ -170,14 +165,21 @@ internal static class BulkUpload
         private async Task SendAsync(BatchPart part, Reporter reporter)
         {
             var progress = reporter.Start(_batches + 1, part);
-            BatchSubmission submission;
+            BatchSubmission? accepted = null;
+            BatchStatus status;
             try
             {
-                submission = await (options with { BytesSent = progress.Bytes, StatusSeen = progress.Rows } switch
+                var submission = await (options with
+                {
+                    BytesSent = progress.Bytes,
+                    StatusSeen = progress.Rows,
+                    Submitted = new ImmediateProgress<BatchSubmission>(s => accepted = s),
+                } switch
                 {
                     BatchEraseOptions erase => http.SubmitEraseFileAsync(part.Path, erase, cancellationToken),
                     var update => http.SubmitBatchFileAsync(part.Path, (BatchSubmitOptions)update, cancellationToken),
                 }).ConfigureAwait(false);
+                status = submission.Status ?? await http.GetBatchStatusAsync(submission.BatchId, details: true, cancellationToken).ConfigureAwait(false);
             }
             catch (ProfileUpdateException ex) when (ex.StatusCode == 413 && part.Rows > 1)
             {
@@ -196,16 +198,43 @@ internal static class BulkUpload
                 }
                 return;
             }
+            catch (ProfileUpdateException ex) when (ex is { WaitTimedOut: true, Batch: { } lastSeen })
+            {
+                // Not a failure: the batch was accepted and is still being applied. It counts as not complete (exit 3),
+                // and the parts after it are still sent, each waited for in turn as --wait-timeout says (per batch).
+                status = lastSeen;
+            }
+            catch (Exception ex) when (ex is ProfileUpdateException or HttpRequestException || Commands.IsTimeout(ex, cancellationToken))
+            {
+                progress.Abandon("failed");
+                throw new BatchFailedException(ex, Where(part, accepted, refused: ex is ProfileUpdateException));
+            }
 
-            var status = submission.Status ?? await http.GetBatchStatusAsync(submission.BatchId, details: true, cancellationToken).ConfigureAwait(false);
             _batches++;
             _rows += part.Rows;
             _applied += status.Successful;
             _notFound += status.ProfilesNotFound;
             _failed += status.Failed;
-            _incomplete |= !status.IsComplete;
+            if (!status.IsComplete) _incomplete.Add(status.BatchId);
             progress.Done(status);
             WriteStatus(context, status, row => part.SourceLineOf(row));
+        }
+
+        /// <summary>
+        /// What a failure leaves behind, in CSV lines: the parts before it were sent; this one was refused (nothing of it
+        /// applied), got no answer (it may have been accepted: a timeout or a dropped connection does not tell), or was
+        /// accepted and then waiting for it failed (check its status by its id).
+        /// </summary>
+        private string Where(BatchPart part, BatchSubmission? accepted, bool refused)
+        {
+            var (first, last) = (part.SourceLines[0], part.SourceLines[^1]);
+            var before = _batches > 0 ? string.Create(CultureInfo.InvariantCulture, $"; the {_rows:N0} rows before were sent in {_batches} batch(es)") : "";
+            return (accepted, refused) switch
+            {
+                ({ } batch, _) => $"Batch {batch.BatchId} (CSV lines {first}-{last}) was accepted: check it with 'bulk status {batch.BatchId}'; the CSV lines after {last} were not sent{before}.",
+                (null, true) => $"CSV lines from {first} on were not applied{before}.",
+                (null, false) => $"CSV lines {first}-{last} may or may not have been accepted (no answer came); the CSV lines after {last} were not sent{before}.",
+            };
         }
     }
 
@@ -281,4 +310,11 @@ public sealed class ImmediateProgress<T>(Action<T> handler) : IProgress<T>
 {
     /// <inheritdoc />
     public void Report(T value) => handler(value);
+}
+
+/// <summary>A batch of an upload failed; the message says which CSV lines were sent, accepted or not applied.</summary>
+internal sealed class BatchFailedException(Exception inner, string where) : Exception(inner.Message, inner)
+{
+    /// <summary>Where the upload stands, in CSV lines.</summary>
+    public string Where { get; } = where;
 }

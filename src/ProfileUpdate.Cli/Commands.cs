@@ -129,9 +129,9 @@ internal static class Commands
         {
             return await action(services.GetRequiredService<ProfileUpdateClient>()).ConfigureAwait(false);
         }
-        catch (ProfileUpdateException ex)
+        catch (BatchFailedException ex)
         {
-            context.Error.WriteLine($"{ex.StatusCode}: {ex.ServerMessage}");
+            context.Error.WriteLine($"{Describe(ex.InnerException!, connection)} {ex.Where}");
             return CliApp.Failed;
         }
         catch (CsvFormatException ex)
@@ -139,10 +139,31 @@ internal static class Commands
             context.Error.WriteLine(ex.Message);
             return CliApp.BadInput;
         }
-        catch (HttpRequestException ex)
+        catch (System.Text.DecoderFallbackException ex)
         {
-            context.Error.WriteLine($"The service at {connection.Url} could not be reached: {ex.Message}");
+            // Checked before sending; only a file changed while it is read gets here.
+            context.Error.WriteLine($"The CSV is not valid UTF-8 ({ex.Message}); save it as UTF-8.");
+            return CliApp.BadInput;
+        }
+        catch (Exception ex) when (ex is ProfileUpdateException or HttpRequestException || IsTimeout(ex, CancellationToken.None))
+        {
+            context.Error.WriteLine(Describe(ex, connection));
             return CliApp.Failed;
         }
     }
+
+    /// <summary>
+    /// An HttpClient.Timeout (RequestTimeout) elapsing: a TaskCanceledException whose inner exception is a
+    /// TimeoutException, unlike a cancellation the caller asked for (Ctrl-C), which must stay one.
+    /// </summary>
+    internal static bool IsTimeout(Exception ex, CancellationToken requested) =>
+        ex is TaskCanceledException { InnerException: TimeoutException } && !requested.IsCancellationRequested;
+
+    /// <summary>One line for a failure: the service's refusal with its status, or what kept the call from being answered.</summary>
+    private static string Describe(Exception ex, Connection connection) => ex switch
+    {
+        ProfileUpdateException refused => $"{refused.StatusCode}: {refused.ServerMessage}",
+        HttpRequestException unreachable => $"The service at {connection.Url} could not be reached: {unreachable.Message}",
+        _ => $"The service at {connection.Url} did not answer in time: {ex.InnerException?.Message ?? ex.Message} A call that timed out may still have been applied.",
+    };
 }

@@ -43,7 +43,11 @@ public abstract record BatchSendOptions
     /// <summary>Wait until the batch is complete (polling its status) and return its status with details.</summary>
     public bool Wait { get; init; }
 
-    /// <summary>How long <see cref="Wait"/> waits for completion before failing.</summary>
+    /// <summary>
+    /// How long <see cref="Wait"/> waits for completion, counted from when the file was sent, before it throws
+    /// <see cref="ProfileUpdateException"/> with <see cref="ProfileUpdateException.WaitTimedOut"/> (the batch goes on being
+    /// applied). Any length: the service is asked to hold its answer for 30 s at most, the rest is polling.
+    /// </summary>
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
@@ -54,6 +58,12 @@ public abstract record BatchSendOptions
 
     /// <summary>Told the number of body bytes sent so far.</summary>
     public IProgress<long>? BytesSent { get; init; }
+
+    /// <summary>
+    /// Told the submission (batch id, status URL) as soon as the service accepted the file, before any waiting: if the
+    /// wait then fails (a timeout, a lost connection), the caller still knows which batch to check.
+    /// </summary>
+    public IProgress<BatchSubmission>? Submitted { get; init; }
 
     /// <summary>Told each batch status seen while waiting (rows consumed so far).</summary>
     public IProgress<BatchStatus>? StatusSeen { get; init; }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -169,21 +170,36 @@ public sealed partial class ProfileUpdateClient
             return await SubmitEraseAsync(file, options, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The longest <c>Prefer: wait</c> asked for; the rest of a wait polls. The held request counts against
+    /// <see cref="ProfileUpdateClientOptions.RequestTimeout"/> together with the upload, and the service holds at most 600 s
+    /// — as long as the default timeout — so a long hold would end as a timeout with the batch id never seen. A short
+    /// hold also lets the rows-consumed progress start early.
+    /// </summary>
+    private static readonly TimeSpan MaxPreferredWait = TimeSpan.FromSeconds(30);
+
     private async Task<BatchSubmission> SendBatchAsync(string path, Stream batchFile, BatchSendOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batchFile);
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ProgressContent(batchFile, options.BytesSent) };
+        var content = new ProgressContent(batchFile, options.BytesSent);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/csv") { CharSet = "utf-8" };
         // Asks the server to hold the answer until the batch is complete (or that many seconds passed); polled after.
-        if (options.Wait) request.Headers.TryAddWithoutValidation("Prefer", $"wait={(long)options.WaitTimeout.TotalSeconds}");
+        if (options.Wait) request.Headers.TryAddWithoutValidation("Prefer", $"wait={(long)PreferredWait(options.WaitTimeout).TotalSeconds}");
 
         using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         var answer = XElement.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
         var submission = new BatchSubmission((string?)answer.Element("batchId") ?? "", new Uri((string?)answer.Element("batchStatus") ?? "", UriKind.RelativeOrAbsolute), null);
+        options.Submitted?.Report(submission);
         if (!options.Wait) return submission;
 
-        var status = await WaitForBatchAsync(submission.BatchId, options.WaitTimeout, options.StatusSeen, cancellationToken).ConfigureAwait(false);
+        // WaitTimeout is for the applying, not the upload: it counts from when the last byte was sent (the server's hold
+        // included), so a slow upload does not eat the wait and a hold does not double it.
+        var waited = content.SentAt is { } sentAt ? Stopwatch.GetElapsedTime(sentAt) : TimeSpan.Zero;
+        var left = options.WaitTimeout - waited;
+        var status = await WaitForBatchAsync(submission.BatchId, left > TimeSpan.Zero ? left : TimeSpan.Zero, options.WaitTimeout, options.StatusSeen, cancellationToken)
+            .ConfigureAwait(false);
         if (options.ThrowOnFailedRows && !status.AllApplied)
             throw new ProfileUpdateException((int)response.StatusCode, status.IsErase
                 ? $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed."
@@ -191,11 +207,27 @@ public sealed partial class ProfileUpdateClient
         return submission with { Status = status };
     }
 
-    /// <summary>Polls a batch's status until it is complete; throws when it is stuck or the timeout passes.</summary>
-    public async Task<BatchStatus> WaitForBatchAsync(string batchId, TimeSpan timeout, IProgress<BatchStatus>? progress = null,
-        CancellationToken cancellationToken = default)
+    private TimeSpan PreferredWait(TimeSpan waitTimeout)
     {
-        var deadline = DateTimeOffset.UtcNow + timeout;
+        var wait = waitTimeout < MaxPreferredWait ? waitTimeout : MaxPreferredWait;
+        // Leave at least half the request timeout for the upload.
+        var half = _options.RequestTimeout / 2;
+        return wait < half ? wait : half;
+    }
+
+    /// <summary>
+    /// Polls a batch's status until it is complete; throws when it is stuck or the timeout passes. A timed-out wait throws
+    /// <see cref="ProfileUpdateException"/> with <see cref="ProfileUpdateException.WaitTimedOut"/> set and the last
+    /// <see cref="ProfileUpdateException.Batch"/> status seen: the batch is still being applied, not failed.
+    /// </summary>
+    public Task<BatchStatus> WaitForBatchAsync(string batchId, TimeSpan timeout, IProgress<BatchStatus>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        WaitForBatchAsync(batchId, timeout, timeout, progress, cancellationToken);
+
+    private async Task<BatchStatus> WaitForBatchAsync(string batchId, TimeSpan timeout, TimeSpan named, IProgress<BatchStatus>? progress,
+        CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
         while (true)
         {
             var status = await GetBatchStatusAsync(batchId, details: true, cancellationToken).ConfigureAwait(false);
@@ -203,8 +235,9 @@ public sealed partial class ProfileUpdateClient
             if (status.IsComplete) return status;
             if (status.State == "stuck")
                 throw new ProfileUpdateException(200, $"Batch {batchId} is stuck (the instance applying it stopped); resubmit the file.", batch: status);
-            if (DateTimeOffset.UtcNow >= deadline)
-                throw new ProfileUpdateException(200, $"Batch {batchId} was not complete after {timeout.TotalSeconds:0} s ({status.Consumed} of {status.BatchSize} rows consumed).", batch: status);
+            if (Stopwatch.GetElapsedTime(started) >= timeout)
+                throw new ProfileUpdateException(200, $"Batch {batchId} was not complete after {named.TotalSeconds:0} s ({status.Consumed} of {status.BatchSize} rows consumed); it is still being applied.",
+                    batch: status, waitTimedOut: true);
             await Task.Delay(_options.BatchPollInterval, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -7,13 +7,14 @@ namespace ProfileUpdate.Client;
 public sealed class ProfileUpdateException : Exception
 {
     /// <summary>Creates the exception.</summary>
-    public ProfileUpdateException(int statusCode, string serverMessage, TimeSpan? retryAfter = null, BatchStatus? batch = null)
+    public ProfileUpdateException(int statusCode, string serverMessage, TimeSpan? retryAfter = null, BatchStatus? batch = null, bool waitTimedOut = false)
         : base($"{statusCode}: {serverMessage}")
     {
         StatusCode = statusCode;
         ServerMessage = serverMessage;
         RetryAfter = retryAfter;
         Batch = batch;
+        WaitTimedOut = waitTimedOut;
     }
 
     /// <summary>Not used; the status and the server's message are required.</summary>
@@ -36,6 +37,13 @@ public sealed class ProfileUpdateException : Exception
 
     /// <summary>For a batch: its status with counts and failed rows.</summary>
     public BatchStatus? Batch { get; }
+
+    /// <summary>
+    /// True when waiting for a batch ended at its <see cref="BatchSendOptions.WaitTimeout"/> before it was complete: the
+    /// batch was accepted and is still being applied (not failed); <see cref="Batch"/> is the last status seen, so check
+    /// it again later by its <see cref="BatchStatus.BatchId"/>.
+    /// </summary>
+    public bool WaitTimedOut { get; }
 
     /// <summary>For a batch: the failed rows (empty otherwise).</summary>
     public IReadOnlyList<BatchFailedRow> FailedRows => Batch?.FailedRows ?? [];

@@ -11,6 +11,9 @@ internal sealed class ProgressContent(Stream source, IProgress<long>? progress) 
     private readonly long _start = source.CanSeek ? source.Position : 0;
     private bool _sent;
 
+    /// <summary>When the last byte of the body was written (<see cref="System.Diagnostics.Stopwatch"/> ticks); null before.</summary>
+    public long? SentAt { get; private set; }
+
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         await SerializeToStreamAsync(stream, context, CancellationToken.None).ConfigureAwait(false);
 
@@ -31,6 +34,7 @@ internal sealed class ProgressContent(Stream source, IProgress<long>? progress) 
             total += read;
             progress?.Report(total);
         }
+        SentAt = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
     protected override bool TryComputeLength(out long length)

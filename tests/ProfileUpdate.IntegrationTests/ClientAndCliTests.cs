@@ -661,6 +661,46 @@ public sealed class ClientResilienceTests : IDisposable
         Assert.StartsWith($"404: Client '{unknown}' is not configured", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_service_that_never_answers_fails_with_a_one_line_timeout_message_not_a_stack_trace()
+    {
+        // Accepts connections and reads, but never answers.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        var held = new List<System.Net.Sockets.TcpClient>();
+        using var stop = new CancellationTokenSource();
+        var accepting = Task.Run(async () =>
+        {
+            try
+            {
+                while (true) held.Add(await listener.AcceptTcpClientAsync(stop.Token));
+            }
+            catch (OperationCanceledException) { }
+        });
+        var csv = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(csv, "thirdPartyId,a\nx,1\n");
+        try
+        {
+            var (exit, output, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", "demo"], o => o.RequestTimeout = TimeSpan.FromSeconds(1));
+            Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
+            Assert.StartsWith($"The service at {url} did not answer in time", error, StringComparison.Ordinal);
+            Assert.Single(error.TrimEnd().Split('\n'));
+
+            (exit, output, error) = await ClientCli.RunAsync(["bulk", "upload", csv, "--wait", "--url", url, "--client", "demo"], o => o.RequestTimeout = TimeSpan.FromSeconds(1));
+            Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
+            Assert.StartsWith($"The service at {url} did not answer in time", error, StringComparison.Ordinal);
+            Assert.Contains("CSV lines 2-2 may or may not have been accepted", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await accepting;
+            held.ForEach(c => c.Dispose());
+            File.Delete(csv);
+        }
+    }
+
     private sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
@@ -682,6 +722,59 @@ public sealed class ClientResilienceTests : IDisposable
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitBatchAsync(batch));
         Assert.Empty(notices);
+    }
+}
+
+/// <summary>
+/// A service that applies batches slowly (50-row chunks, one at a time, a second's rest after each), so a 600-row batch
+/// runs for about 12 s: waits that end before it is complete.
+/// </summary>
+public sealed class SlowBatchCliTests : IDisposable
+{
+    private readonly string _client = Wire.NewClient();
+    private readonly ServiceFactory _factory = new(null, new Dictionary<string, string?>
+    {
+        ["ProfileUpdate:Bulk:ChunkRows"] = "50",
+        ["ProfileUpdate:Bulk:ChunksInFlight"] = "1",
+        ["ProfileUpdate:Bulk:PauseBetweenChunks"] = "00:00:01",
+        ["ProfileUpdate:Bulk:YieldAboveUpdatesPerSecond"] = "0",
+    });
+    private readonly string _csv = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+
+    public SlowBatchCliTests() =>
+        File.WriteAllLines(_csv, ["thirdPartyId,n", .. Enumerable.Range(1, 600).Select(i => $"slow-{Guid.NewGuid():N}-{i},{i}")]);
+
+    public void Dispose()
+    {
+        File.Delete(_csv);
+        _factory.Dispose();
+    }
+
+    [Fact]
+    public async Task A_wait_timeout_before_the_batch_is_complete_exits_3_with_the_batch_id_rows_consumed_and_how_to_check()
+    {
+        var (exit, output, error) = await ClientCli.RunAsync(
+            ["bulk", "upload", _csv, "--wait", "--wait-timeout", "00:00:02", "--url", _factory.BaseAddress.ToString(), "--client", _client]);
+
+        Assert.True(exit == CliApp.NotComplete, $"exit {exit}: {output}{error}");
+        var batch = System.Text.RegularExpressions.Regex.Match(output, $@"batch ({_client}-\d+-\d+): incomplete, [\d,]+ of 600 rows consumed");
+        Assert.True(batch.Success, output);
+        Assert.Contains("bulk status <batchId>", error, StringComparison.Ordinal);
+        Assert.Contains(batch.Groups[1].Value, error, StringComparison.Ordinal);
+        Assert.DoesNotContain("not applied", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wait_longer_than_the_request_timeout_polls_and_ends_with_the_batch_status_and_exit_3_not_a_timeout()
+    {
+        // Before: Prefer: wait=<the whole wait> held the POST past HttpClient.Timeout, and the command failed silently.
+        var (exit, output, error) = await ClientCli.RunAsync(
+            ["bulk", "upload", _csv, "--wait", "--wait-timeout", "00:00:06", "--url", _factory.BaseAddress.ToString(), "--client", _client],
+            o => o.RequestTimeout = TimeSpan.FromSeconds(3));
+
+        Assert.True(exit == CliApp.NotComplete, $"exit {exit}: {output}{error}");
+        Assert.Matches($@"batch {_client}-\d+-\d+: incomplete, [\d,]+ of 600 rows consumed", output);
+        Assert.Contains("bulk status", error, StringComparison.Ordinal);
     }
 }
 
