@@ -132,6 +132,29 @@ public sealed class BulkTests(RedisServiceFixture fixture) : IClassFixture<Redis
     }
 
     [SkippableFact]
+    public async Task A_line_longer_than_any_valid_row_is_a_failed_row_and_the_rest_applies()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        // Line 3: a 5 MB id cell; line 5: a valid id with a 5 MB value. The longest valid row of this header is
+        // 3,072 + 3,073 + 1 bytes (every character fully percent-encoded), so both are refused unread, by length.
+        var huge = new string('i', 5 * 1024 * 1024);
+        var file = "batch=thirdPartyId,a\nok-1,x\n" + huge + ",v\nok-2,y\r\nlong-value," + huge + "\nok-3,z\n";
+        var (status, xml, _) = await SubmitAsync(client, file, v2: true, contentType: "text/csv");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var details = await StatusAsync(new Uri(xml.Element("batchStatus")!.Value).PathAndQuery + "&showDetails=true");
+        Assert.Equal("complete", details.Element("status")!.Value);
+        Assert.Equal((5, 5, 3, 2), (Count(details, "batchSize"), Count(details, "consumedCount"), Count(details, "successfulUpdates"), Count(details, "failedUpdates")));
+        var failures = details.Elements("profile").ToList();
+        Assert.Equal([3, 5], failures.Select(f => (int)Count(f, "row")));
+        Assert.StartsWith("Line 3: row longer than 6146 bytes", failures[0].Element("message")!.Value, StringComparison.Ordinal);
+        Assert.StartsWith("Line 5: row longer than 6146 bytes", failures[1].Element("message")!.Value, StringComparison.Ordinal);
+        Assert.Equal("long-value", failures[1].Element("id")!.Value);
+        foreach (var (id, value) in new[] { ("ok-1", "x"), ("ok-2", "y"), ("ok-3", "z") })
+            Assert.Equal(value, Wire.Attribute((await Wire.ReadByThirdPartyAsync(Http, client, id))!.Value, "a"));
+    }
+
+    [SkippableFact]
     public async Task Whole_batch_errors_answer_400_and_apply_nothing()
     {
         SkipWithoutStore();

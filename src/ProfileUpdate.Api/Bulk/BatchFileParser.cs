@@ -98,6 +98,62 @@ public static class BatchFileParser
         return Parsed<BatchHeader>.Ok(new BatchHeader(kind, []));
     }
 
+    /// <summary>
+    /// The most bytes one character can take in a cell: four UTF-8 bytes, each percent-encoded as three. A cell longer
+    /// than this many bytes per character allowed is over its limit before it is decoded, so it never is.
+    /// </summary>
+    public const int MaxEncodedBytesPerCharacter = 12;
+
+    /// <summary>
+    /// The longest line a row of <paramref name="header"/> can be while every cell is valid (the id and each attribute
+    /// value at their longest, fully percent-encoded, with the commas and a CR), capped by <paramref name="maxRowBytes"/>
+    /// (<see cref="BulkOptions.MaxRowBytes"/>) because a header of many columns implies more than is worth buffering.
+    /// A longer line is a failed row and is never held whole in memory (<see cref="LineReader"/>).
+    /// </summary>
+    public static int MaxRowBytes(BatchHeader header, LimitsOptions limits, int maxRowBytes) =>
+        (int)Math.Min(LongestValidRow(header, limits), maxRowBytes);
+
+    /// <summary>The failed row of a line longer than <see cref="MaxRowBytes"/>; only its first bytes were read.</summary>
+    /// <param name="head">The line's first bytes: its id is reported when the id cell ends within them.</param>
+    public static BatchRow TooLongRow(ReadOnlySpan<byte> head, long lineNumber, BatchHeader header, LimitsOptions limits, int maxRowBytes)
+    {
+        var comma = head.IndexOf((byte)',');
+        var id = ReportedId(comma >= 0 ? head[..comma] : head, header.IdKind);
+        var why = LongestValidRow(header, limits) > maxRowBytes
+            ? "the longest row this service accepts (ProfileUpdate__Bulk__MaxRowBytes)"
+            : "the longest a row of this header can be with every cell within its limits";
+        return Fail(lineNumber, id, $"Line {lineNumber}: row longer than {MaxRowBytes(header, limits, maxRowBytes)} bytes, {why}; it was skipped.");
+    }
+
+    /// <summary>Every cell at its longest valid length, fully percent-encoded, with the commas and the CR of a CRLF.</summary>
+    private static long LongestValidRow(BatchHeader header, LimitsOptions limits) =>
+        RawIdBound(header.IdKind) + header.AttributeNames.Count * (1 + (long)limits.MaxValueLength * MaxEncodedBytesPerCharacter) + 1;
+
+    /// <summary>
+    /// The id of a failed row as reported back: its decoded start, clipped, or null when empty or not decodable. Only as
+    /// many raw bytes as a valid id can have are decoded, cut back whole escapes at a time when the cut split a character.
+    /// </summary>
+    private static string? ReportedId(ReadOnlySpan<byte> cell, IdentityKind kind)
+    {
+        if (cell.Length <= RawIdBound(kind))
+            return UrlEncodedParser.TryDecode(cell, out var whole, out _) && whole.Length > 0 ? Clip(whole) : null;
+        var prefix = cell[..RawIdBound(kind)];
+        // Never end inside a %XX escape, and back off at most one UTF-8 character's worth of escapes (three bytes).
+        if (prefix[^1] == (byte)'%') prefix = prefix[..^1];
+        else if (prefix[^2] == (byte)'%') prefix = prefix[..^2];
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            if (UrlEncodedParser.TryDecode(prefix, out var decoded, out _)) return decoded.Length > 0 ? Clip(decoded) : null;
+            if (prefix.Length < 3 || prefix[^3] != (byte)'%') return null;
+            prefix = prefix[..^3];
+        }
+        return null;
+    }
+
+    /// <summary>The most raw bytes a valid id cell can have.</summary>
+    private static int RawIdBound(IdentityKind kind) =>
+        (kind == IdentityKind.TntId ? VisitorIds.MaxTntIdLength : VisitorIds.MaxThirdPartyIdLength) * MaxEncodedBytesPerCharacter;
+
     /// <summary>Parses one non-blank data line (without its LF). Never throws: a bad row comes back with its reason.</summary>
     /// <param name="emptyValues">
     /// <see cref="EmptyValues.Remove"/>: a cell that is present but empty (<c>id,,x</c>, or a trailing <c>id,x,</c>)
@@ -109,16 +165,26 @@ public static class BatchFileParser
         line = TrimCr(line);
         var cellCount = line.Count((byte)',') + 1;
         if (cellCount > header.AttributeNames.Count + 1)
-            return Fail(lineNumber, UrlEncodedParser.TryDecode(line[..line.IndexOf((byte)',')], out var firstCell, out _) && firstCell.Length > 0 ? Clip(firstCell) : null,
+        {
+            return Fail(lineNumber, ReportedId(line[..line.IndexOf((byte)',')], header.IdKind),
                 $"The row has {cellCount} cells but the header has {header.AttributeNames.Count + 1}; encode commas inside values as %2C.");
+        }
 
         string? id = null;
         var attributes = new List<ProfileAttribute>(cellCount - 1);
         List<string>? removals = null;
         var index = 0;
+        var idParameter = header.IdKind == IdentityKind.TntId ? "pcId" : "thirdPartyId";
+        var maxRawValue = (long)limits.MaxValueLength * MaxEncodedBytesPerCharacter;
         foreach (var range in line.Split((byte)','))
         {
             var cell = line[range];
+            // Raw lengths first: a cell that cannot decode to a valid length is refused without decoding it into a string.
+            if (index == 0 && cell.Length > RawIdBound(header.IdKind))
+                return Fail(lineNumber, ReportedId(cell, header.IdKind), VisitorIds.TooLong(idParameter,
+                    header.IdKind == IdentityKind.TntId ? VisitorIds.MaxTntIdLength : VisitorIds.MaxThirdPartyIdLength));
+            if (index > 0 && cell.Length > maxRawValue)
+                return Fail(lineNumber, id, ProfileAttributes.ValueTooLong(new AttributeLabel(string.Empty, header.AttributeNames[index - 1]), limits));
             if (!UrlEncodedParser.TryDecode(cell, out var value, out var error))
             {
                 var where = index == 0 ? "The id" : $"Column '{header.AttributeNames[index - 1]}'";
@@ -134,8 +200,8 @@ public static class BatchFileParser
                 }
                 id = value;
                 var idError = header.IdKind == IdentityKind.TntId
-                    ? VisitorIds.ValidateTntId(value, "pcId")
-                    : VisitorIds.ValidateThirdPartyId(value, "thirdPartyId");
+                    ? VisitorIds.ValidateTntId(value, idParameter)
+                    : VisitorIds.ValidateThirdPartyId(value, idParameter);
                 if (idError is not null) return Fail(lineNumber, value.Length == 0 ? null : Clip(value), idError);
             }
             else if (value.Length == 0)

@@ -8,7 +8,8 @@ namespace ProfileUpdate.Api.Bulk;
 /// </summary>
 public sealed class BatchSpool : IAsyncDisposable
 {
-    private const int MaxHeaderBytes = 1_048_576;
+    // The applier reads the header back with a LineReader's default bound, so a header accepted here is read whole there.
+    private const int MaxHeaderBytes = LineReader.DefaultMaxLineBytes;
     private readonly SpoolBudget? _budget;
     private bool _kept;
 

@@ -41,6 +41,7 @@ public sealed partial class BulkProcessor(
     {
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
+            if (reader.Truncated) return Parsed<BatchHeader>.Fail($"The header line is longer than {reader.MaxLineBytes} bytes.");
             if (BatchFileParser.IsBlank(line.Span)) continue;
             return erase ? BatchFileParser.ParseEraseHeader(line.Span) : BatchFileParser.ParseHeader(line.Span, options.Value.Limits);
         }
@@ -86,10 +87,17 @@ public sealed partial class BulkProcessor(
         var reader = new LineReader(file);
         var header = await ReadHeaderAsync(reader, job.Erase, CancellationToken.None);
         if (!header.Succeeded) throw new InvalidDataException($"Spool file of batch {job.BatchId} has no valid header.");
+        // Rows are read only as long as a valid row of this header can be: a longer line is a failed row, skipped unread.
+        var maxRowBytes = options.Value.Bulk.MaxRowBytes;
+        var rowBound = BatchFileParser.MaxRowBytes(header.Value, limits, maxRowBytes);
         if (checkpoint.Offset > reader.Position)
         {
             file.Seek(checkpoint.Offset, SeekOrigin.Begin);
-            reader = new LineReader(file, checkpoint.Offset, checkpoint.Row);
+            reader = new LineReader(file, checkpoint.Offset, checkpoint.Row, rowBound);
+        }
+        else
+        {
+            reader.MaxLineBytes = rowBound;
         }
 
         // After a crash, up to ChunksInFlight chunks past the checkpoint may have been written but not recorded: in
@@ -111,6 +119,11 @@ public sealed partial class BulkProcessor(
                     while (chunk.Count < ChunkRows)
                     {
                         if (await reader.ReadLineAsync(CancellationToken.None) is not { } line) { done = true; break; }
+                        if (reader.Truncated)
+                        {
+                            chunk.Add(BatchFileParser.TooLongRow(line.Span, reader.LineNumber, header.Value, limits, maxRowBytes));
+                            continue;
+                        }
                         if (BatchFileParser.IsBlank(line.Span)) continue;
                         chunk.Add(BatchFileParser.ParseRow(line.Span, reader.LineNumber, header.Value, limits, job.EmptyValues));
                     }

@@ -22,6 +22,15 @@ public sealed class BulkOptions
     /// <summary>Spool space for every accepted batch not yet complete; an upload that does not fit gets 503.</summary>
     [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
 
+    /// <summary>
+    /// The longest row line read from a batch file, in bytes. A row is already refused when it is longer than any valid
+    /// row of its header could be (every cell at its limit, fully percent-encoded); this caps that bound for headers of
+    /// many columns, so applying a batch holds at most this much of one line in memory whatever the file holds. A longer
+    /// line is a failed row, skipped without being read into memory. The default fits any valid row of up to 340
+    /// attribute columns at the default limits.
+    /// </summary>
+    [Range(4096, 67_108_864)] public int MaxRowBytes { get; set; } = 1_048_576;
+
     /// <summary>Rows applied and recorded together: the unit of progress and of a checkpoint.</summary>
     [Range(50, 10_000)] public int ChunkRows { get; set; } = 250;
 

@@ -26,12 +26,15 @@ public static class ProfileAttributes
     /// <param name="label">How the request names the attribute, e.g. <c>'profile.tier'</c> or <c>'tier'</c>.</param>
     public static string? CheckValue(string value, AttributeLabel label, LimitsOptions limits)
     {
-        if (TextRules.CountCharacters(value) > limits.MaxValueLength)
-            return $"The value of {label} is longer than {limits.MaxValueLength} characters.";
+        if (TextRules.CountCharacters(value) > limits.MaxValueLength) return ValueTooLong(label, limits);
         if (TextRules.HasControlCharacter(value, allowLineBreaks: true))
             return $"The value of {label} contains a control character other than tab or line break.";
         return null;
     }
+
+    /// <summary>Why a value longer than <see cref="LimitsOptions.MaxValueLength"/> characters is refused.</summary>
+    public static string ValueTooLong(AttributeLabel label, LimitsOptions limits) =>
+        $"The value of {label} is longer than {limits.MaxValueLength} characters.";
 
     /// <summary>The same attribute twice in one request or header.</summary>
     public static string Duplicate(AttributeLabel label) => $"{label} appears more than once; give each attribute once.";

@@ -17,7 +17,7 @@ public static class VisitorIds
     public static string? ValidateTntId(string id, string parameter)
     {
         if (id.Length == 0) return $"{parameter} must not be empty.";
-        if (id.Length > MaxTntIdLength) return $"{parameter} must be at most {MaxTntIdLength} characters.";
+        if (id.Length > MaxTntIdLength) return TooLong(parameter, MaxTntIdLength);
         var dots = 0;
         foreach (var c in id)
         {
@@ -29,6 +29,9 @@ public static class VisitorIds
         if (id[0] == '.' || id[^1] == '.') return $"{parameter} must have characters on both sides of its '.'.";
         return null;
     }
+
+    /// <summary>Why an id longer than <paramref name="max"/> characters is refused.</summary>
+    public static string TooLong(string parameter, int max) => $"{parameter} must be at most {max} characters.";
 
     /// <summary>
     /// Why an id sent with a literal '+' is refused: form decoding turns it into a space, so an e-mail address pasted as
@@ -42,7 +45,7 @@ public static class VisitorIds
     public static string? ValidateThirdPartyId(string id, string parameter)
     {
         if (id.Length == 0) return $"{parameter} must not be empty.";
-        if (TextRules.CountCharacters(id) > MaxThirdPartyIdLength) return $"{parameter} must be at most {MaxThirdPartyIdLength} characters.";
+        if (TextRules.CountCharacters(id) > MaxThirdPartyIdLength) return TooLong(parameter, MaxThirdPartyIdLength);
         if (id.AsSpan().IndexOfAny('+', '/') >= 0) return $"{parameter} must not contain '+' or '/'.";
         if (TextRules.HasControlCharacter(id, allowLineBreaks: false)) return $"{parameter} must not contain control characters.";
         // The read and delete endpoints take the id as a path segment, and every HTTP stack (Kestrel included, even for

@@ -693,6 +693,57 @@ public sealed class BatchFileParserTests
     }
 
     [Fact]
+    public void Longest_row_follows_from_the_header_and_the_limits_capped_by_the_setting()
+    {
+        // Id: 256 characters of 12 encoded bytes; each attribute: a comma and 256 such characters; then a CR.
+        Assert.Equal(3072 + 2 * 3073 + 1, BatchFileParser.MaxRowBytes(HeaderOk("batch=thirdPartyId,a,b"), Limits, 1_048_576));
+        Assert.Equal(1536 + 3073 + 1, BatchFileParser.MaxRowBytes(HeaderOk("batch=pcId,a"), Limits, 1_048_576));
+        Assert.Equal(5000, BatchFileParser.MaxRowBytes(HeaderOk("batch=thirdPartyId,a,b"), Limits, 5000));
+
+        // A row exactly that long, every cell at its limit, is valid: the bound never refuses a valid row.
+        var emoji = string.Concat(Enumerable.Repeat("%F0%9F%98%80", 256));
+        var longest = $"{emoji},{emoji},{emoji}\r";
+        Assert.Equal(BatchFileParser.MaxRowBytes(HeaderOk("batch=thirdPartyId,a,b"), Limits, 1_048_576), longest.Length);
+        Assert.Equal(2, Valid(Row("batch=thirdPartyId,a,b", longest)).Count);
+    }
+
+    [Fact]
+    public void Line_longer_than_the_bound_fails_with_its_line_number_and_the_bound()
+    {
+        var header = HeaderOk("batch=thirdPartyId,a,b");
+        var row = BatchFileParser.TooLongRow("crm-9,vvvvvvvv"u8, 7, header, Limits, 1_048_576);
+        Assert.Equal("Line 7: row longer than 9219 bytes, the longest a row of this header can be with every cell within its limits; it was skipped.", Failure(row));
+        Assert.Equal(7, row.Line);
+        Assert.Equal("crm-9", row.Id);
+
+        var capped = BatchFileParser.TooLongRow(Encoding.ASCII.GetBytes(new string('x', 5000)), 8, header, Limits, 5000);
+        Assert.Contains("row longer than 5000 bytes, the longest row this service accepts (ProfileUpdate__Bulk__MaxRowBytes)", Failure(capped), StringComparison.Ordinal);
+        Assert.Equal(new string('x', 256), capped.Id); // a huge id cell is reported by its start, as any over-long id
+    }
+
+    [Fact]
+    public void Over_long_cells_are_refused_by_raw_length_before_they_are_decoded()
+    {
+        var header = HeaderOk("batch=thirdPartyId,tier");
+        var hugeId = new byte[20 * 1024 * 1024];
+        hugeId.AsSpan().Fill((byte)'%');
+        "%41"u8.CopyTo(hugeId); // malformed escapes after the first: decoding it would say so, the length check comes first
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var row = BatchFileParser.ParseRow(hugeId, 2, header, Limits);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal("thirdPartyId must be at most 256 characters.", Failure(row));
+        Assert.True(allocated < 256 * 1024, $"{allocated} bytes allocated to refuse a {hugeId.Length}-byte id cell");
+
+        byte[] hugeValue = [.. "abc,"u8, .. Enumerable.Repeat((byte)'v', 20 * 1024 * 1024)];
+        before = GC.GetAllocatedBytesForCurrentThread();
+        row = BatchFileParser.ParseRow(hugeValue, 3, header, Limits);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal("The value of 'tier' is longer than 256 characters.", Failure(row));
+        Assert.Equal("abc", row.Id);
+        Assert.True(allocated < 256 * 1024, $"{allocated} bytes allocated to refuse a 20 MB value cell");
+    }
+
+    [Fact]
     public void Value_length_follows_the_configured_limit_and_counts_scalar_values()
     {
         var limits = new LimitsOptions { MaxValueLength = 3 };

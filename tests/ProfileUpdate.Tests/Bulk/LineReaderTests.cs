@@ -134,6 +134,117 @@ public sealed class LineReaderTests
         await AssertReadsAsExpected(content, chunk);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    [InlineData(BufferSize)]
+    public async Task Line_longer_than_the_bound_comes_back_cut_and_flagged_and_the_next_lines_are_intact(int chunk)
+    {
+        var longLine = Encoding.ASCII.GetBytes("id-7," + new string('v', 3 * BufferSize));
+        byte[] content = [.. "batch=pcId,a\n"u8, .. longLine, .. "\r\nnext,1\n0123456789\nlast"u8];
+        var reader = new LineReader(new ChunkedStream(content, chunk), maxLineBytes: 10);
+
+        Assert.Equal("batch=pcId", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray()));
+        Assert.True(reader.Truncated); // the header is longer than 10 bytes too
+
+        var cut = (await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray();
+        Assert.Equal("id-7,vvvvv", Text(cut));
+        Assert.True(reader.Truncated);
+        Assert.Equal(longLine.Length + 1, reader.Length); // its CR included
+        Assert.Equal(2, reader.LineNumber);
+        Assert.Equal(13 + longLine.Length + 2, reader.Position); // just after its LF: where a checkpoint resumes
+
+        Assert.Equal("next,1", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray()));
+        Assert.False(reader.Truncated);
+        Assert.Equal("0123456789", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray())); // exactly the bound
+        Assert.False(reader.Truncated);
+        Assert.Equal("last", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray()));
+        Assert.Equal(5, reader.LineNumber);
+        Assert.Equal(content.Length, reader.Position);
+        Assert.Null(await reader.ReadLineAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Last_line_longer_than_the_bound_without_lf_is_cut_and_flagged()
+    {
+        var reader = new LineReader(new MemoryStream("a\n0123456789abc"u8.ToArray()), maxLineBytes: 10);
+        await reader.ReadLineAsync(CancellationToken.None);
+        Assert.Equal("0123456789", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray()));
+        Assert.True(reader.Truncated);
+        Assert.Equal(13, reader.Length);
+        Assert.Equal(15, reader.Position);
+        Assert.Null(await reader.ReadLineAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Line_of_only_crs_longer_than_the_bound_is_blank_not_truncated()
+    {
+        // The spool does not count such a line as a row, so the applier must not report it as a failed one.
+        byte[] content = [.. Enumerable.Repeat((byte)'\r', 100), (byte)'\n', .. Enumerable.Repeat((byte)'\r', 20), (byte)'x', (byte)'\n'];
+        var reader = new LineReader(new MemoryStream(content), maxLineBytes: 10);
+        var blank = (await reader.ReadLineAsync(CancellationToken.None))!.Value;
+        Assert.False(reader.Truncated);
+        Assert.True(BatchFileParser.IsBlank(blank.Span));
+        var cut = (await reader.ReadLineAsync(CancellationToken.None))!.Value;
+        Assert.True(reader.Truncated); // its first 10 bytes are CRs, but the line is not blank
+        Assert.True(BatchFileParser.IsBlank(cut.Span));
+    }
+
+    [Fact]
+    public async Task A_50_MB_line_is_skipped_in_bounded_memory()
+    {
+        const long huge = 50L * 1024 * 1024;
+        var reader = new LineReader(new GeneratedLineStream(huge), maxLineBytes: 4096);
+        await reader.ReadLineAsync(CancellationToken.None); // warm up: the buffers exist
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var line = await reader.ReadLineAsync(CancellationToken.None);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(reader.Truncated);
+        Assert.Equal(4096, line!.Value.Length);
+        Assert.Equal(huge, reader.Length);
+        Assert.Equal("after", Text((await reader.ReadLineAsync(CancellationToken.None))!.Value.ToArray()));
+        // Without the bound the buffer doubled up to 64 MB for this line.
+        Assert.True(allocated < 1024 * 1024, $"{allocated} bytes allocated reading past one {huge}-byte line");
+    }
+
+    /// <summary>"first\n", then <c>length</c> bytes of 'x', then "\nafter\n", generated as read (never held whole).</summary>
+    private sealed class GeneratedLineStream(long length) : Stream
+    {
+        private static readonly byte[] Head = "first\n"u8.ToArray();
+        private static readonly byte[] Tail = "\nafter\n"u8.ToArray();
+        private long _position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => Head.Length + length + Tail.Length;
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = 0;
+            while (n < buffer.Length && _position < Length)
+            {
+                buffer[n++] = _position < Head.Length ? Head[_position]
+                    : _position < Head.Length + length ? (byte)'x'
+                    : Tail[_position - Head.Length - length];
+                _position++;
+            }
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     [Fact]
     public async Task Cancellation_is_passed_to_the_stream()
     {
