@@ -87,10 +87,13 @@ public static partial class BulkEndpoints
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
 
-        // The file must be smaller than MaxBatchBytes (Adobe: "smaller than 50 MB"): MaxBatchBytes is the first size refused.
-        // Kestrel's own limit sits a little above, so it can still drain a body just over the limit after the 413 and the
-        // client reads the answer instead of a reset connection.
-        RequestBody.AllowBodyOf(context, limits.MaxBatchBytes + 1);
+        // The file must be smaller than MaxBatchBytes (Adobe: "smaller than 50 MB"): MaxBatchBytes is the first size refused,
+        // counted in body bytes by the spool below, whatever the framing. With Content-Length, Kestrel's own limit sits a
+        // little above, so it can still drain a body just over the limit after the 413 and the client reads the answer
+        // instead of a reset connection. A chunked body gets no Kestrel limit: Kestrel counts the chunk framing against it
+        // (a body under the limit sent in small chunks was refused), so the spool's count is the only one; after a 413
+        // Kestrel drains what is left for 5 s at most (its RequestBodyDrainTimeout).
+        RequestBody.AllowBodyOf(context, context.Request.ContentLength is null ? null : limits.MaxBatchBytes + 1);
         if (context.Request.ContentLength >= limits.MaxBatchBytes) return TooLarge(limits, nothing);
 
         var (body, bodyError) = await OpenBatchBodyAsync(context.Request);

@@ -6,8 +6,8 @@ namespace ProfileUpdate.Api.Http;
 /// <summary>Reads a small request body whole, refusing it once it passes a limit (with Content-Length or chunked).</summary>
 public static class RequestBody
 {
-    /// <summary>Sets this request's body limit in Kestrel (its server-wide default is lower than the bulk API's 50 MB).</summary>
-    public static void AllowBodyOf(HttpContext context, long maxBytes)
+    /// <summary>Sets this request's body limit in Kestrel (its server-wide default is lower than the bulk API's 50 MB); null: none.</summary>
+    public static void AllowBodyOf(HttpContext context, long? maxBytes)
     {
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = maxBytes;

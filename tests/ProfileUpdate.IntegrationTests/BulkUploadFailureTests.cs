@@ -1,0 +1,77 @@
+using System.Net;
+using System.Text;
+using System.Xml.Linq;
+using ProfileUpdate.IntegrationTests.Infrastructure;
+
+namespace ProfileUpdate.IntegrationTests;
+
+/// <summary>
+/// How a batch upload is measured and stored (docs/api.md §2): the size limit counts the body's bytes whatever its
+/// framing, and a spool the server cannot write is the server's failure (503), not the client's (400). Each test has a
+/// service of its own: one a 1,024-byte limit, the other a spool it breaks.
+/// </summary>
+public sealed class BulkUploadFailureTests
+{
+    /// <summary>A batch file of exactly <paramref name="bytes"/> bytes: the header, rows r0000…, a last row padding it.</summary>
+    private static byte[] BatchOf(int bytes)
+    {
+        var file = new StringBuilder("batch=thirdPartyId,a\n");
+        for (var i = 0; file.Length + 8 + 7 <= bytes; i++) file.Append(System.Globalization.CultureInfo.InvariantCulture, $"r{i:D4},x\n");
+        var pad = bytes - file.Length - "last,\n".Length;
+        file.Append("last,").Append('v', pad).Append('\n');
+        Assert.Equal(bytes, file.Length);
+        return Encoding.ASCII.GetBytes(file.ToString());
+    }
+
+    /// <summary>A body sent with Transfer-Encoding: chunked, one 8-byte chunk per write: framing bigger than the body.</summary>
+    private sealed class SmallChunksContent(byte[] body) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var i = 0; i < body.Length; i += 8)
+            {
+                await stream.WriteAsync(body.AsMemory(i, Math.Min(8, body.Length - i)));
+                await stream.FlushAsync();
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false; // no Content-Length: chunked
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, XElement Xml, HttpResponseMessage Response)> PostAsync(HttpClient http, string client, HttpContent content)
+    {
+        var response = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", content);
+        return (response.StatusCode, XElement.Parse(await response.Content.ReadAsStringAsync()), response);
+    }
+
+    [SkippableFact]
+    public async Task A_chunked_body_under_the_limit_is_accepted_in_any_chunks_and_one_at_the_limit_gets_the_same_413()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        await using var factory = new ServiceFactory(redis.ConnectionString,
+            new Dictionary<string, string?> { ["ProfileUpdate:Limits:MaxBatchBytes"] = "1024" });
+        using var http = factory.CreateHttpClient();
+
+        // 1,023 body bytes in 128 chunks: ~1,700 bytes on the wire, which Kestrel's own limit counted.
+        var client = Wire.NewClient();
+        var (status, xml, response) = await PostAsync(http, client, new SmallChunksContent(BatchOf(1023)));
+        Assert.True(status == HttpStatusCode.OK, xml.ToString());
+        Assert.Equal("x", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, "r0000"))!.Value, "a"));
+        Assert.NotNull(await Wire.ReadByThirdPartyAsync(http, client, "last"));
+
+        // 1,024 body bytes, chunked or not: the limit's own 413, nothing applied.
+        foreach (var content in new HttpContent[] { new SmallChunksContent(BatchOf(1024)), new ByteArrayContent(BatchOf(1024)) })
+        {
+            client = Wire.NewClient();
+            (status, xml, _) = await PostAsync(http, client, content);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+            Assert.Equal("The batch file must be smaller than 1024 bytes; split it into several files. Nothing was applied.", xml.Element("message")!.Value);
+            Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "r0000"));
+        }
+    }
+}
