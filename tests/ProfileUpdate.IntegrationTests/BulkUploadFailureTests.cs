@@ -74,4 +74,42 @@ public sealed class BulkUploadFailureTests
             Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "r0000"));
         }
     }
+
+    [SkippableFact]
+    public async Task A_spool_that_cannot_be_written_answers_503_with_retry_after_and_keeps_nothing()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        await using var factory = new ServiceFactory(redis.ConnectionString);
+        using var http = factory.CreateHttpClient();
+        var spool = factory.SpoolDirectory;
+        Assert.True(Directory.Exists(spool)); // made at start-up
+        try
+        {
+            // The spool directory gone, then a file where it should be: the server cannot store an upload either way.
+            foreach (var breakIt in new Action[] { () => Directory.Delete(spool, recursive: true), () => File.WriteAllText(spool, "not a directory") })
+            {
+                breakIt();
+                var client = Wire.NewClient();
+                var (status, xml, response) = await PostAsync(http, client, new StringContent("batch=thirdPartyId,a\nbroken-1,x\n"));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+                Assert.NotNull(response.Headers.RetryAfter?.Delta);
+                Assert.Equal("false", xml.Element("success")!.Value);
+                Assert.StartsWith("The server could not store the upload", xml.Element("message")!.Value, StringComparison.Ordinal);
+                Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "broken-1"));
+            }
+        }
+        finally
+        {
+            if (File.Exists(spool)) File.Delete(spool);
+            Directory.CreateDirectory(spool);
+        }
+
+        // Repaired, the same upload is stored and applied; nothing of the failed ones was left behind.
+        var again = Wire.NewClient();
+        var (okStatus, _, _) = await PostAsync(http, again, new StringContent("batch=thirdPartyId,a\nbroken-1,x\n"));
+        Assert.Equal(HttpStatusCode.OK, okStatus);
+        Assert.Equal("x", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, again, "broken-1"))!.Value, "a"));
+        Assert.Empty(Directory.GetFiles(spool));
+    }
 }

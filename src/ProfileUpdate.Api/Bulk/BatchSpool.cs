@@ -25,6 +25,9 @@ public sealed class BatchSpool : IAsyncDisposable
     /// <summary>Why the header was refused (with <see cref="SpoolLimit.BadHeader"/>).</summary>
     public string? HeaderError { get; private set; }
 
+    /// <summary>Why the spool file could not be written (with <see cref="SpoolLimit.NotStored"/>); for the log only.</summary>
+    public Exception? StoreError { get; private set; }
+
     /// <param name="maxBytes">The largest body accepted.</param>
     /// <param name="path">The spool file; a temporary file when null.</param>
     /// <param name="checkHeader">Checks the first non-blank line (without its line end); returns why it is refused, or null.</param>
@@ -47,7 +50,39 @@ public sealed class BatchSpool : IAsyncDisposable
     private async Task<SpoolLimit> FillAsync(Stream body, long maxBytes, long maxRows, Func<ReadOnlyMemory<byte>, string?>? checkHeader,
         CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        // Failures of the spool file itself (disk full, directory missing, no permission) are caught apart from reading
+        // the body: they are the server's fault (503), while an IOException reading the body is malformed framing (400).
+        FileStream file;
+        try
+        {
+            file = new FileStream(Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            StoreError = ex;
+            return SpoolLimit.NotStored;
+        }
+        try
+        {
+            return await CopyAsync(file, body, maxBytes, maxRows, checkHeader, cancellationToken);
+        }
+        finally
+        {
+            try
+            {
+                await file.DisposeAsync();
+            }
+            catch (Exception ex) when (IsStoreFailure(ex))
+            {
+                // Unbuffered and fsynced before success, so nothing is lost here: the outcome is already decided.
+                StoreError ??= ex;
+            }
+        }
+    }
+
+    private async Task<SpoolLimit> CopyAsync(FileStream file, Stream body, long maxBytes, long maxRows, Func<ReadOnlyMemory<byte>, string?>? checkHeader,
+        CancellationToken cancellationToken)
+    {
         var buffer = new byte[64 * 1024];
         var header = checkHeader is null ? null : new MemoryStream();
         long nonBlankLines = 0;
@@ -87,17 +122,38 @@ public sealed class BatchSpool : IAsyncDisposable
             }
             // The first non-blank line is the header.
             if (nonBlankLines - 1 > maxRows) return SpoolLimit.TooManyRows;
-            await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            if (!await StoreAsync(() => file.WriteAsync(buffer.AsMemory(0, read), cancellationToken))) return SpoolLimit.NotStored;
         }
         if (lineHasContent && ++nonBlankLines == 1 && header is not null && Check(header, checkHeader!)) return SpoolLimit.BadHeader;
         if (nonBlankLines == 0 && header is not null && Check(header, checkHeader!)) return SpoolLimit.BadHeader;
         Rows = Math.Max(0, nonBlankLines - 1);
         if (Rows > maxRows) return SpoolLimit.TooManyRows;
         // Durable before the caller acknowledges the batch: a 200 must survive a crash of the machine, not only of the process.
-        await file.FlushAsync(cancellationToken);
-        file.Flush(flushToDisk: true);
+        if (!await StoreAsync(async () =>
+            {
+                await file.FlushAsync(cancellationToken);
+                file.Flush(flushToDisk: true);
+            }))
+            return SpoolLimit.NotStored;
         return SpoolLimit.None;
     }
+
+    /// <summary>Runs a write to the spool file; false, with <see cref="StoreError"/> set, when the file could not take it.</summary>
+    private async Task<bool> StoreAsync(Func<ValueTask> write)
+    {
+        try
+        {
+            await write();
+            return true;
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            StoreError = ex;
+            return false;
+        }
+    }
+
+    private static bool IsStoreFailure(Exception ex) => ex is IOException or UnauthorizedAccessException;
 
     private bool Check(MemoryStream header, Func<ReadOnlyMemory<byte>, string?> checkHeader)
     {
@@ -116,7 +172,7 @@ public sealed class BatchSpool : IAsyncDisposable
         {
             File.Delete(Path);
         }
-        catch (IOException)
+        catch (Exception ex) when (IsStoreFailure(ex))
         {
             // A refused upload's file left behind is harmless: it has no batch record, and start-up removes such files.
         }

@@ -17,6 +17,9 @@ public static partial class BulkEndpoints
     /// <summary>A full spool drains as batches complete: a minute is the order of one 500,000-row batch.</summary>
     private const int SpoolFullRetryAfterSeconds = 60;
 
+    /// <summary>A spool that cannot be written (disk full, directory gone) needs an operator; a minute is a fair first wait.</summary>
+    private const int SpoolBrokenRetryAfterSeconds = 60;
+
     /// <summary>The longest <c>Prefer: wait</c> honoured: an HTTP request held longer outlives most proxies' timeouts.</summary>
     private const int MaxWaitSeconds = 600;
     private static readonly string[] RawContentTypes =
@@ -126,6 +129,11 @@ public static partial class BulkEndpoints
                         $"The batch has more than {limits.MaxBatchRows} rows; split it into several files." + nothing);
                 case SpoolLimit.BadHeader:
                     return Problems.BadRequest(spool.HeaderError + nothing);
+                case SpoolLimit.NotStored:
+                    LogNotStored(services.Logger, batchId, spool.StoreError?.GetType().Name, spool.StoreError?.Message, options.Bulk.SpoolDirectory);
+                    return Problems.Unavailable(context, SpoolBrokenRetryAfterSeconds,
+                        "The server could not store the upload: writing it to the batch spool failed on the server's side " +
+                        "(the upload itself was fine); nothing was kept. Retry after the Retry-After interval.");
                 case SpoolLimit.NoRoom:
                     return Problems.Unavailable(context, SpoolFullRetryAfterSeconds,
                         $"The spool of batches waiting to be applied is full ({options.Bulk.MaxSpoolBytes} bytes); nothing was kept. " +
@@ -259,6 +267,10 @@ public static partial class BulkEndpoints
 
     private static string StatusUrl(HttpRequest request, string client, string batchId, bool v2) =>
         $"{request.Scheme}://{request.Host}{request.PathBase}/m2/{Uri.EscapeDataString(client)}{(v2 ? "/v2" : "")}/profile/batchStatus?batchId={Uri.EscapeDataString(batchId)}";
+
+    // The exception's type and message (file system errors name the path, never the body), not the upload's content.
+    [LoggerMessage(Level = LogLevel.Error, Message = "Batch {BatchId} could not be stored in the spool {SpoolDirectory} ({Error}: {Reason}); answered 503")]
+    private static partial void LogNotStored(ILogger logger, string batchId, string? error, string? reason, string spoolDirectory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} accepted: {Rows} rows, {Bytes} bytes spooled")]
     private static partial void LogAccepted(ILogger logger, string batchId, long rows, long bytes);

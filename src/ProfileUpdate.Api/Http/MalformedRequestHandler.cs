@@ -8,6 +8,8 @@ namespace ProfileUpdate.Api.Http;
 /// <see cref="BadHttpRequestException"/> (bad chunks, body ended early, body too large) or as a bare
 /// <see cref="IOException"/> (a chunk size that overflows — a known Kestrel behaviour), and multipart bodies that never
 /// end or carry oversized part headers (<see cref="InvalidDataException"/>). Anything else is left to the next handler.
+/// Failures writing a batch's spool file never come here: <see cref="Bulk.BatchSpool"/> catches them and the bulk
+/// endpoints answer 503, since a full disk is the server's fault, not the request's.
 /// </summary>
 internal sealed partial class MalformedRequestHandler(IProblemDetailsService problems, ILogger<MalformedRequestHandler> logger) : IExceptionHandler
 {
