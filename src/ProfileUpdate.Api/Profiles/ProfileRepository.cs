@@ -230,19 +230,25 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             // '_:c' is set with HSETNX even for a profile known to be new, and only its answer says Created: this row's
             // link is new, but a concurrent batch (or instance) naming the same thirdPartyId resolves that link at once and
             // its write may reach the hash first; whichever HSETNX lands first is the one row that counts the creation.
-            pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
             if (knownNew[i])
             {
                 entries[e++] = new HashEntry(RedisKeys.FieldTntId, w.TntId);
                 // The tag goes with the row that made the link, whether or not its HSETNX won: only one row can make a
                 // profile's link (SET NX), so the tag has a single writer, as the apply.lua path (change feed on) has it.
                 if (tagged) entries[e++] = new HashEntry(RedisKeys.FieldCreatedBy, creationTags![i]);
+                // The tag before the HSETNX, in that order on the connection: a crash between the two leaves a profile
+                // without '_:c' that the re-applied row's HSETNX then counts, and one after both leaves the tag that
+                // RecognizeEarlierCreations counts. The other order lost a creation when the crash fell between them
+                // (the '_:c' there, the tag not: the re-applied row found neither its HSETNX nor its tag).
+                pending[count++] = db.HashSetAsync(key, entries);
+                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
             }
             else
             {
+                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
                 pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
+                pending[count++] = db.HashSetAsync(key, entries);
             }
-            pending[count++] = db.HashSetAsync(key, entries);
             if (_lifetime is { } lifetime) pending[count++] = db.KeyExpireAsync(key, lifetime);
         }
         return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results, writes);
