@@ -23,25 +23,6 @@ public sealed class BulkUploadFailureTests
         return Encoding.ASCII.GetBytes(file.ToString());
     }
 
-    /// <summary>A body sent with Transfer-Encoding: chunked, one 8-byte chunk per write: framing bigger than the body.</summary>
-    private sealed class SmallChunksContent(byte[] body) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            for (var i = 0; i < body.Length; i += 8)
-            {
-                await stream.WriteAsync(body.AsMemory(i, Math.Min(8, body.Length - i)));
-                await stream.FlushAsync();
-            }
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false; // no Content-Length: chunked
-        }
-    }
-
     private static async Task<(HttpStatusCode Status, XElement Xml, HttpResponseMessage Response)> PostAsync(HttpClient http, string client, HttpContent content)
     {
         var response = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", content);

@@ -17,7 +17,9 @@ public static class RequestBody
     public static async Task<byte[]?> ReadAtMostAsync(HttpRequest request, int maxBytes, CancellationToken cancellationToken)
     {
         if (request.ContentLength > maxBytes) return null;
-        AllowBodyOf(request.HttpContext, maxBytes);
+        // With Content-Length, Kestrel's own limit is the body's. A chunked body gets none: Kestrel counts the chunk framing
+        // against it (a body under the limit in small chunks was refused), so the count of body bytes below is the limit.
+        AllowBodyOf(request.HttpContext, request.ContentLength is null ? null : maxBytes);
 
         var reader = request.BodyReader;
         try
