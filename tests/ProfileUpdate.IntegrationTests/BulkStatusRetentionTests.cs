@@ -95,7 +95,7 @@ public sealed class BulkStatusRetentionTests
     }
 
     [SkippableFact]
-    public async Task A_spool_file_without_its_status_record_is_applied_from_the_start_under_a_new_record()
+    public async Task A_spool_file_without_its_status_record_is_applied_from_the_start_under_a_new_record_and_an_upload_never_accepted_is_not()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         using var redis = new RedisServer();
@@ -105,6 +105,10 @@ public sealed class BulkStatusRetentionTests
         var batchId = $"{client}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-00000001";
         await File.WriteAllTextAsync(Path.Combine(spool, BatchJob.FileName(batchId, BatchKind.CreateMissing)),
             "batch=thirdPartyId,tier\norphan-1,gold\n\norphan-2,secret-value\norphan%2F3,bad\n");
+        // Beside it, an upload the crash cut off (no batch was accepted for it, its last value cut): never applied.
+        var cutOff = Path.Combine(spool, BatchJob.FileName($"{client}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-00000002",
+            BatchKind.CreateMissing) + BatchJob.SpoolingSuffix);
+        await File.WriteAllTextAsync(cutOff, "batch=thirdPartyId,tier\ncut-1,gold\ncut-2,Berl");
         var log = new CapturedLogger<BulkProcessor>();
 
         await using (var factory = new ServiceFactory(redis.ConnectionString,
@@ -120,6 +124,9 @@ public sealed class BulkStatusRetentionTests
             Assert.Equal("gold", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, "orphan-1"))!.Value, "tier"));
             Assert.NotNull(await Wire.ReadByThirdPartyAsync(http, client, "orphan-2"));
             Eventually.WaitUntil(() => Directory.GetFiles(spool, "*.batch").Length == 0, TimeSpan.FromSeconds(10), "the spool file to be deleted");
+            Assert.False(File.Exists(cutOff), "the cut-off upload's file was not removed at start-up");
+            Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "cut-1"));
+            Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "cut-2"));
         }
 
         var warning = Assert.Single(log.Entries, e => e.Level == LogLevel.Warning);

@@ -25,6 +25,12 @@ public sealed record BatchJob(string Client, string BatchId, BatchKind Kind, str
     EmptyValues EmptyValues = EmptyValues.Ignore)
 {
     private const string Extension = ".batch";
+
+    /// <summary>
+    /// Added to the file name while the upload is spooled and until its batch is accepted (BatchSpool.Keep): a file
+    /// that still has it at start-up was cut off or refused, and is deleted, never applied.
+    /// </summary>
+    public const string SpoolingSuffix = ".part";
     private const string RemoveMarker = ".remove";
 
     public bool CreateMissing => Kind == BatchKind.CreateMissing;

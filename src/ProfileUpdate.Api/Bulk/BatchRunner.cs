@@ -28,6 +28,14 @@ public sealed partial class BatchRunner(
     {
         // Before requests are served: the spool's batches go first, in the order they were accepted.
         var spool = Directory.CreateDirectory(_options.SpoolDirectory);
+        // Uploads cut off by a crash, or refused and not removed: no batch was accepted for them, so none is applied.
+        var abandoned = 0;
+        foreach (var part in spool.EnumerateFiles("*" + BatchJob.SpoolingSuffix))
+        {
+            part.Delete();
+            abandoned++;
+        }
+        if (abandoned > 0) LogAbandonedRemoved(logger, abandoned, _options.SpoolDirectory);
         var found = spool.EnumerateFiles("*.batch").Select(BatchJob.FromFile).OfType<BatchJob>().OrderBy(j => j.BatchId, StringComparer.Ordinal).ToList();
         foreach (var job in found)
         {
@@ -153,6 +161,9 @@ public sealed partial class BatchRunner(
         {
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed {Count} uploads never accepted (cut off or refused) from the spool {SpoolDirectory}")]
+    private static partial void LogAbandonedRemoved(ILogger logger, int count, string spoolDirectory);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Resuming {Count} batches found in the spool {SpoolDirectory}")]
     private static partial void LogResuming(ILogger logger, int count, string spoolDirectory);

@@ -15,7 +15,8 @@ public sealed class BatchSpool : IAsyncDisposable
 
     private BatchSpool(string path, SpoolBudget? budget) => (Path, _budget) = (path, budget);
 
-    public string Path { get; }
+    /// <summary>Where the file is: the path it was spooled to, then the one <see cref="Keep"/> moved it to.</summary>
+    public string Path { get; private set; }
 
     public long Bytes { get; private set; }
 
@@ -161,8 +162,30 @@ public sealed class BatchSpool : IAsyncDisposable
         return HeaderError is not null;
     }
 
-    /// <summary>The batch was accepted: the file and its spool space now belong to the batch (released when it completes).</summary>
-    public void Keep() => _kept = true;
+    /// <summary>
+    /// The batch was accepted (its status record exists): the file is moved to <paramref name="acceptedPath"/> and flushed
+    /// again, and it and its spool space now belong to the batch (released when it completes). The spool is written under
+    /// another name, so start-up can tell a file a batch was accepted for (resumed, even without its record) from one cut
+    /// off mid-upload or refused (deleted). False, with <see cref="StoreError"/>, when the move fails: nothing is kept.
+    /// </summary>
+    public bool Keep(string acceptedPath)
+    {
+        try
+        {
+            File.Move(Path, acceptedPath);
+            // The rename changed the inode (its ctime): this fsync commits the rename with it (ext4, xfs: one journal).
+            using (var file = new FileStream(acceptedPath, FileMode.Open, FileAccess.Read, FileShare.Read)) file.Flush(flushToDisk: true);
+        }
+        catch (Exception ex) when (IsStoreFailure(ex))
+        {
+            StoreError = ex;
+            if (File.Exists(acceptedPath)) Path = acceptedPath; // moved but not flushed: removed with the refusal
+            return false;
+        }
+        Path = acceptedPath;
+        _kept = true;
+        return true;
+    }
 
     public ValueTask DisposeAsync()
     {
@@ -174,7 +197,7 @@ public sealed class BatchSpool : IAsyncDisposable
         }
         catch (Exception ex) when (IsStoreFailure(ex))
         {
-            // A refused upload's file left behind is harmless: it has no batch record, and start-up removes such files.
+            // A refused upload's file left behind (under its spooling name) is harmless: start-up removes such files.
         }
         return ValueTask.CompletedTask;
     }

@@ -108,7 +108,8 @@ public static partial class BulkEndpoints
         SpoolLimit limit;
         try
         {
-            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted, path,
+            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted,
+                path + BatchJob.SpoolingSuffix,
                 line => line.IsEmpty ? BatchFileParser.EmptyError(kind == BatchKind.Erase)
                     : kind == BatchKind.Erase ? BatchFileParser.ParseEraseHeader(line.Span).Error
                     : BatchFileParser.ParseHeader(line.Span, limits).Error, services.Budget);
@@ -130,21 +131,28 @@ public static partial class BulkEndpoints
                 case SpoolLimit.BadHeader:
                     return Problems.BadRequest(spool.HeaderError + nothing);
                 case SpoolLimit.NotStored:
-                    LogNotStored(services.Logger, batchId, spool.StoreError?.GetType().Name, spool.StoreError?.Message, options.Bulk.SpoolDirectory);
-                    return Problems.Unavailable(context, SpoolBrokenRetryAfterSeconds,
-                        "The server could not store the upload: writing it to the batch spool failed on the server's side " +
-                        "(the upload itself was fine); nothing was kept. Retry after the Retry-After interval.");
+                    return NotStored();
                 case SpoolLimit.NoRoom:
                     return Problems.Unavailable(context, SpoolFullRetryAfterSeconds,
                         $"The spool of batches waiting to be applied is full ({options.Bulk.MaxSpoolBytes} bytes); nothing was kept. " +
                         "Retry after the Retry-After interval, when batches ahead of this one are done.");
             }
 
-            // Recorded as queued before the answer: from the 200 on, the batch is resumed after any crash.
+            // Recorded as queued, then the file moved to its accepted name, both before the answer: from the 200 on, the
+            // batch is resumed after any crash; a file still under its spooling name at start-up is not a batch's.
             await services.Statuses.CreateAsync(client, batchId, spool.Rows, services.Runner.Owner, kind == BatchKind.Erase);
-            spool.Keep();
+            if (!spool.Keep(path)) return NotStored();
             services.Queue.Enqueue(new BatchJob(client, batchId, kind, spool.Path, spool.Bytes, Resumed: false, emptyValues));
             LogAccepted(services.Logger, batchId, spool.Rows, spool.Bytes);
+        }
+
+        // The spool file could not be written or moved: the server's failure, not the upload's.
+        ProblemHttpResult NotStored()
+        {
+            LogNotStored(services.Logger, batchId, spool.StoreError?.GetType().Name, spool.StoreError?.Message, options.Bulk.SpoolDirectory);
+            return Problems.Unavailable(context, SpoolBrokenRetryAfterSeconds,
+                "The server could not store the upload: writing it to the batch spool failed on the server's side " +
+                "(the upload itself was fine); nothing was kept. Retry after the Retry-After interval.");
         }
 
         if (PreferredWait(context.Request) is { } wait)
