@@ -110,7 +110,9 @@ public static class UpdateEndpoints
                     $"the next update is admitted in {outcome.RetryAfterSeconds} seconds (Retry-After).");
             default:
                 return Problems.Unavailable(context, (int)Math.Max(1, outcome.RetryAfterSeconds),
-                    "The profile store is unavailable; the update was not applied. Retry after the Retry-After interval.");
+                    // Not "not applied": a store that timed out may still run the script it was sent (after a pause, say).
+                    "The profile store is unavailable or did not confirm the update, so it is not acknowledged (it may or may " +
+                    "not have been stored). Retrying is safe: an update sets the same values again. Retry after the Retry-After interval.");
         }
     }
 
