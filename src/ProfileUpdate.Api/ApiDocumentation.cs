@@ -137,6 +137,9 @@ public static class ApiDocumentation
                 },
             });
         }
+        ProblemResponse(operation, "401", "This client's updates need a token, and the request carried none or another client's.");
+        ProblemResponse(operation, "404", "No such client on this service (when clients are configured).");
+        ProblemResponse(operation, "429", "The client's rolling 24-hour quota is used up; Retry-After says when the next update is admitted. Nothing was written.");
         ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
     }
 
@@ -382,7 +385,7 @@ public static class ApiDocumentation
         Respond(operation, status, description, "application/problem+json", new JsonObject
         {
             ["type"] = "https://tools.ietf.org/html/rfc9110",
-            ["title"] = "Bad Request",
+            ["title"] = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)),
             ["status"] = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture),
             ["detail"] = description,
             ["message"] = description,

@@ -61,6 +61,23 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
         Assert.Contains(parameters, x => x.GetProperty("name").GetString() == "client" && x.GetProperty("required").GetBoolean());
     }
 
+    [Theory]
+    [InlineData("get")]
+    [InlineData("post")]
+    public async Task The_single_update_documents_every_answer_it_gives_with_a_title_of_its_own_status(string method)
+    {
+        using var document = JsonDocument.Parse(await fixture.Client.GetStringAsync("/openapi/v1.json"));
+        var responses = document.RootElement.GetProperty("paths").GetProperty("/m2/{client}/profile/update").GetProperty(method).GetProperty("responses");
+        foreach (var status in new[] { "200", "400", "401", "404", "414", "429", "503" }) Assert.True(responses.TryGetProperty(status, out _), status);
+        foreach (var answer in responses.EnumerateObject().Where(r => r.Name != "200"))
+        {
+            var example = answer.Value.GetProperty("content").GetProperty("application/problem+json").GetProperty("example");
+            Assert.Equal(answer.Name, example.GetProperty("status").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(int.Parse(answer.Name, System.Globalization.CultureInfo.InvariantCulture)),
+                example.GetProperty("title").GetString());
+        }
+    }
+
     [Fact]
     public async Task Swagger_ui_is_served()
     {
