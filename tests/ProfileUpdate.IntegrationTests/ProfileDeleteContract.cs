@@ -158,6 +158,7 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
         var a = Wire.NewId("a");
         var links = fixture.Services.GetRequiredService<LinkCache>();
         var first = await Wire.VisitAsync(_http, client, thirdPartyId: a);
+        Assert.False(links.TryGet(client, a, out _)); // visits correct the cache, they do not fill it
         Assert.Equal("applied", (await UpdateAsync(client, $"mbox3rdPartyId={a}")).Outcome); // a → first is remembered now
 
         // Another instance deletes the profile (its keys go; this instance is not told) ...

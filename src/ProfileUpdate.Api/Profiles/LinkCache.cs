@@ -44,5 +44,11 @@ public sealed class LinkCache(IOptions<ProfileUpdateOptions> options)
 
     public void Add(string client, string thirdPartyId, string tntId) => _links?.AddOrUpdate((client, thirdPartyId), tntId);
 
+    /// <summary>
+    /// Replaces the link remembered for the id, if one is: a visit corrects what single updates would follow without
+    /// filling the cache with visitors that never get one (the cache is for the links updates use).
+    /// </summary>
+    public void Refresh(string client, string thirdPartyId, string tntId) => _links?.TryUpdate((client, thirdPartyId), tntId);
+
     public void Forget(string client, string thirdPartyId) => _links?.TryRemove((client, thirdPartyId));
 }

@@ -61,7 +61,7 @@ public static class VisitEndpoints
         // The link this visit made or confirmed replaces whatever this instance remembered for the id (it may name a
         // profile that expired or was deleted elsewhere), so the next single update goes straight to the right profile.
         else if (request.ThirdPartyId is { } seen && (linked || results[0] == WriteResult.Applied))
-            links.Add(client.Code, seen, tnt);
+            links.Refresh(client.Code, seen, tnt);
         load.Applied(1); // visits are interactive traffic too: a running batch gives way to them as to single updates
 
         return TypedResults.Ok(new DeliveryResponse(
