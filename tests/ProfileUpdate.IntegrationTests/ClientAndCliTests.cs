@@ -453,6 +453,27 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Equal("Müller", (await client.GetProfileAsync(ProfileId.ThirdParty(second)))!.Attributes["name"].Value);
     }
 
+    [Fact]
+    public async Task The_utf8_check_of_a_large_csv_passes_sequences_cut_by_its_read_buffers_and_names_the_line_of_an_error()
+    {
+        // 3-byte and 4-byte characters on every row of a file far larger than the check's 64 KB buffer: some sequences
+        // are cut by a buffer's end, which must not read as an error; then one bad byte on line 20,001.
+        var rows = Enumerable.Range(0, 30_000).Select(i => $"id-{i},東京😀{new string('x', i % 7)}").ToList();
+        var path = Csv(["thirdPartyId,name", .. rows]);
+        var parts = Directory.CreateTempSubdirectory("pu-utf8-parts-").FullName;
+        var (exit, output, error) = await CliAsync("bulk", "convert", path, "--out", parts);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+
+        var bytes = File.ReadAllBytes(path);
+        var at = 0;
+        for (var line = 1; line < 20_001; line++) at = Array.IndexOf(bytes, (byte)'\n', at) + 1;
+        bytes[at + 3] = 0xFF; // inside "id-19999"
+        File.WriteAllBytes(path, bytes);
+        (exit, output, error) = await CliAsync("bulk", "convert", path, "--out", Directory.CreateTempSubdirectory("pu-utf8-parts-").FullName);
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Contains("CSV line 20001 is not valid UTF-8", error, StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Bulk_commands_given_a_missing_file_or_limits_below_1_exit_2_with_one_line_and_send_nothing()
     {
