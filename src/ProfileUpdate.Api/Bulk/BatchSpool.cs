@@ -174,7 +174,8 @@ public sealed class BatchSpool : IAsyncDisposable
         {
             File.Move(Path, acceptedPath);
             // The rename changed the inode (its ctime): this fsync commits the rename with it (ext4, xfs: one journal).
-            using (var file = new FileStream(acceptedPath, FileMode.Open, FileAccess.Read, FileShare.Read)) file.Flush(flushToDisk: true);
+            // Opened for writing (nothing is written): FileStream skips the fsync of a stream it cannot write.
+            using (var file = new FileStream(acceptedPath, FileMode.Open, FileAccess.Write, FileShare.Read)) file.Flush(flushToDisk: true);
         }
         catch (Exception ex) when (IsStoreFailure(ex))
         {
