@@ -48,9 +48,6 @@ public sealed class LineReader(Stream stream, long position = 0, long lineNumber
     /// </summary>
     public bool Truncated { get; private set; }
 
-    /// <summary>The length of the line last returned without its LF: its full length, also when <see cref="Truncated"/>.</summary>
-    public long Length { get; private set; }
-
     /// <summary>The next line without its LF (a CR stays), or null at the end. Valid until the next call.</summary>
     public async ValueTask<ReadOnlyMemory<byte>?> ReadLineAsync(CancellationToken cancellationToken)
     {
@@ -65,7 +62,6 @@ public sealed class LineReader(Stream stream, long position = 0, long lineNumber
                 _start += newline + 1;
                 Position += newline + 1;
                 LineNumber++;
-                Length = newline;
                 return line;
             }
             if (pending > maxLineBytes) return await SkipRestOfLineAsync(cancellationToken);
@@ -76,7 +72,6 @@ public sealed class LineReader(Stream stream, long position = 0, long lineNumber
                 Position += pending;
                 _start = _end;
                 LineNumber++;
-                Length = pending;
                 return last;
             }
             await FillAsync(cancellationToken);
@@ -110,7 +105,6 @@ public sealed class LineReader(Stream stream, long position = 0, long lineNumber
                 if (terminated) _start++; // the bytes after the LF are the next line's start
                 Position += length + (terminated ? 1 : 0);
                 LineNumber++;
-                Length = length;
                 Truncated = !onlyCr;
                 return _head.AsMemory(0, keep);
             }
