@@ -14,7 +14,8 @@ namespace ProfileUpdate.IntegrationTests;
 /// <summary>
 /// A batch's status record (docs/api.md §2, "Statuses are kept") never expires while the batch is still to finish —
 /// queued behind another or running — and is kept <c>Bulk:StatusRetention</c> from completion; a spool file whose record
-/// is gone all the same is applied from the start under a new record, never dropped as done.
+/// is gone all the same is applied from the start under a new record, never dropped as done — unless the file says every
+/// row was written (<see cref="BatchJob.AppliedExtension"/>).
 /// </summary>
 public sealed class BulkStatusRetentionTests
 {
@@ -29,6 +30,20 @@ public sealed class BulkStatusRetentionTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return XElement.Parse(await response.Content.ReadAsStringAsync());
     }
+
+    /// <summary>The status of a batch once it is complete (within 60 s).</summary>
+    private static async Task<XElement> CompleteAsync(HttpClient http, string client, string batchId, string what)
+    {
+        XElement? status = null;
+        await Eventually.WaitUntilAsync(async () => (status = await StatusAsync(http, client, batchId))?.Element("status")!.Value == "complete",
+            TimeSpan.FromSeconds(60), what);
+        return status!;
+    }
+
+    /// <summary>A service on the given spool (which it resumes at start-up), with its bulk processor's log captured.</summary>
+    private static ServiceFactory OnSpool(RedisServer redis, string spool, CapturedLogger<BulkProcessor> log) =>
+        new(redis.ConnectionString, new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SpoolDirectory"] = spool },
+            services => services.AddSingleton<ILogger<BulkProcessor>>(log));
 
     private static long Count(XElement status, string name) => long.Parse(status.Element(name)!.Value, CultureInfo.InvariantCulture);
 
@@ -111,19 +126,15 @@ public sealed class BulkStatusRetentionTests
         await File.WriteAllTextAsync(cutOff, "batch=thirdPartyId,tier\ncut-1,gold\ncut-2,Berl");
         var log = new CapturedLogger<BulkProcessor>();
 
-        await using (var factory = new ServiceFactory(redis.ConnectionString,
-                         new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SpoolDirectory"] = spool },
-                         services => services.AddSingleton<ILogger<BulkProcessor>>(log)))
+        await using (var factory = OnSpool(redis, spool, log))
         {
             using var http = factory.CreateHttpClient();
-            XElement status = null!;
-            await Eventually.WaitUntilAsync(async () => (status = (await StatusAsync(http, client, batchId))!)?.Element("status")!.Value == "complete",
-                TimeSpan.FromSeconds(30), "the batch to be applied under a new record");
+            var status = await CompleteAsync(http, client, batchId, "the batch to be applied under a new record");
             Assert.Equal((3, 3, 2, 2, 1), (Count(status, "batchSize"), Count(status, "consumedCount"), Count(status, "successfulUpdates"),
                 Count(status, "profilesCreated"), Count(status, "failedUpdates")));
             Assert.Equal("gold", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, "orphan-1"))!.Value, "tier"));
             Assert.NotNull(await Wire.ReadByThirdPartyAsync(http, client, "orphan-2"));
-            Eventually.WaitUntil(() => Directory.GetFiles(spool, "*.batch").Length == 0, TimeSpan.FromSeconds(10), "the spool file to be deleted");
+            Eventually.WaitUntil(() => Directory.GetFiles(spool).Length == 0, TimeSpan.FromSeconds(10), "the spool file to be deleted");
             Assert.False(File.Exists(cutOff), "the cut-off upload's file was not removed at start-up");
             Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "cut-1"));
             Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "cut-2"));
@@ -133,6 +144,74 @@ public sealed class BulkStatusRetentionTests
         Assert.Contains(batchId, warning.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("secret-value", string.Join('\n', log.Entries.Select(e => e.Message)), StringComparison.Ordinal);
         Directory.Delete(spool, recursive: true);
+    }
+
+    [SkippableFact]
+    public async Task A_spool_file_marked_applied_is_removed_without_its_record_and_resumed_with_it()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        var client = Wire.NewClient();
+        var spool = Directory.CreateTempSubdirectory("pu-applied-spool-").FullName;
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        // Every row written, then the instance killed before the record that completed the batch (or the deletion of
+        // the file), and back only after the retention: the record is gone. Applying it again would write old values.
+        var expired = $"{client}-{now}-00000001";
+        await File.WriteAllTextAsync(Path.Combine(spool, BatchJob.AppliedPath(BatchJob.FileName(expired, BatchKind.CreateMissing))),
+            "batch=thirdPartyId,tier\nold-1,bronze\n");
+        // Killed between the mark and the completing record, back in time: the record is there, not complete. It resumes
+        // from its checkpoint (here the start) and completes with exact counts.
+        var resumed = $"{client}-{now}-00000002";
+        await using (var first = new ServiceFactory(redis.ConnectionString))
+        {
+            await first.Services.GetRequiredService<BatchStatusRepository>().CreateAsync(client, resumed, 2, "an-instance-gone");
+        }
+        var resumedFile = Path.Combine(spool, BatchJob.AppliedPath(BatchJob.FileName(resumed, BatchKind.CreateMissing)));
+        await File.WriteAllTextAsync(resumedFile, "batch=thirdPartyId,tier\nres-1,gold\nres-2,silver\n");
+        var log = new CapturedLogger<BulkProcessor>();
+
+        await using (var factory = OnSpool(redis, spool, log))
+        {
+            using var http = factory.CreateHttpClient();
+            var status = await CompleteAsync(http, client, resumed, "the marked batch with its record to complete");
+            Assert.Equal((2, 2, 2), (Count(status, "batchSize"), Count(status, "successfulUpdates"), Count(status, "profilesCreated")));
+            Assert.Equal("silver", Wire.Attribute((await Wire.ReadByThirdPartyAsync(http, client, "res-2"))!.Value, "tier"));
+            Eventually.WaitUntil(() => Directory.GetFiles(spool).Length == 0, TimeSpan.FromSeconds(10), "both spool files to be deleted");
+            Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "old-1"));
+            Assert.Null(await StatusAsync(http, client, expired));
+        }
+
+        var removed = Assert.Single(log.Entries, e => e.Message.Contains(expired, StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Information, removed.Level);
+        Assert.Contains("not applied again", removed.Message, StringComparison.Ordinal);
+        Directory.Delete(spool, recursive: true);
+    }
+
+    [SkippableFact]
+    public async Task A_completed_batch_marks_its_spool_file_applied_then_leaves_none()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        using var redis = new RedisServer();
+        await using var factory = new ServiceFactory(redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["ProfileUpdate:Bulk:ChunkRows"] = "50",
+        });
+        using var http = factory.CreateHttpClient();
+        // The mark is given between the last chunk's writes and its record: seen here as a rename, before the deletion.
+        var renamedTo = new ConcurrentQueue<string>();
+        using var watcher = new FileSystemWatcher(factory.SpoolDirectory) { EnableRaisingEvents = true };
+        watcher.Renamed += (_, e) => renamedTo.Enqueue(e.Name ?? "");
+        var client = Wire.NewClient();
+        var file = new StringBuilder("batch=thirdPartyId,n\n");
+        for (var i = 0; i < 175; i++) file.Append("done-").Append(i).Append(',').Append(i).Append('\n');
+        using var response = await http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent(file.ToString(), Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var batchId = XElement.Parse(await response.Content.ReadAsStringAsync()).Element("batchId")!.Value;
+        var status = await CompleteAsync(http, client, batchId, "the batch to complete");
+        Assert.Equal(175, Count(status, "successfulUpdates"));
+        Eventually.WaitUntil(() => Directory.GetFiles(factory.SpoolDirectory).Length == 0, TimeSpan.FromSeconds(10), "the spool file to be deleted");
+        Eventually.WaitUntil(() => renamedTo.Contains(BatchJob.AppliedPath(BatchJob.FileName(batchId, BatchKind.CreateMissing))),
+            TimeSpan.FromSeconds(5), "the spool file to be marked applied before it was deleted");
     }
 
     /// <summary>Keeps what one component logs (the service's own logging goes to Serilog, which tests cannot read).</summary>

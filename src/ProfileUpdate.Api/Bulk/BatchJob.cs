@@ -21,10 +21,20 @@ public enum BatchKind
 /// <param name="Resumed">Found in the spool at start-up: chunks after its checkpoint may have been applied already.</param>
 /// <param name="EmptyValues">What an empty cell means (<c>?emptyValues=</c> of the submission); carried by the file name,
 /// so a batch resumed after a crash applies exactly as it would have.</param>
+/// <param name="Applied">Found as <c>….applied</c>: every row was written before the instance stopped (see
+/// <see cref="AppliedExtension"/>).</param>
 public sealed record BatchJob(string Client, string BatchId, BatchKind Kind, string Path, long Bytes, bool Resumed,
-    EmptyValues EmptyValues = EmptyValues.Ignore)
+    EmptyValues EmptyValues = EmptyValues.Ignore, bool Applied = false)
 {
     private const string Extension = ".batch";
+
+    /// <summary>
+    /// The spool file's extension once every row of its batch is written, given just before the record that completes
+    /// the batch: a file found with it at start-up whose status record is gone (its instance was down for longer than
+    /// the retention) is deleted, not applied again — applying a days-old batch again would overwrite newer values, and
+    /// a days-old erase would delete profiles created since. With its record still there it resumes as any batch does.
+    /// </summary>
+    public const string AppliedExtension = ".applied";
 
     /// <summary>
     /// Added to the file name while the upload is spooled and until its batch is accepted (BatchSpool.Keep): a file
@@ -47,11 +57,16 @@ public sealed record BatchJob(string Client, string BatchId, BatchKind Kind, str
         _ => "erase",
     };
 
+    /// <summary>Where the spool file of <paramref name="path"/> goes once every row is written.</summary>
+    public static string AppliedPath(string path) =>
+        path.EndsWith(Extension, StringComparison.Ordinal) ? path[..^Extension.Length] + AppliedExtension : path;
+
     /// <summary>The job a spool file stands for; null for a file that is not a batch's.</summary>
     public static BatchJob? FromFile(FileInfo file)
     {
-        if (!file.Name.EndsWith(Extension, StringComparison.Ordinal)) return null;
-        var stem = file.Name[..^Extension.Length];
+        var applied = file.Name.EndsWith(AppliedExtension, StringComparison.Ordinal);
+        if (!applied && !file.Name.EndsWith(Extension, StringComparison.Ordinal)) return null;
+        var stem = file.Name[..^(applied ? AppliedExtension : Extension).Length];
         // A batch id cannot contain '.', so the marker is unambiguous.
         var emptyValues = EmptyValues.Ignore;
         if (stem.EndsWith(RemoveMarker, StringComparison.Ordinal))
@@ -75,6 +90,6 @@ public sealed record BatchJob(string Client, string BatchId, BatchKind Kind, str
         if (parts.Length < 3) return null;
         var client = string.Join('-', parts[..^2]);
         if (!ClientCode.IsValid(client)) return null;
-        return new BatchJob(client, batchId, kind.Value, file.FullName, file.Length, Resumed: true, emptyValues);
+        return new BatchJob(client, batchId, kind.Value, file.FullName, file.Length, Resumed: true, emptyValues, applied);
     }
 }

@@ -36,7 +36,7 @@ public sealed partial class BatchRunner(
             abandoned++;
         }
         if (abandoned > 0) LogAbandonedRemoved(logger, abandoned, _options.SpoolDirectory);
-        var found = spool.EnumerateFiles("*.batch").Select(BatchJob.FromFile).OfType<BatchJob>().OrderBy(j => j.BatchId, StringComparer.Ordinal).ToList();
+        var found = spool.EnumerateFiles("*.batch").Concat(spool.EnumerateFiles("*" + BatchJob.AppliedExtension)).Select(BatchJob.FromFile).OfType<BatchJob>().OrderBy(j => j.BatchId, StringComparer.Ordinal).ToList();
         foreach (var job in found)
         {
             budget.Claim(job.Bytes);
@@ -127,7 +127,9 @@ public sealed partial class BatchRunner(
     {
         try
         {
+            // Under either name: the processor renamed it once every row was written (BatchJob.AppliedExtension).
             File.Delete(job.Path);
+            File.Delete(BatchJob.AppliedPath(job.Path));
         }
         catch (IOException ex)
         {

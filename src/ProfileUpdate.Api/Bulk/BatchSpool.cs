@@ -172,10 +172,7 @@ public sealed class BatchSpool : IAsyncDisposable
     {
         try
         {
-            File.Move(Path, acceptedPath);
-            // The rename changed the inode (its ctime): this fsync commits the rename with it (ext4, xfs: one journal).
-            // Opened for writing (nothing is written): FileStream skips the fsync of a stream it cannot write.
-            using (var file = new FileStream(acceptedPath, FileMode.Open, FileAccess.Write, FileShare.Read)) file.Flush(flushToDisk: true);
+            MoveDurably(Path, acceptedPath);
         }
         catch (Exception ex) when (IsStoreFailure(ex))
         {
@@ -186,6 +183,17 @@ public sealed class BatchSpool : IAsyncDisposable
         Path = acceptedPath;
         _kept = true;
         return true;
+    }
+
+    /// <summary>Renames a spool file and makes the rename durable before returning.</summary>
+    public static void MoveDurably(string path, string newPath)
+    {
+        File.Move(path, newPath);
+        // The rename changed the inode (its ctime): this fsync commits the rename with it (ext4, xfs: one journal).
+        // Opened for writing (nothing is written): FileStream skips the fsync of a stream it cannot write. FileShare
+        // lets a reader that has the file open (the processor, when it marks a batch applied) keep it open.
+        using var file = new FileStream(newPath, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
+        file.Flush(flushToDisk: true);
     }
 
     public ValueTask DisposeAsync()

@@ -62,6 +62,13 @@ public sealed partial class BulkProcessor(
         await statuses.RenewLeasesAsync([(job.Client, job.BatchId)], owner);
         var checkpoint = await statuses.ReadCheckpointAsync(job.Client, job.BatchId);
         var restored = false;
+        if (checkpoint is null && job.Applied)
+        {
+            // Every row was written before the instance stopped, and the record that completed the batch (or the one
+            // before it) expired while it was down: done. Applying it again would write days-old values over newer ones.
+            LogAppliedWithoutRecord(logger, job.BatchId);
+            return true;
+        }
         if (checkpoint is null)
         {
             // An acknowledged batch is never dropped: its spool file is here, so it is not done, whatever became of its
@@ -83,7 +90,9 @@ public sealed partial class BulkProcessor(
         // (run-bulk.sh, single updates at half the maximum while a 500,000-row batch applies): without it the p99 of
         // the single updates rose to tens of milliseconds, because a batch at full speed takes both cores.
         bool GivingWay() => yieldAbove > 0 && interactive.UpdatesPerSecond >= yieldAbove;
-        await using var file = new FileStream(job.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        // FileShare.Delete: the file is renamed while open, once every row is written (MarkApplied).
+        await using var file = new FileStream(job.Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1,
+            FileOptions.Asynchronous | FileOptions.SequentialScan);
         var reader = new LineReader(file);
         var header = await ReadHeaderAsync(reader, job.Erase, CancellationToken.None);
         if (!header.Succeeded) throw new InvalidDataException($"Spool file of batch {job.BatchId} has no valid header.");
@@ -138,6 +147,10 @@ public sealed partial class BulkProcessor(
                 if (inFlight.Count == 0) return false; // stopping, nothing left in flight: resumable from the checkpoint
                 var (apply, to, recorded, chunkStarted) = inFlight.Dequeue();
                 var (delta, failures) = await apply;
+                // The last chunk's writes are done (the ones before it were recorded): the file says so before the record
+                // that completes the batch, so no moment exists in which a crash leaves a fully written batch looking
+                // unwritten to a start-up that finds its record expired.
+                if (to.Complete && !job.Applied) MarkApplied(job);
                 if (!await statuses.RecordChunkAsync(job.Client, job.BatchId, from, to, delta, failures, owner))
                     throw new InvalidOperationException($"Batch {job.BatchId}: its checkpoint moved under this instance; another instance applies it.");
                 from = to.Offset;
@@ -176,6 +189,20 @@ public sealed partial class BulkProcessor(
         }
     }
 
+    private void MarkApplied(BatchJob job)
+    {
+        try
+        {
+            BatchSpool.MoveDurably(job.Path, BatchJob.AppliedPath(job.Path));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not fatal: the batch completes as before; only the rare case above (killed before the file is deleted, back
+            // after the retention) would apply it again.
+            LogMarkFailed(logger, job.BatchId, ex.GetType().Name);
+        }
+    }
+
     /// <summary>The batch size of a spooled file, counted as the spool counted it at acceptance: non-blank lines after the header.</summary>
     private static async Task<long> CountRowsAsync(string path)
     {
@@ -191,6 +218,13 @@ public sealed partial class BulkProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId} has a spool file but no status record (it expired or was removed); " +
         "applying its {Rows} rows again from the start under a new record")]
     private static partial void LogRecordRestored(ILogger logger, string batchId, long rows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} had every row written before its instance stopped and its " +
+        "status record has expired since; its spool file is removed, not applied again")]
+    private static partial void LogAppliedWithoutRecord(ILogger logger, string batchId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId}: could not mark its spool file applied ({Error}); it completes all the same")]
+    private static partial void LogMarkFailed(ILogger logger, string batchId, string error);
 
     /// <summary>What a chunk needs besides its rows; an erase chunk notes the lines it journaled, cleared once recorded.</summary>
     private sealed record ChunkContext(BatchJob Job, BatchHeader Header, bool Suspect)
