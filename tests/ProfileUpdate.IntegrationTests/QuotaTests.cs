@@ -51,24 +51,27 @@ public abstract class QuotaWindowContract : IDisposable
 
     private void SkipIfUnavailable() => Skip.IfNot(Available, RedisServer.SkipReason);
 
+    /// <summary>One quota call, sent once (as the applier's first try sends it).</summary>
+    private Task<QuotaDecision> ConsumeAsync(string client, long limit, long units) => Quota.ConsumeAsync(client, limit, units, new QuotaCall(client));
+
     [SkippableFact]
     public async Task Units_used_at_minute_0_count_at_minute_1439_and_1440_and_are_free_at_1441()
     {
         SkipIfUnavailable();
         var client = Wire.NewClient();
         At(0, 30);
-        Assert.Equal(10, (await Quota.ConsumeAsync(client, 10, 10)).Admitted);
+        Assert.Equal(10, (await ConsumeAsync(client, 10, 10)).Admitted);
 
         At(1439, 59);
-        var denied = await Quota.ConsumeAsync(client, 10, 1);
+        var denied = await ConsumeAsync(client, 10, 1);
         Assert.Equal(0, denied.Admitted);
         Assert.Equal(61, denied.RetryAfterSeconds); // minute 0 expires when minute 1441 starts, 61 seconds from now
 
         At(1440, 59);
-        Assert.Equal(0, (await Quota.ConsumeAsync(client, 10, 1)).Admitted);
+        Assert.Equal(0, (await ConsumeAsync(client, 10, 1)).Admitted);
 
         At(1441);
-        var admitted = await Quota.ConsumeAsync(client, 10, 3);
+        var admitted = await ConsumeAsync(client, 10, 3);
         Assert.Equal(3, admitted.Admitted);
         Assert.Equal(7, admitted.Remaining);
     }
@@ -79,18 +82,18 @@ public abstract class QuotaWindowContract : IDisposable
         SkipIfUnavailable();
         var client = Wire.NewClient();
         At(0);
-        await Quota.ConsumeAsync(client, 10, 5);
+        await ConsumeAsync(client, 10, 5);
         At(10);
-        await Quota.ConsumeAsync(client, 10, 5);
+        await ConsumeAsync(client, 10, 5);
 
         At(100, 15);
-        var one = await Quota.ConsumeAsync(client, 10, 1);
+        var one = await ConsumeAsync(client, 10, 1);
         Assert.Equal(0, one.Admitted);
         Assert.Equal((1441 - 100) * 60 - 15, one.RetryAfterSeconds); // minute 0's five units free one more
         Assert.Equal(one.RetryAfterSeconds, one.ResetSeconds);
 
         // With the limit lowered to 4, seven units must expire: minute 0 (5) is not enough, minute 10 is needed too.
-        var lowered = await Quota.ConsumeAsync(client, 4, 1);
+        var lowered = await ConsumeAsync(client, 4, 1);
         Assert.Equal(0, lowered.Admitted);
         Assert.Equal((10 + 1441 - 100) * 60 - 15, lowered.RetryAfterSeconds);
     }
@@ -101,11 +104,11 @@ public abstract class QuotaWindowContract : IDisposable
         SkipIfUnavailable();
         var client = Wire.NewClient();
         At(5);
-        var first = await Quota.ConsumeAsync(client, 5, 3);
+        var first = await ConsumeAsync(client, 5, 3);
         Assert.Equal((3, 2), (first.Admitted, first.Remaining));
-        var look = await Quota.ConsumeAsync(client, 5, 0);
+        var look = await ConsumeAsync(client, 5, 0);
         Assert.Equal((0, 2, 0L), (look.Admitted, look.Remaining, look.RetryAfterSeconds));
-        var partial = await Quota.ConsumeAsync(client, 5, 4);
+        var partial = await ConsumeAsync(client, 5, 4);
         Assert.Equal((2, 0), (partial.Admitted, partial.Remaining));
         Assert.True(partial.RetryAfterSeconds is > 0 and <= 86_400);
     }
@@ -121,14 +124,14 @@ public abstract class QuotaWindowContract : IDisposable
         {
             At(minute, 7);
             var units = limit / 1440 + (minute < limit % 1440 ? 1 : 0);
-            var decision = await Quota.ConsumeAsync(client, limit, units);
+            var decision = await ConsumeAsync(client, limit, units);
             Assert.Equal(units, decision.Admitted);
             used += decision.Admitted;
         }
         Assert.Equal(limit, used);
 
         At(1440, 30);
-        var more = await Quota.ConsumeAsync(client, limit, 1);
+        var more = await ConsumeAsync(client, limit, 1);
         Assert.Equal(0, more.Admitted);
         Assert.Equal(30, more.RetryAfterSeconds); // minute 0 frees when minute 1441 starts
 
@@ -146,11 +149,11 @@ public abstract class QuotaWindowContract : IDisposable
         SkipIfUnavailable();
         var client = Wire.NewClient();
         At(0);
-        await Quota.ConsumeAsync(client, 2, 2);
+        await ConsumeAsync(client, 2, 2);
         Assert.True(await Store.Database.KeyTimeToLiveAsync(QuotaRepository.Key(client)) > TimeSpan.FromHours(24));
 
         At(3000); // two days later: all expired at once
-        Assert.Equal(2, (await Quota.ConsumeAsync(client, 2, 2)).Admitted);
+        Assert.Equal(2, (await ConsumeAsync(client, 2, 2)).Admitted);
 
         // An instance whose clock is a day behind (explicit time, as the script takes it) must not see those units as expired.
         var scripts = _factory!.Services.GetRequiredService<ScriptCatalog>();

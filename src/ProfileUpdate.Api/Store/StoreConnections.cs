@@ -46,6 +46,7 @@ public sealed class StoreConnections : IDisposable
         config.HeartbeatInterval = TimeSpan.FromMilliseconds(250);
         config.ClientName ??= "profile-update";
 
+        RetryWindow = RetryWindowFor(config, options.Value.Store.ReconnectGrace);
         Multiplexer = ConnectionMultiplexer.Connect(config);
         // Profile reads get their own connection: Redis answers a connection's commands in order, so on the shared one
         // a read would wait behind every write batch sent before it — and time out while Redis holds writes (CLIENT
@@ -71,6 +72,7 @@ public sealed class StoreConnections : IDisposable
         Multiplexer = writes;
         _readMultiplexer = parent._readMultiplexer;
         Description = parent.Description + " (bulk connection)";
+        RetryWindow = parent.RetryWindow;
         _writes = new ConnectionWatch(writes, parent.Multiplexer, "bulk", options.Value.Store.ReconnectGrace, logger);
         _reads = parent._reads;
         Bulk = this;
@@ -88,6 +90,19 @@ public sealed class StoreConnections : IDisposable
     /// <summary>Waits, within ReconnectGrace, for <paramref name="restore"/> (see <see cref="ConnectionWatch.WaitForRestoreAsync"/>).</summary>
     public Task WaitForWritesRestoreAsync(Task restore) => _writes.WaitForRestoreAsync(restore);
 
+
+    /// <summary>
+    /// The longest a write call can take from running in the store to its retry running there, when the connection
+    /// broke before the reply came (UpdateApplier retries once after a reconnect): the lost call fails within its command
+    /// timeout (AsyncTimeout, checked on the 250 ms heartbeat), the retry waits up to ReconnectGrace twice (for the
+    /// restore, then for the connection), and its own call either runs within the command timeout or answers 503. Plus
+    /// 5 s for heartbeats, pauses and clock steps. Default settings: 2 × 1.5 s + 2 × 1.5 s + 5 s = 11 s. A reply marker
+    /// kept this long (QuotaRepository) is still there for any retry that can follow it.
+    /// </summary>
+    public TimeSpan RetryWindow { get; }
+
+    private static TimeSpan RetryWindowFor(ConfigurationOptions config, TimeSpan reconnectGrace) =>
+        2 * TimeSpan.FromMilliseconds(config.AsyncTimeout) + 2 * reconnectGrace + TimeSpan.FromSeconds(5);
 
     /// <summary>Waits (at most ReconnectGrace, see <see cref="ConnectionWatch"/>) for the read connection if it is being re-opened.</summary>
     public ValueTask WaitForReadsAsync() => _reads.WaitAsync();

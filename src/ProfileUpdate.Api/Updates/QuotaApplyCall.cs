@@ -14,12 +14,15 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
 {
     /// <summary>
     /// Admits one unit per entry of <paramref name="units"/> and writes the admitted entries that have a profile write
-    /// (null: the visitor is unknown — the unit is still spent, as with a quota call followed by a write).
+    /// (null: the visitor is unknown — the unit is still spent, as with a quota call followed by a write). Sent again as
+    /// the same <paramref name="call"/> with the same units (a retry after the connection broke), it answers exactly what
+    /// the first send got when that one ran, and does nothing more.
     /// </summary>
     /// <returns>The quota decision, and the write results of the admitted writes in order.</returns>
-    public async Task<(QuotaDecision Decision, WriteResult[] Results)> RunAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units)
+    public async Task<(QuotaDecision Decision, WriteResult[] Results)> RunAsync(string client, long limit, IReadOnlyList<ProfileWrite?> units, QuotaCall call)
     {
-        const int fixedArgs = QuotaRepository.ArgumentCount + 1; // the quota's (the unit count among them), the units' flags
+        const int fixedArgs = QuotaRepository.ArgumentCount + 1; // the quota's (the unit count and reply marker among them), the units' flags
+        const int fixedKeys = 2; // the quota hash and the call's reply marker
         var stamp = WriteStamp.At(time);
         var writes = 0;
         var argCount = fixedArgs + profiles.ApplyCallArgumentCount;
@@ -31,15 +34,16 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
             argCount += profiles.ApplyArgumentCount(unit);
             byteCount += ProfileRepository.ApplyArgumentBytes(unit, stamp);
         }
-        var keys = new RedisKey[1 + writes * profiles.ApplyKeysPerWrite];
+        var keys = new RedisKey[fixedKeys + writes * profiles.ApplyKeysPerWrite];
         var args = new RedisValue[argCount];
         keys[0] = QuotaRepository.Key(client);
-        quota.AddArguments(args, limit, units.Count);
+        keys[1] = call.MarkerKey;
+        quota.AddArguments(args, limit, units.Count, call);
         args[QuotaRepository.ArgumentCount] = Flags(units);
         var bytes = new ArgumentBytes(stamp, byteCount);
         var a = fixedArgs;
         profiles.AddApplyCallArguments(args, ref a, stamp);
-        var k = 1;
+        var k = fixedKeys;
         for (var i = 0; i < units.Count; i++)
         {
             if (units[i] is not { } write) continue;
@@ -47,12 +51,28 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
             profiles.AddApplyArguments(args, ref a, write, stamp, bytes);
         }
 
-        var reply = (RedisResult[])(await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args))!;
-        var results = new WriteResult[reply.Length - QuotaRepository.ArgumentCount];
-        for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)reply[QuotaRepository.ArgumentCount + i];
+        var reply = await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args);
+        var decision = QuotaRepository.Decision(reply, out var stored);
+        WriteResult[] results;
+        if (reply.Resp2Type == ResultType.BulkString)
+        {
+            // The first send's reply, from its marker: one digit per write result.
+            results = new WriteResult[stored.Length];
+            for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(stored[i] - '0');
+        }
+        else
+        {
+            var numbers = (RedisResult[])reply!;
+            results = new WriteResult[numbers.Length - DecisionLength];
+            for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)numbers[DecisionLength + i];
+        }
+        // A replayed reply is counted here for the first time: the first send's was lost before anyone counted it.
         if (profiles.Feed) profiles.CountChanges(units, results);
-        return (QuotaRepository.Decision(reply), results);
+        return (decision, results);
     }
+
+    /// <summary>The quota decision's numbers at the head of the reply, before the write results.</summary>
+    private const int DecisionLength = 4;
 
     /// <summary>quota_apply.lua's flags: per unit '1' when it has a write, '0' when its visitor is unknown.</summary>
     private static string Flags(IReadOnlyList<ProfileWrite?> units) =>

@@ -1,6 +1,7 @@
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
+using System.Runtime.InteropServices;
 using StackExchange.Redis;
 
 namespace ProfileUpdate.Api.Updates;
@@ -74,23 +75,26 @@ public sealed partial class UpdateApplier(
     {
         try
         {
+            var plan = new BatchPlan(batch, _quotaEnabled);
             var restored = store.NextWritesRestore;
             try
             {
-                await ApplyOnceAsync(batch);
+                await ApplyOnceAsync(plan);
             }
             catch (RedisConnectionException)
             {
                 // The connection broke under this batch (the client drops a connection that answered nothing for a while,
                 // e.g. while Redis paused writes, and re-opens it, still calling itself connected in between): once it is
-                // restored (waited for within ReconnectGrace of the loss, so an outage still answers fast), the commands
-                // still open get one more try, so a store that has just recovered answers 200 instead of a last 503. A
-                // retried script may have run before the connection broke; its writes are idempotent attribute sets, and
-                // at worst the quota counts the retried updates twice, as it would for a client retrying after a 503.
-                var open = batch.FindAll(command => !command.Completion.IsCompleted);
-                if (open.Count == 0) return;
+                // restored (waited for within ReconnectGrace of the loss, so an outage still answers fast), the batch gets
+                // one more try, so a store that has just recovered answers 200 instead of a last 503. A script call may
+                // have run before the connection broke, its reply lost: the retry sends the very same calls (the plan),
+                // and each quota call that ran answers from its reply marker instead of running again, so no update
+                // costs a unit twice or is refused for units it took itself, and (standalone Redis with the quota on:
+                // quota and writes in one call) none is written or fed to the change log twice. Commands the first try
+                // answered keep that answer (completion is first-wins).
+                if (batch.TrueForAll(command => command.Completion.IsCompleted)) return;
                 await store.WaitForWritesRestoreAsync(restored);
-                await ApplyOnceAsync(open);
+                await ApplyOnceAsync(plan);
             }
         }
         catch (Exception ex)
@@ -103,29 +107,54 @@ public sealed partial class UpdateApplier(
         }
     }
 
-    private async Task ApplyOnceAsync(List<UpdateCommand> batch)
+    /// <summary>One client's share of a batch: its commands' positions, and its quota call (null with the quota off).</summary>
+    private readonly record struct ClientShare(List<int> Members, QuotaCall? Quota);
+
+    /// <summary>
+    /// What both tries of a batch share (see <see cref="ApplyAsync"/>): the commands by client with each client's quota
+    /// call (whose id names its reply marker), and the thirdPartyIds once resolved for the one-call path, whose call's
+    /// units must be the same on a retry for a stored reply to answer them.
+    /// </summary>
+    private sealed class BatchPlan
+    {
+        public BatchPlan(List<UpdateCommand> batch, bool quota)
+        {
+            Batch = batch;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var client = batch[i].Client;
+                ref var share = ref CollectionsMarshal.GetValueRefOrAddDefault(ByClient, client, out var known);
+                if (!known) share = new ClientShare([], quota ? new QuotaCall(client) : null);
+                share.Members.Add(i);
+            }
+        }
+
+        public List<UpdateCommand> Batch { get; }
+
+        public Dictionary<string, ClientShare> ByClient { get; } = new(StringComparer.Ordinal);
+
+        public (string?[] TntIds, bool[] Cached)? Resolved { get; set; }
+    }
+
+    private async Task ApplyOnceAsync(BatchPlan plan)
     {
         // Not connected: wait (bounded) for the reconnect rather than fail fast in its gap.
         await store.WaitForWritesAsync();
-        var byClient = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (!byClient.TryGetValue(batch[i].Client, out var members)) byClient[batch[i].Client] = members = [];
-            members.Add(i);
-        }
-        if (_quotaEnabled && !repository.IsCluster) await ApplyInOneCallPerClientAsync(batch, byClient);
-        else await ApplyInTwoStepsAsync(batch, byClient);
+        if (_quotaEnabled && !repository.IsCluster) await ApplyInOneCallPerClientAsync(plan);
+        else await ApplyInTwoStepsAsync(plan);
     }
 
     /// <summary>
     /// Standalone Redis: thirdPartyIds resolved (from the link cache when known, else one MGET), then per client one
     /// script call that takes the quota and writes what it admitted — usually a single round trip per batch.
     /// </summary>
-    private async Task ApplyInOneCallPerClientAsync(List<UpdateCommand> batch, Dictionary<string, List<int>> byClient)
+    private async Task ApplyInOneCallPerClientAsync(BatchPlan plan)
     {
-        var (tntIds, cached) = await ResolveAsync(batch);
-        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(byClient.Count);
-        foreach (var (client, members) in byClient)
+        var batch = plan.Batch;
+        // Kept for a retry: the units a call was sent with must be the ones its stored reply answers.
+        var (tntIds, cached) = plan.Resolved ??= await ResolveAsync(batch);
+        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(plan.ByClient.Count);
+        foreach (var (client, (members, quotaCall)) in plan.ByClient)
         {
             var units = new ProfileWrite?[members.Count];
             for (var j = 0; j < members.Count; j++)
@@ -133,7 +162,7 @@ public sealed partial class UpdateApplier(
                 var command = batch[members[j]];
                 if (tntIds[members[j]] is { } tnt) units[j] = Write(command, tnt);
             }
-            calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units)));
+            calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units, quotaCall!)));
         }
         await Task.WhenAll(calls.Select(c => c.Call));
         if (repository.Lifetime is not null) await RenewLinksAsync(calls.Select(c => (c.Units, c.Call.Result.Item2)));
@@ -178,22 +207,25 @@ public sealed partial class UpdateApplier(
 
     /// <summary>
     /// Redis Cluster (a client's quota and its profiles live in different slots), or quota off: quota calls and
-    /// thirdPartyId lookups sent together in one round trip, then one apply script call per hash slot.
+    /// thirdPartyId lookups sent together in one round trip, then one apply script call per hash slot. On a retry the
+    /// quota calls answer from their reply markers and the writes run again: attribute sets are idempotent, but an
+    /// entry the first try's writes appended to the change feed is appended again (docs/api.md §9).
     /// </summary>
-    private async Task ApplyInTwoStepsAsync(List<UpdateCommand> batch, Dictionary<string, List<int>> byClient)
+    private async Task ApplyInTwoStepsAsync(BatchPlan plan)
     {
+        var (batch, byClient) = (plan.Batch, plan.ByClient);
         var decisions = byClient.ToDictionary(
             g => g.Key,
-            g => _quotaEnabled
-                ? quota.ConsumeAsync(g.Key, limits.Limit(g.Key), g.Value.Count)
-                : Task.FromResult(QuotaDecision.Unlimited(limits.Limit(g.Key), g.Value.Count)),
+            g => g.Value.Quota is { } call
+                ? quota.ConsumeAsync(g.Key, limits.Limit(g.Key), g.Value.Members.Count, call)
+                : Task.FromResult(QuotaDecision.Unlimited(limits.Limit(g.Key), g.Value.Members.Count)),
             StringComparer.Ordinal);
         var resolving = ResolveAsync(batch);
         await Task.WhenAll(decisions.Values.Append<Task>(resolving));
         var (tntIds, cached) = await resolving;
 
         var admittedQuota = new QuotaState?[batch.Count];
-        foreach (var (client, members) in byClient)
+        foreach (var (client, (members, _)) in byClient)
         {
             var admitted = Admit(batch, client, members, await decisions[client]);
             for (var j = 0; j < members.Count; j++) admittedQuota[members[j]] = admitted[j];

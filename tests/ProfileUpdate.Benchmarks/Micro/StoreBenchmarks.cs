@@ -76,7 +76,7 @@ public class StoreBenchmarks
 
     /// <summary>The quota script: one call per client per batch, consuming one unit per update.</summary>
     [Benchmark]
-    public Task<QuotaDecision> ConsumeQuota() => _quota.ConsumeAsync(Client, QuotaLimit, BatchSize);
+    public Task<QuotaDecision> ConsumeQuota() => _quota.ConsumeAsync(Client, QuotaLimit, BatchSize, new QuotaCall(Client));
 
     /// <summary>thirdPartyId → tntId for every update of the batch: one MGET on standalone Redis.</summary>
     [Benchmark]
@@ -91,13 +91,13 @@ public class StoreBenchmarks
     /// quota and writes in one script call, one round trip.
     /// </summary>
     [Benchmark]
-    public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCall() => _quotaApply.RunAsync(Client, QuotaLimit, _writes);
+    public Task<(QuotaDecision, WriteResult[])> ApplierBatchOneCall() => _quotaApply.RunAsync(Client, QuotaLimit, _writes, new QuotaCall(Client));
 
     /// <summary>The two-step store traffic (Redis Cluster, or links not yet known): quota and resolve sent together, then the writes.</summary>
     [Benchmark]
     public async Task ApplierBatch()
     {
-        var quota = _quota.ConsumeAsync(Client, QuotaLimit, BatchSize);
+        var quota = _quota.ConsumeAsync(Client, QuotaLimit, BatchSize, new QuotaCall(Client));
         var resolving = _repository.ResolveThirdPartyAsync(_thirdPartyIds);
         await Task.WhenAll(quota, resolving);
         await _repository.WriteAsync(_writes, new WriteResult[BatchSize]);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using ProfileUpdate.Api.Profiles;
+using ProfileUpdate.Api.Quota;
 
 namespace ProfileUpdate.Benchmarks.Micro;
 
@@ -46,7 +47,7 @@ public static class StoreLoad
                     units[i] = new ProfileWrite(Client, Seed.TntId(random.Next(visitors)), null, WriteMode.UpdateOnly,
                         [new("counter", counter.ToString(CultureInfo.InvariantCulture)), new("color", "c" + (counter % 97).ToString(CultureInfo.InvariantCulture))]);
                 }
-                var (decision, results) = await store.QuotaApply.RunAsync(Client, long.MaxValue / 2, units);
+                var (decision, results) = await store.QuotaApply.RunAsync(Client, long.MaxValue / 2, units, new QuotaCall(Client));
                 if (decision.Admitted != batch || results.Any(r => r != WriteResult.Applied))
                     throw new InvalidOperationException("A call did not apply every update: is the store seeded (run-redis-floor.sh seeds it)?");
                 Interlocked.Add(ref sent, batch);

@@ -4,6 +4,11 @@
 --          'sum' (units in the live minutes), 'lo' (oldest minute that may hold units), 'hi' (newest minute written).
 -- ARGV[1]: limit; ARGV[2]: units wanted (0 = only look); ARGV[3]: now in seconds, '' = Redis TIME (production: one clock
 --          for every instance); ARGV[4]: key TTL in seconds (state of an inactive client disappears).
+-- KEYS[2], optional: this call's reply marker ('pu:q:{<client>}:r:<call id>', the quota key's slot), given for every call
+--          that takes units. ARGV[5]: the marker's lifetime in ms (the service's retry window); ARGV[6]: '1' when the
+--          call is sent again after its connection broke. A retry whose first send ran finds the marker and answers the
+--          decision stored there (as the string 'admitted,remaining,reset,retry'), taking nothing: a reply lost with
+--          its connection never costs units twice. Every call that runs stores its decision (one SET; no read unless a retry).
 -- A unit used during minute m counts until minute m + 1441 starts: a little over 24 h, never under, so no 24-hour span
 -- can ever hold more than the limit.
 -- Returns { admitted, remaining, seconds until the oldest unit frees (0: none used), retry-after seconds for the rest (0: none denied) }.
@@ -12,7 +17,11 @@ local SLOTS = 1441
 -- '%.14g', the C library's slow floating-point path; every number here is whole, so '%d' says the same far cheaper
 -- (measured with redis-benchmark: about 15% of this script's time per call). The TTL is passed on as the text it came as.
 local function int(n) return string.format('%d', n) end
-local key = KEYS[1]
+local key, marker = KEYS[1], KEYS[2]
+if marker and ARGV[6] == '1' then
+  local stored = redis.call('GET', marker)
+  if stored then return stored end
+end
 local limit = tonumber(ARGV[1])
 local want = tonumber(ARGV[2])
 local now
@@ -84,4 +93,5 @@ if admitted < want then
   retry = math.min(WINDOW, math.ceil((m + SLOTS) * 60 - now))
   if retry < 1 then retry = 1 end
 end
+if marker then redis.call('SET', marker, string.format('%d,%d,%d,%d', admitted, limit - sum, reset, retry), 'PX', ARGV[5]) end
 return { admitted, limit - sum, reset, retry }
