@@ -17,18 +17,17 @@ namespace ProfileUpdate.IntegrationTests;
 /// </summary>
 public abstract class QuotaRetryContract(StoreServiceFixture fixture)
 {
-    private readonly HttpClient _http = fixture.Client;
+    protected StoreServiceFixture Fixture { get; } = fixture;
 
-    private QuotaRepository Quota => fixture.Services.GetRequiredService<QuotaRepository>();
+    protected HttpClient Http => Fixture.Client;
 
-    private QuotaApplyCall QuotaApply => fixture.Services.GetRequiredService<QuotaApplyCall>();
+    protected QuotaRepository Quota => Fixture.Services.GetRequiredService<QuotaRepository>();
 
-    private IDatabase Db => fixture.Store.GetDatabase();
+    protected QuotaApplyCall QuotaApply => Fixture.Services.GetRequiredService<QuotaApplyCall>();
 
-    private void SkipWithoutStore() => Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+    protected IDatabase Db => Fixture.Store.GetDatabase();
 
-    private void SkipOnCluster() =>
-        Skip.If(fixture.Kind == StoreKind.Cluster, "quota_apply.lua runs on standalone stores only (on a cluster the quota and the profiles are in different slots)");
+    protected void SkipWithoutStore() => Skip.If(Fixture.SkipReason is not null, Fixture.SkipReason);
 
     [SkippableFact]
     public async Task A_quota_call_sent_again_answers_its_first_decision_and_takes_nothing_more()
@@ -71,15 +70,32 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
         Assert.Equal((3, 2), Pair(await Quota.ConsumeAsync(client, 10, 3, call)));
     }
 
+    protected static ProfileWrite Update(string client, string tnt, string value) =>
+        new(client, tnt, null, WriteMode.UpdateOnly, [new("v", value)]);
+
+    protected static (long Admitted, long Remaining) Pair(QuotaDecision decision) => (decision.Admitted, decision.Remaining);
+
+    /// <summary>The marker carries an expiry no longer than the store's retry window (SET … PX in the script, every store).</summary>
+    protected async Task AssertExpiresWithinRetryWindowAsync(QuotaCall call)
+    {
+        var window = Fixture.Services.GetRequiredService<StoreConnections>().RetryWindow;
+        var ttl = await Db.KeyTimeToLiveAsync(call.MarkerKey);
+        Assert.True(ttl is { } t && t > TimeSpan.Zero && t <= window, $"marker TTL {ttl}, retry window {window}");
+    }
+}
+
+/// <summary>quota_apply.lua's part of the contract: standalone stores only (on a cluster the quota and the profiles are in
+/// different slots, so the two scripts run separately and QuotaRepository's part above covers the quota).</summary>
+public abstract class QuotaApplyRetryContract(StoreServiceFixture fixture) : QuotaRetryContract(fixture)
+{
     [SkippableFact]
     public async Task A_quota_apply_call_sent_again_answers_its_first_reply_and_writes_nothing_more()
     {
         SkipWithoutStore();
-        SkipOnCluster();
         var client = Wire.NewClient();
-        var known = await Wire.VisitAsync(_http, client, thirdPartyId: Wire.NewId());
+        var known = await Wire.VisitAsync(Http, client, thirdPartyId: Wire.NewId());
         var gone = "1700000000000-000001.01_00"; // no profile: update-only, nothing written
-        var log = fixture.Services.GetRequiredService<ProfileLayout>().Log(client, known.Split('.')[0]);
+        var log = Fixture.Services.GetRequiredService<ProfileLayout>().Log(client, known.Split('.')[0]);
         var entriesBefore = await Db.ListLengthAsync(log);
 
         // A unit with a write to a known profile, one whose visitor is unknown (no write, still a unit), one for a
@@ -94,7 +110,7 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
 
         // The profile changes in between (a request under the service's own, larger limit: one more unit and entry);
         // the retry must not write its value over it again.
-        using (var later = await _http.GetAsync($"/m2/{client}/profile/update?mboxPC={known}&profile.v=later"))
+        using (var later = await Http.GetAsync($"/m2/{client}/profile/update?mboxPC={known}&profile.v=later"))
             Assert.Equal("applied", Assert.Single(later.Headers.GetValues("X-Profile-Update")));
         var entriesAfterLater = await Db.ListLengthAsync(log);
         Assert.Equal(entriesBefore + 2, entriesAfterLater);
@@ -102,7 +118,7 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
         var (decisionAgain, resultsAgain) = await QuotaApply.RunAsync(client, 3, units, call);
         Assert.Equal(decision, decisionAgain);
         Assert.Equal(results, resultsAgain);
-        Assert.Equal("later", Wire.Attribute((await Wire.ReadByTntAsync(_http, client, known))!.Value, "v"));
+        Assert.Equal("later", Wire.Attribute((await Wire.ReadByTntAsync(Http, client, known))!.Value, "v"));
         Assert.Equal(entriesAfterLater, await Db.ListLengthAsync(log));
         Assert.Equal(100 - 4, (await Quota.TryPeekAsync(client, 100))!.Value.Remaining); // 3 units, and 1 for "later"
     }
@@ -111,10 +127,9 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
     public async Task A_quota_apply_retry_at_the_limit_edge_answers_applied_for_what_the_first_send_wrote()
     {
         SkipWithoutStore();
-        SkipOnCluster();
         var client = Wire.NewClient();
-        var a = await Wire.VisitAsync(_http, client, thirdPartyId: Wire.NewId());
-        var b = await Wire.VisitAsync(_http, client, thirdPartyId: Wire.NewId());
+        var a = await Wire.VisitAsync(Http, client, thirdPartyId: Wire.NewId());
+        var b = await Wire.VisitAsync(Http, client, thirdPartyId: Wire.NewId());
         ProfileWrite?[] units = [Update(client, a, "1"), Update(client, b, "2")];
 
         var call = new QuotaCall(client);
@@ -134,28 +149,14 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
     public async Task A_quota_apply_retry_whose_first_send_never_ran_runs_as_usual()
     {
         SkipWithoutStore();
-        SkipOnCluster();
         var client = Wire.NewClient();
-        var known = await Wire.VisitAsync(_http, client, thirdPartyId: Wire.NewId());
+        var known = await Wire.VisitAsync(Http, client, thirdPartyId: Wire.NewId());
         var call = new QuotaCall(client);
         _ = call.NextSend();
         var (decision, results) = await QuotaApply.RunAsync(client, 5, [Update(client, known, "retried")], call);
         Assert.Equal((1, 4), Pair(decision));
         Assert.Equal([WriteResult.Applied], results);
-        Assert.Equal("retried", Wire.Attribute((await Wire.ReadByTntAsync(_http, client, known))!.Value, "v"));
-    }
-
-    private static ProfileWrite Update(string client, string tnt, string value) =>
-        new(client, tnt, null, WriteMode.UpdateOnly, [new("v", value)]);
-
-    private static (long Admitted, long Remaining) Pair(QuotaDecision decision) => (decision.Admitted, decision.Remaining);
-
-    /// <summary>The marker carries an expiry no longer than the store's retry window (SET … PX in the script, every store).</summary>
-    private async Task AssertExpiresWithinRetryWindowAsync(QuotaCall call)
-    {
-        var window = fixture.Services.GetRequiredService<StoreConnections>().RetryWindow;
-        var ttl = await Db.KeyTimeToLiveAsync(call.MarkerKey);
-        Assert.True(ttl is { } t && t > TimeSpan.Zero && t <= window, $"marker TTL {ttl}, retry window {window}");
+        Assert.Equal("retried", Wire.Attribute((await Wire.ReadByTntAsync(Http, client, known))!.Value, "v"));
     }
 }
 
@@ -168,8 +169,8 @@ public sealed class QuotaRetryOnEmbeddedFixture() : StoreServiceFixture(StoreKin
 
 public sealed class QuotaRetryOnClusterFixture() : StoreServiceFixture(StoreKind.Cluster, QuotaRetryOnRedisFixture.Settings);
 
-public sealed class QuotaRetryOnRedis(QuotaRetryOnRedisFixture fixture) : QuotaRetryContract(fixture), IClassFixture<QuotaRetryOnRedisFixture>;
+public sealed class QuotaRetryOnRedis(QuotaRetryOnRedisFixture fixture) : QuotaApplyRetryContract(fixture), IClassFixture<QuotaRetryOnRedisFixture>;
 
-public sealed class QuotaRetryOnEmbeddedStore(QuotaRetryOnEmbeddedFixture fixture) : QuotaRetryContract(fixture), IClassFixture<QuotaRetryOnEmbeddedFixture>;
+public sealed class QuotaRetryOnEmbeddedStore(QuotaRetryOnEmbeddedFixture fixture) : QuotaApplyRetryContract(fixture), IClassFixture<QuotaRetryOnEmbeddedFixture>;
 
 public sealed class QuotaRetryOnRedisCluster(QuotaRetryOnClusterFixture fixture) : QuotaRetryContract(fixture), IClassFixture<QuotaRetryOnClusterFixture>;
