@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Xml.Linq;
-using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Net.Http.Headers;
 using ProfileUpdate.Api.Clients;
 using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
@@ -22,8 +20,6 @@ public static partial class BulkEndpoints
 
     /// <summary>The longest <c>Prefer: wait</c> honoured: an HTTP request held longer outlives most proxies' timeouts.</summary>
     private const int MaxWaitSeconds = 600;
-    private static readonly string[] RawContentTypes =
-        ["application/x-www-form-urlencoded", "text/csv", "text/plain", "application/octet-stream"];
 
     public static IEndpointRouteBuilder MapBulk(this IEndpointRouteBuilder app)
     {
@@ -90,17 +86,20 @@ public static partial class BulkEndpoints
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
 
-        // The file must be smaller than MaxBatchBytes (Adobe: "smaller than 50 MB"): MaxBatchBytes is the first size refused,
-        // counted in body bytes by the spool below, whatever the framing. With Content-Length, Kestrel's own limit sits a
-        // little above, so it can still drain a body just over the limit after the 413 and the client reads the answer
-        // instead of a reset connection. A chunked body gets no Kestrel limit: Kestrel counts the chunk framing against it
-        // (a body under the limit sent in small chunks was refused), so the spool's count is the only one; after a 413
-        // Kestrel drains what is left for 5 s at most (its RequestBodyDrainTimeout).
-        RequestBody.AllowBodyOf(context, context.Request.ContentLength is null ? null : limits.MaxBatchBytes + 1);
-        if (context.Request.ContentLength >= limits.MaxBatchBytes) return TooLarge(limits, nothing);
+        var (upload, bodyError) = BatchUpload.Of(context.Request, limits, nothing);
+        if (upload is null) return bodyError!;
 
-        var (body, bodyError) = await OpenBatchBodyAsync(context.Request);
-        if (body is null) return bodyError!;
+        // The file must be smaller than MaxBatchBytes (Adobe: "smaller than 50 MB"): MaxBatchBytes is the first size refused,
+        // counted in the file's bytes by the spool below, whatever the framing. A multipart body may be larger than its file
+        // by a bounded envelope (BatchUpload.MaxEnvelopeBytes), so the checks on the whole body stop only a body that cannot
+        // hold a file under the limit: MaxBodyBytes. With Content-Length, Kestrel's own limit sits a little above, so it can
+        // still drain a body just over the limit after the 413 and the client reads the answer instead of a reset connection.
+        // A chunked body gets no Kestrel limit: Kestrel counts the chunk framing against it (a body under the limit sent in
+        // small chunks was refused), so the spool's count (and for multipart, the upload's count of the whole body) is the
+        // only one; after a 413 Kestrel drains what is left for 5 s at most (its RequestBodyDrainTimeout).
+        RequestBody.AllowBodyOf(context, context.Request.ContentLength is null ? null : upload.MaxBodyBytes + 2);
+        if (context.Request.ContentLength > upload.MaxBodyBytes)
+            return upload.IsMultipart ? upload.EnvelopeTooLarge() : TooLarge(limits, nothing);
 
         var batchId = NewBatchId(client, services.Time);
         var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, kind, emptyValues));
@@ -108,7 +107,9 @@ public static partial class BulkEndpoints
         SpoolLimit limit;
         try
         {
-            (spool, limit) = await BatchSpool.CreateAsync(body, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted,
+            var (file, fileError) = await upload.OpenFileAsync(context.RequestAborted);
+            if (file is null) return fileError!;
+            (spool, limit) = await BatchSpool.CreateAsync(file, limits.MaxBatchBytes - 1, limits.MaxBatchRows, context.RequestAborted,
                 path + BatchJob.SpoolingSuffix,
                 line => line.IsEmpty ? BatchFileParser.EmptyError(kind == BatchKind.Erase)
                     : kind == BatchKind.Erase ? BatchFileParser.ParseEraseHeader(line.Span).Error
@@ -116,7 +117,7 @@ public static partial class BulkEndpoints
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return TooLarge(limits, nothing);
+            return upload.BodyExceeded ? upload.EnvelopeTooLarge() : TooLarge(limits, nothing);
         }
 
         await using (spool)
@@ -137,6 +138,8 @@ public static partial class BulkEndpoints
                         $"The spool of batches waiting to be applied is full ({options.Bulk.MaxSpoolBytes} bytes); nothing was kept. " +
                         "Retry after the Retry-After interval, when batches ahead of this one are done.");
             }
+            // Before anything is recorded: a second file part or an oversized envelope refuses the whole upload.
+            if (await upload.FinishAsync(spool.Bytes, context.RequestAborted) is { } refused) return refused;
 
             // Recorded as queued, then the file moved to its accepted name, both before the answer: from the 200 on, the
             // batch is resumed after any crash; a file still under its spooling name at start-up is not a batch's.
@@ -232,37 +235,6 @@ public static partial class BulkEndpoints
             }
         }
         return TypedResults.Text(response.ToString(SaveOptions.DisableFormatting), Xml);
-    }
-
-    /// <summary>
-    /// The batch file: the raw body for curl's <c>--data-binary</c> (labelled form-urlencoded but not form-decoded here),
-    /// CSV, text or octet-stream; or the one file part of a multipart/form-data upload (Swagger UI).
-    /// </summary>
-    private static async Task<(Stream? Body, ProblemHttpResult? Error)> OpenBatchBodyAsync(HttpRequest request)
-    {
-        var contentType = request.ContentType;
-        if (string.IsNullOrEmpty(contentType)) return (request.Body, null);
-        if (!MediaTypeHeaderValue.TryParse(contentType, out var media))
-            return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "The Content-Type header cannot be parsed."));
-        var mediaType = media.MediaType.Value ?? string.Empty;
-        if (RawContentTypes.Contains(mediaType, StringComparer.OrdinalIgnoreCase)) return (request.Body, null);
-
-        if (mediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
-        {
-            var boundary = HeaderUtilities.RemoveQuotes(media.Boundary).Value;
-            if (string.IsNullOrEmpty(boundary))
-                return (null, Problems.BadRequest("The multipart/form-data body has no boundary."));
-            var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = null };
-            while (await reader.ReadNextSectionAsync(request.HttpContext.RequestAborted) is { } section)
-            {
-                if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) &&
-                    disposition.IsFileDisposition())
-                    return (section.Body, null);
-            }
-            return (null, Problems.BadRequest("The multipart/form-data body has no file part; upload the batch file as a file."));
-        }
-        return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType,
-            $"Content-Type '{mediaType}' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."));
     }
 
     private static ProblemHttpResult TooLarge(LimitsOptions limits, string nothing) =>
