@@ -122,7 +122,7 @@ internal static class BulkUpload
                 var parts = _erase ? splitter.Split(csv).ToList() : splitter.Split(csv);
                 if (context.Interactive)
                     await context.Console.Progress().AutoClear(false)
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new RemainingTimeColumn())
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new AmountColumn(), new RemainingTimeColumn())
                         .StartAsync(progress => SendAllAsync(parts, new Reporter(context, progress))).ConfigureAwait(false);
                 else
                     await SendAllAsync(parts, new Reporter(context, null)).ConfigureAwait(false);
@@ -262,6 +262,9 @@ internal static class BulkUpload
 /// </summary>
 public sealed class PartProgress(TextWriter output, string label, ProgressTask? bytes, ProgressTask? rows)
 {
+    // The rows bar counts rows: the display's amount column shows it so (bytes are the other bar's unit).
+    private readonly ProgressTask? _rows = AmountColumn.CountRows(rows);
+
     /// <summary>Told the bytes sent so far.</summary>
     public IProgress<long>? Bytes => bytes is null ? null : new ImmediateProgress<long>(sent =>
     {
@@ -269,13 +272,13 @@ public sealed class PartProgress(TextWriter output, string label, ProgressTask? 
     });
 
     /// <summary>Told each status seen while waiting: starts the rows bar and shows the rows consumed.</summary>
-    public IProgress<BatchStatus>? Rows => rows is null ? null : new ImmediateProgress<BatchStatus>(s => Show(rows, s.Consumed));
+    public IProgress<BatchStatus>? Rows => _rows is null ? null : new ImmediateProgress<BatchStatus>(s => Show(_rows, s.Consumed));
 
     /// <summary>The part will not be sent as it is (a 413 splits it): its bars stop where they are.</summary>
     public void Abandon(string why)
     {
         Stop(bytes, null);
-        Stop(rows, null);
+        Stop(_rows, null);
         output.WriteLine($"{label}: {why}");
     }
 
@@ -283,7 +286,7 @@ public sealed class PartProgress(TextWriter output, string label, ProgressTask? 
     public void Done(BatchStatus status)
     {
         Stop(bytes, bytes?.MaxValue);
-        Stop(rows, status.Consumed);
+        Stop(_rows, status.Consumed);
     }
 
     private static void Show(ProgressTask task, double value)

@@ -828,6 +828,34 @@ public sealed class PartProgressTests
     }
 
     [Fact]
+    public void The_rows_bar_shows_its_amount_in_rows_and_the_bytes_bar_in_bytes()
+    {
+        var (bytes, rows) = (new Spectre.Console.ProgressTask(1, "bytes", 2048, autoStart: true), new Spectre.Console.ProgressTask(2, "rows", 1500, autoStart: false));
+        var progress = new PartProgress(TextWriter.Null, "batch 1", bytes, rows);
+
+        progress.Bytes!.Report(1024);
+        progress.Rows!.Report(new BatchStatus("b-1", "incomplete", 1500, 750, 750, 0, 0, 0, []));
+
+        // The display's amount column, as the upload's progress shows it (one column for both bars).
+        Assert.Equal("750/1,500 rows", Rendered(rows));
+        var sent = Rendered(bytes);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(sent, "^1\\.0/2\\.0 KiB$"), sent);
+    }
+
+    private static string Rendered(Spectre.Console.ProgressTask task)
+    {
+        using var writer = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Ansi = Spectre.Console.AnsiSupport.No,
+            ColorSystem = Spectre.Console.ColorSystemSupport.NoColors,
+            Out = new Spectre.Console.AnsiConsoleOutput(writer),
+        });
+        console.Write(new AmountColumn().Render(Spectre.Console.Rendering.RenderOptions.Create(console), task, TimeSpan.Zero));
+        return writer.ToString().Trim();
+    }
+
+    [Fact]
     public void An_abandoned_part_stops_both_bars_even_the_rows_bar_never_started()
     {
         var (bytes, rows) = (new Spectre.Console.ProgressTask(1, "bytes", 100, autoStart: true), new Spectre.Console.ProgressTask(2, "rows", 10, autoStart: false));
