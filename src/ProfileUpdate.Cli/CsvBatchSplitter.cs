@@ -34,7 +34,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
 
     /// <summary>The parts, each written completely before it is yielded; the caller deletes them when done.</summary>
     /// <exception cref="CsvFormatException">
-    /// A limit below 1, a file that cannot be read or is not valid UTF-8, a header that is not usable or a row that cannot
+    /// A limit below 1, a file that cannot be read or is not valid UTF-8 (or UTF-16 with a BOM), a header that is not usable or a row that cannot
     /// fit into any part. All but the last are found before the first part is yielded.
     /// </exception>
     public IEnumerable<BatchPart> Split(string csvPath)
@@ -42,13 +42,15 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         // A limit below 1 fits no row: the split would yield nothing and an upload report success having sent nothing.
         if (maxRows < 1) throw new CsvFormatException($"--max-rows must be 1 or more, not {maxRows}. Nothing was sent.");
         if (maxBytes < 1) throw new CsvFormatException($"--max-bytes must be 1 or more, not {maxBytes}. Nothing was sent.");
-        // Before the first part is yielded (and so sent): a file that is missing or not UTF-8 must stop everything, not
+        // Before the first part is yielded (and so sent): a file that is missing or not valid text must stop everything, not
         // fail after some parts were applied, and never reach the service with bytes replaced by U+FFFD.
-        CheckUtf8(csvPath);
+        var encoding = CheckEncoding(csvPath);
         // Strict decoding as well, should the file change under us: Sep's own FromFile decodes with replacement
-        // characters. The UTF-8 preamble of this encoding makes StreamReader skip a BOM (detection would switch to the
-        // lenient Encoding.UTF8).
-        using var text = new StreamReader(csvPath, StrictUtf8, detectEncodingFromByteOrderMarks: false, 1 << 16);
+        // characters. The preamble of each strict encoding makes StreamReader skip its BOM (detection would switch to the
+        // lenient Encoding.UTF8 or Encoding.Unicode). A UTF-16 file is decoded here, a buffer at a time, and its text
+        // leaves as UTF-8 like any other (the cells are percent-encoded as UTF-8 below), so it is transcoded while it
+        // streams and never held whole.
+        using var text = new StreamReader(csvPath, encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
         // RFC 4180: the separator is a comma. Sep would otherwise guess it from the header, and a one-column header (a
         // bulk delete list) has none to guess from, so a stray "id,extra" row would be read as one id.
         using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).From(text);
@@ -99,11 +101,19 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     /// <summary>UTF-8 that throws on invalid bytes and whose preamble (a BOM) StreamReader skips.</summary>
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
 
+    /// <summary>UTF-16 as Excel's "Unicode Text" writes it (little-endian, with a BOM), or big-endian; strict, as above.</summary>
+    private static readonly UnicodeEncoding StrictUtf16Le = new(bigEndian: false, byteOrderMark: true, throwOnInvalidBytes: true);
+
+    private static readonly UnicodeEncoding StrictUtf16Be = new(bigEndian: true, byteOrderMark: true, throwOnInvalidBytes: true);
+
     /// <summary>
-    /// Throws <see cref="CsvFormatException"/> when the file cannot be opened or is not valid UTF-8, naming the line of the
-    /// first invalid byte (counted as CSV lines are: the header is line 1, a line break inside quotes counts).
+    /// The file's encoding, checked whole: UTF-16 little- or big-endian when it starts with that byte order mark, UTF-8
+    /// otherwise (with or without its BOM). Throws <see cref="CsvFormatException"/> when the file cannot be opened or is
+    /// not valid in its encoding, naming the line of the first invalid byte (counted as CSV lines are: the header is
+    /// line 1, a line break inside quotes counts). UTF-16 without a BOM cannot be told from UTF-8 reliably and is read
+    /// as UTF-8; UTF-32 (a BOM of its own) is refused with what to do.
     /// </summary>
-    internal static void CheckUtf8(string csvPath)
+    internal static Encoding CheckEncoding(string csvPath)
     {
         FileStream file;
         try
@@ -116,30 +126,89 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         }
         using (file)
         {
-            var buffer = new byte[1 << 16];
-            int kept = 0, read, line = 1;
-            long offset = 0;
-            while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0 || kept > 0)
+            Span<byte> start = stackalloc byte[4];
+            var length = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+            start = start[..length];
+            // UTF-32's BOMs first: little-endian UTF-32's starts with UTF-16's.
+            if (start.SequenceEqual((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) || start.SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
+                throw new CsvFormatException("The file is UTF-32 (its byte order mark says so), which is not read; save it as UTF-8 (or as UTF-16, Excel's \"Unicode Text\"). Nothing was sent.");
+            var bigEndian = start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]);
+            if (bigEndian || start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]))
             {
-                var span = buffer.AsSpan(0, kept + read);
-                var atEnd = read == 0;
-                var at = 0;
-                while (at < span.Length)
-                {
-                    var status = System.Text.Rune.DecodeFromUtf8(span[at..], out _, out var used);
-                    if (status == System.Buffers.OperationStatus.NeedMoreData && !atEnd) break;
-                    if (status != System.Buffers.OperationStatus.Done)
-                        throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                            $"CSV line {line} is not valid UTF-8 (byte {offset + at + 1:N0} of the file: 0x{span[at]:X2}); save the file as UTF-8. Nothing was sent."));
-                    if (span[at] == (byte)'\n') line++;
-                    at += used;
-                }
-                // A sequence cut at the buffer's end moves to its start, to be decoded with the bytes that follow.
-                kept = span.Length - at;
-                span[at..].CopyTo(buffer);
-                offset += at;
+                file.Position = 2;
+                CheckUtf16(file, bigEndian);
+                return bigEndian ? StrictUtf16Be : StrictUtf16Le;
             }
+            file.Position = 0;
+            CheckUtf8(file);
+            return StrictUtf8;
         }
+    }
+
+    private static void CheckUtf8(FileStream file)
+    {
+        var buffer = new byte[1 << 16];
+        int kept = 0, read, line = 1;
+        long offset = 0;
+        while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0 || kept > 0)
+        {
+            var span = buffer.AsSpan(0, kept + read);
+            var atEnd = read == 0;
+            var at = 0;
+            while (at < span.Length)
+            {
+                var status = System.Text.Rune.DecodeFromUtf8(span[at..], out _, out var used);
+                if (status == System.Buffers.OperationStatus.NeedMoreData && !atEnd) break;
+                if (status != System.Buffers.OperationStatus.Done)
+                    throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"CSV line {line} is not valid UTF-8 (byte {offset + at + 1:N0} of the file: 0x{span[at]:X2}); save the file as UTF-8. Nothing was sent."));
+                if (span[at] == (byte)'\n') line++;
+                at += used;
+            }
+            // A sequence cut at the buffer's end moves to its start, to be decoded with the bytes that follow.
+            kept = span.Length - at;
+            span[at..].CopyTo(buffer);
+            offset += at;
+        }
+    }
+
+    /// <summary>Checks UTF-16 code units from the file's position (after its BOM): every surrogate in a pair, an even length.</summary>
+    private static void CheckUtf16(FileStream file, bool bigEndian)
+    {
+        var buffer = new byte[1 << 16];
+        int kept = 0, read, line = 1;
+        long offset = file.Position;
+        long highAt = -1; // where a high surrogate waits for its low half, which may be in the next buffer
+        while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0)
+        {
+            var length = kept + read;
+            var at = 0;
+            for (; at + 1 < length; at += 2)
+            {
+                var unit = bigEndian ? (buffer[at] << 8) | buffer[at + 1] : buffer[at] | (buffer[at + 1] << 8);
+                var low = unit is >= 0xDC00 and <= 0xDFFF;
+                if (highAt >= 0)
+                {
+                    if (!low) throw Unpaired(line, highAt, "a high surrogate without its low half");
+                    highAt = -1;
+                }
+                else if (low) throw Unpaired(line, offset + at, "a low surrogate without its high half");
+                else if (unit is >= 0xD800 and <= 0xDBFF) highAt = offset + at;
+                else if (unit == '\n') line++;
+            }
+            // A code unit cut at the buffer's end (an odd read) moves to its start.
+            kept = length - at;
+            if (kept > 0) buffer[0] = buffer[at];
+            offset += at;
+        }
+        if (highAt >= 0) throw Unpaired(line, highAt, "a high surrogate without its low half");
+        if (kept > 0)
+            throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"CSV line {line} is not valid UTF-16: the file ends in the middle of a character (it has an odd number of bytes); save the file as UTF-8. Nothing was sent."));
+
+        static CsvFormatException Unpaired(int line, long at, string what) =>
+            new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"CSV line {line} is not valid UTF-16 (bytes {at + 1:N0}-{at + 2:N0} of the file: {what}); save the file as UTF-8. Nothing was sent."));
     }
 
     /// <summary>Splits a part the service still refused (413) into two halves by rows.</summary>

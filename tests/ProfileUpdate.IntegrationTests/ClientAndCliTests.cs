@@ -474,6 +474,77 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Contains("CSV line 20001 is not valid UTF-8", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_utf16_csv_with_a_bom_little_or_big_endian_converts_to_the_very_batches_of_its_utf8_twin()
+    {
+        // Excel's "Unicode Text" is UTF-16 LE with a BOM. Characters outside the BMP are surrogate pairs there: with ten
+        // on each row, nearly every 64 KB buffer end (the check's and the reader's) of a file this large cuts one. A quoted
+        // cell holds a comma, quotes and a line break.
+        var emoji = string.Concat(Enumerable.Repeat("😀", 10));
+        var lines = new List<string> { "thirdPartyId,name,note" };
+        lines.AddRange(Enumerable.Range(0, 30_000).Select(i => $"id-{i},Müller 東京{emoji}{new string('x', i % 7)},\"a, b\nc \"\"q\"\"\""));
+        var text = string.Join("\r\n", lines) + "\r\n";
+        var twins = new[] { new UTF8Encoding(false), new UTF8Encoding(true), Encoding.Unicode, Encoding.BigEndianUnicode }
+            .Select(encoding => CsvIn(encoding, text)).ToList();
+        Assert.Equal([0xFF, 0xFE], File.ReadAllBytes(twins[2])[..2]);
+        Assert.Equal([0xFE, 0xFF], File.ReadAllBytes(twins[3])[..2]);
+
+        var converted = new List<string[]>();
+        foreach (var path in twins)
+        {
+            var parts = Directory.CreateTempSubdirectory("pu-utf16-parts-").FullName;
+            var (exit, output, error) = await CliAsync("bulk", "convert", path, "--out", parts);
+            Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+            converted.Add([.. Directory.GetFiles(parts).Order(StringComparer.Ordinal).Select(File.ReadAllText)]);
+        }
+        Assert.NotEmpty(converted[0]);
+        Assert.StartsWith($"batch=thirdPartyId,name,note\nid-0,M%C3%BCller%20%E6%9D%B1%E4%BA%AC{string.Concat(Enumerable.Repeat("%F0%9F%98%80", 10))},a%2C%20b%0Ac%20%22q%22\n", converted[0][0], StringComparison.Ordinal);
+        Assert.All(converted.Skip(1), other => Assert.Equal(converted[0], other));
+    }
+
+    [Fact]
+    public async Task A_utf16_csv_that_is_not_valid_or_a_utf32_one_exits_2_saying_what_to_do()
+    {
+        async Task<string> RefusedAsync(string path)
+        {
+            var (exit, _, error) = await CliAsync("bulk", "convert", path, "--out", Directory.CreateTempSubdirectory("pu-utf16-parts-").FullName);
+            Assert.Equal(CliApp.BadInput, exit);
+            return error;
+        }
+
+        // A lone high surrogate (half of an emoji) on line 3, written code unit by code unit: an Encoding would write it
+        // as U+FFFD.
+        var path = CsvIn(Encoding.Unicode, "");
+        File.WriteAllBytes(path, [0xFF, 0xFE, .. "thirdPartyId,name\r\nid-1,ok\r\nid-2,\uD83D!\r\n".SelectMany(c => new[] { (byte)c, (byte)(c >> 8) })]);
+        Assert.Contains("CSV line 3 is not valid UTF-16 (bytes 69-70 of the file: a high surrogate without its low half); save the file as UTF-8.",
+            await RefusedAsync(path), StringComparison.Ordinal);
+
+        // A file cut in the middle of a character.
+        path = CsvIn(Encoding.BigEndianUnicode, "thirdPartyId,name\nid-1,ok\n");
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(path), 0x00]);
+        Assert.Contains("CSV line 3 is not valid UTF-16: the file ends in the middle of a character", await RefusedAsync(path), StringComparison.Ordinal);
+
+        var error = await RefusedAsync(CsvIn(Encoding.UTF32, "thirdPartyId,name\nid-1,ok\n"));
+        Assert.Contains("The file is UTF-32", error, StringComparison.Ordinal);
+        Assert.Contains("save it as UTF-8", error, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Bulk_upload_of_a_utf16_csv_stores_the_same_values_as_utf8()
+    {
+        SkipWithoutStore();
+        var (first, second) = (Wire.NewId(), Wire.NewId());
+        var path = CsvIn(Encoding.Unicode, $"thirdPartyId,name\r\n{first},Müller\r\n{second},\"東京 😀, ok\"\r\n");
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", path, "--wait");
+
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        Assert.Equal("Müller", (await client.GetProfileAsync(ProfileId.ThirdParty(first)))!.Attributes["name"].Value);
+        Assert.Equal("東京 😀, ok", (await client.GetProfileAsync(ProfileId.ThirdParty(second)))!.Attributes["name"].Value);
+    }
+
     [SkippableFact]
     public async Task Bulk_commands_given_a_missing_file_or_limits_below_1_exit_2_with_one_line_and_send_nothing()
     {
@@ -510,6 +581,15 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
 
     private Task<(int Exit, string Output, string Error)> CliForAsync(string client, params string[] args) =>
         ClientCli.RunAsync([.. args, "--url", service.Url.ToString(), "--client", client]);
+
+    /// <summary>A CSV file of <paramref name="text"/> in <paramref name="encoding"/>, its BOM (preamble) first when it has one.</summary>
+    private string CsvIn(Encoding encoding, string text)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        _files.Add(path);
+        File.WriteAllBytes(path, [.. encoding.GetPreamble(), .. encoding.GetBytes(text)]);
+        return path;
+    }
 
     private string Csv(params string[] lines)
     {
