@@ -266,6 +266,29 @@ public sealed class StoreOutageTests : IDisposable
             return phase == "stalled";
         }, RecoveryDeadline, poll: TimeSpan.FromMilliseconds(100));
         Assert.Equal("stalled", phase);
+
+        // Each request counted once by its answer: the first applied, the stalled one as the timeout it got. What the
+        // applier did with the stalled one afterwards has a counter of its own (applied here, or store_unavailable had
+        // the connection given up on the held script before Redis ran it).
+        var late = await CountsAsync(http, "profileupdate_updates_after_timeout_total", client);
+        Assert.Equal(new Dictionary<string, long> { ["applied"] = 1, ["timeout"] = 1 }, await CountsAsync(http, "profileupdate_updates_total", client));
+        Assert.Equal(1, late.Values.Sum());
+    }
+
+    /// <summary>A counter's values for one client by outcome, once the exporter shows the counter for that client.</summary>
+    private static async Task<Dictionary<string, long>> CountsAsync(HttpClient http, string counter, string client)
+    {
+        var line = new System.Text.RegularExpressions.Regex(
+            $"(?m)^{counter}{{[^}}]*client=\"{client}\",outcome=\"([a-z_]+)\"}} (\\d+)$");
+        var counts = new Dictionary<string, long>();
+        // The exporter caches a scrape for a short while: poll until the client shows up.
+        await Eventually.TryWaitUntilAsync(async () =>
+        {
+            counts = line.Matches(await http.GetStringAsync("/metrics"))
+                .ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+            return counts.Count > 0;
+        }, RecoveryDeadline, poll: TimeSpan.FromMilliseconds(200));
+        return counts;
     }
 
     private static bool IsReadConnection(ClientInfo client) => client.Name?.EndsWith("-reads", StringComparison.Ordinal) == true;

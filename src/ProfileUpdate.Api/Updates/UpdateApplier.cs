@@ -91,8 +91,9 @@ public sealed partial class UpdateApplier(
                 // and each quota call that ran answers from its reply marker instead of running again, so no update
                 // costs a unit twice or is refused for units it took itself, and (standalone Redis with the quota on:
                 // quota and writes in one call) none is written or fed to the change log twice. Commands the first try
-                // answered keep that answer (completion is first-wins).
-                if (batch.TrueForAll(command => command.Completion.IsCompleted)) return;
+                // answered keep that answer (completion is first-wins); one its request gave up on (timed out) is still
+                // the applier's to complete, so it counts as open.
+                if (batch.TrueForAll(command => command.CompletedByApplier)) return;
                 await store.WaitForWritesRestoreAsync(restored);
                 await ApplyOnceAsync(plan);
             }

@@ -29,6 +29,7 @@ public static class UpdateEndpoints
             provider.GetRequiredService<QuotaRepository>(),
             provider.GetRequiredService<QuotaLimits>(),
             provider.GetRequiredService<UpdateMetrics>(),
+            provider.GetRequiredService<TimeProvider>(),
             options);
         // The client bound from the route (ResolvedClient.TryParse) rather than through BindAsync: one async frame fewer.
         var update = ([FromRoute(Name = "client")] ResolvedClient client, HttpContext context) => UpdateAsync(client, context, services);
@@ -53,6 +54,7 @@ public static class UpdateEndpoints
         QuotaRepository Quota,
         QuotaLimits Limits,
         UpdateMetrics Metrics,
+        TimeProvider Time,
         IOptions<ProfileUpdateOptions> Options);
 
     /// <summary>Validates, parses, queues, waits for the applier's outcome, answers.</summary>
@@ -78,7 +80,7 @@ public static class UpdateEndpoints
         UpdateOutcome outcome;
         try
         {
-            outcome = await command!.Completion.WaitAsync(options.Applier.RequestTimeout, context.RequestAborted);
+            outcome = await command!.Completion.WaitAsync(options.Applier.RequestTimeout, services.Time, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -88,9 +90,16 @@ public static class UpdateEndpoints
         }
         catch (TimeoutException)
         {
-            services.Metrics.Rejected(code, "timeout");
-            return Problems.Unavailable(context, options.Store.RetryAfterSeconds,
-                "The profile store did not confirm the update in time; it is not acknowledged. Retry after the Retry-After interval.");
+            // The applier may have completed the command just as the timer fired: its outcome is known, so it is the
+            // answer. Otherwise the command is given up on, atomically against the applier completing it, so this 503
+            // is the request's one count in the outcome counter and the applier's later outcome is counted apart.
+            if (!command!.TryAbandon()) outcome = await command.Completion;
+            else
+            {
+                services.Metrics.Rejected(code, "timeout");
+                return Problems.Unavailable(context, options.Store.RetryAfterSeconds,
+                    "The profile store did not confirm the update in time; it is not acknowledged. Retry after the Retry-After interval.");
+            }
         }
 
         if (outcome.Quota is { } state) SetRateLimit(context, state);

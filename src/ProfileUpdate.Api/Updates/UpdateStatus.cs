@@ -7,4 +7,10 @@ public enum UpdateStatus : byte
     ProfileNotFound = 2,
     QuotaExceeded = 3,
     StoreUnavailable = 4,
+
+    /// <summary>
+    /// Not the applier's: the request stopped waiting (Applier:RequestTimeout) before the applier completed the command,
+    /// and answered 503 itself. What the applier then did with it is <see cref="UpdateCommand.AfterAbandon"/>.
+    /// </summary>
+    Abandoned = 5,
 }
