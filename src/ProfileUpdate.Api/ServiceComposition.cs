@@ -40,6 +40,7 @@ public static class ServiceComposition
         services.AddSingleton<QuotaLimits>();
         services.AddSingleton<QuotaApplyCall>();
         services.AddSingleton<UpdateQueue>();
+        services.AddSingleton<LatestQuota>();
         services.AddSingleton<UpdateMetrics>();
         services.AddSingleton<InteractiveLoad>();
         services.AddHostedService<UpdateApplier>();

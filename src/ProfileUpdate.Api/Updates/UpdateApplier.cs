@@ -19,6 +19,7 @@ public sealed partial class UpdateApplier(
     QuotaRepository quota,
     QuotaApplyCall quotaApply,
     QuotaLimits limits,
+    LatestQuota latestQuota,
     StoreConnections store,
     UpdateMetrics metrics,
     InteractiveLoad load,
@@ -155,6 +156,7 @@ public sealed partial class UpdateApplier(
         // Kept for a retry: the units a call was sent with must be the ones its stored reply answers.
         var (tntIds, cached) = plan.Resolved ??= await ResolveAsync(batch);
         var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(plan.ByClient.Count);
+        var sent = latestQuota.Timestamp;
         foreach (var (client, (members, quotaCall)) in plan.ByClient)
         {
             var units = new ProfileWrite?[members.Count];
@@ -172,7 +174,7 @@ public sealed partial class UpdateApplier(
         foreach (var (client, members, units, call) in calls)
         {
             var (decision, results) = await call;
-            var admitted = Admit(batch, client, members, decision);
+            var admitted = Admit(batch, client, members, decision, sent);
             var k = 0;
             for (var j = 0; j < members.Count; j++)
             {
@@ -215,6 +217,7 @@ public sealed partial class UpdateApplier(
     private async Task ApplyInTwoStepsAsync(BatchPlan plan)
     {
         var (batch, byClient) = (plan.Batch, plan.ByClient);
+        var sent = latestQuota.Timestamp;
         var decisions = byClient.ToDictionary(
             g => g.Key,
             g => g.Value.Quota is { } call
@@ -228,7 +231,7 @@ public sealed partial class UpdateApplier(
         var admittedQuota = new QuotaState?[batch.Count];
         foreach (var (client, (members, _)) in byClient)
         {
-            var admitted = Admit(batch, client, members, await decisions[client]);
+            var admitted = Admit(batch, client, members, await decisions[client], sent);
             for (var j = 0; j < members.Count; j++) admittedQuota[members[j]] = admitted[j];
         }
 
@@ -315,11 +318,13 @@ public sealed partial class UpdateApplier(
     /// <summary>
     /// Applies one client's quota decision to its commands in batch order: the first ones admitted (each sees the count
     /// left right after its own unit), the rest completed with 429. Returns the quota state of each admitted command.
+    /// The decision is remembered (<see cref="LatestQuota"/>): the RateLimit header of the client's refused requests and
+    /// the quota gauge read it. <paramref name="sentAt"/> is when the quota call was sent.
     /// </summary>
-    private QuotaState?[] Admit(List<UpdateCommand> batch, string client, List<int> members, QuotaDecision decision)
+    private QuotaState?[] Admit(List<UpdateCommand> batch, string client, List<int> members, QuotaDecision decision, long sentAt)
     {
         var limit = limits.Limit(client);
-        metrics.QuotaRemaining(client, Math.Max(0, decision.Remaining));
+        latestQuota.Record(client, decision, sentAt);
         var admitted = new QuotaState?[members.Count];
         for (var j = 0; j < members.Count; j++)
         {

@@ -26,9 +26,9 @@ public static class UpdateEndpoints
         // the per-request difference, on the hottest endpoint; the others bind their services as parameters).
         var services = new UpdateServices(
             provider.GetRequiredService<UpdateQueue>(),
-            provider.GetRequiredService<QuotaRepository>(),
             provider.GetRequiredService<QuotaLimits>(),
             provider.GetRequiredService<UpdateMetrics>(),
+            provider.GetRequiredService<LatestQuota>(),
             provider.GetRequiredService<TimeProvider>(),
             options);
         // The client bound from the route (ResolvedClient.TryParse) rather than through BindAsync: one async frame fewer.
@@ -51,9 +51,9 @@ public static class UpdateEndpoints
     /// <summary>What the update endpoint needs besides the request: singletons, resolved once when it is mapped.</summary>
     public readonly record struct UpdateServices(
         UpdateQueue Queue,
-        QuotaRepository Quota,
         QuotaLimits Limits,
         UpdateMetrics Metrics,
+        LatestQuota LatestQuota,
         TimeProvider Time,
         IOptions<ProfileUpdateOptions> Options);
 
@@ -125,14 +125,16 @@ public static class UpdateEndpoints
         }
     }
 
-    /// <summary>A request refused as invalid (4xx): nothing was consumed, but the caller still learns where its quota stands.</summary>
+    /// <summary>
+    /// A request refused as invalid (4xx): nothing was consumed, but the caller still learns where its quota stands —
+    /// from the latest decision this instance saw for the client when it is recent, else from a short look at the store.
+    /// </summary>
     private static async Task<ProblemHttpResult> RefusedAsync(HttpContext context, UpdateServices services, string client, long limit,
         ProblemHttpResult problem)
     {
         if (!services.Limits.Enabled) return problem;
-        // Left off while the store cannot say: the 4xx stands on its own.
-        if (await services.Quota.TryPeekAsync(client, limit) is { } peek)
-            SetRateLimit(context, new QuotaState(limit, Math.Max(0, peek.Remaining), peek.ResetSeconds));
+        // Left off while the store cannot say (or not within Quota:PeekTimeout): the 4xx stands on its own.
+        if (await services.LatestQuota.ForRefusalAsync(client, limit) is { } state) SetRateLimit(context, state);
         return problem;
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace ProfileUpdate.Api.Updates;
@@ -13,13 +12,14 @@ public sealed class UpdateMetrics
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _batchDuration;
     private readonly Counter<long> _afterTimeout;
-    private readonly ConcurrentDictionary<string, long> _quotaRemaining = new(StringComparer.Ordinal);
+    private readonly LatestQuota _quota;
 
     public const string BatchSizeInstrument = "profileupdate.applier.batch.size";
     public const string BatchDurationInstrument = "profileupdate.applier.batch.duration";
 
-    public UpdateMetrics(IMeterFactory meterFactory, UpdateQueue queue)
+    public UpdateMetrics(IMeterFactory meterFactory, UpdateQueue queue, LatestQuota quota)
     {
+        _quota = quota;
         var meter = meterFactory.Create(ServiceMeter.Name);
         _updates = meter.CreateCounter<long>("profileupdate.updates", "{update}",
             "Single profile update requests by client and outcome: each request once, with the answer it got");
@@ -73,8 +73,6 @@ public sealed class UpdateMetrics
     public void Rejected(string client, string reason) =>
         _updates.Add(1, new KeyValuePair<string, object?>("client", client), new KeyValuePair<string, object?>("outcome", reason));
 
-    public void QuotaRemaining(string client, long remaining) => _quotaRemaining[client] = remaining;
-
     public static string OutcomeName(UpdateStatus status) => status switch
     {
         UpdateStatus.Applied => "applied",
@@ -86,7 +84,7 @@ public sealed class UpdateMetrics
 
     private IEnumerable<Measurement<long>> ObserveQuota()
     {
-        foreach (var (client, remaining) in _quotaRemaining)
+        foreach (var (client, remaining) in _quota.Remaining())
             yield return new Measurement<long>(remaining, new KeyValuePair<string, object?>("client", client));
     }
 }

@@ -34,9 +34,10 @@ public sealed class UpdateTimeoutTests : IDisposable
         var options = Options.Create(new ProfileUpdateOptions { Applier = { RequestTimeout = Timeout } });
         var meterFactory = _meters.GetRequiredService<IMeterFactory>();
         _queue = new UpdateQueue(options);
-        _metrics = new UpdateMetrics(meterFactory, _queue);
         // The quota repository is only asked for refused requests, which these tests do not send.
-        _services = new UpdateEndpoints.UpdateServices(_queue, new QuotaRepository(null!, null!, _time), new QuotaLimits(options), _metrics, _time, options);
+        var latest = new LatestQuota(new QuotaRepository(null!, null!, _time), _time, options);
+        _metrics = new UpdateMetrics(meterFactory, _queue, latest);
+        _services = new UpdateEndpoints.UpdateServices(_queue, new QuotaLimits(options), _metrics, latest, _time, options);
 
         // This test's meter only (other tests' meters share the name).
         _listener.InstrumentPublished = (instrument, listener) =>
