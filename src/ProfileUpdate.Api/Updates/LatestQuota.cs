@@ -91,7 +91,11 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
         // Waits for the look in flight for at most what is left of its bound: a look the store holds does not make every
         // refused request after it wait a bound of its own.
         var left = _peekTimeout - time.GetElapsedTime(peek.StartedAt);
-        if (left < TimeSpan.Zero) left = TimeSpan.Zero;
+        if (left <= TimeSpan.Zero)
+        {
+            if (!peek.Decision.IsCompleted) return null;
+            left = TimeSpan.Zero;
+        }
         QuotaDecision? decision;
         try
         {
@@ -144,15 +148,15 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
     private readonly record struct Seen(long Remaining, long ResetSeconds, long SentAt);
 
     /// <summary>
-    /// One client's latest decision. A sequence lock rather than a lock or a new object per decision: the applier
-    /// writes here once per batch and client, on the path of every update. Several batches of one client may complete
+    /// One client's latest decision, behind a sequence counter (readers retry while a write is under way) rather than a
+    /// lock or a new object per decision: the applier writes here once per batch and client, on the path of every update. Several batches of one client may complete
     /// at once; the decision of the call sent last wins (the calls go down one connection and run in the order sent).
     /// A writer that finds another mid-write drops its own: the two were in flight together, so either is as recent as
     /// this instance can know.
     /// </summary>
     private sealed class Slot
     {
-        private int _version; // odd while a decision is being written; 0 before the first
+        private long _version; // odd while a decision is being written; 0 before the first (a long never wraps)
         private long _remaining;
         private long _resetSeconds;
         private long _sentAt;
