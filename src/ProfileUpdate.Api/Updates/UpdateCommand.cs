@@ -18,9 +18,10 @@ public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IRea
     // it (TryAbandon). The completion's own atomic first-wins is the arbiter, so the race costs the success path nothing.
     private readonly TaskCompletionSource<UpdateOutcome> _completion = new();
 
-    // The applier's outcome of a command its request had given up on. Written only by the applier, whose completions of
-    // one command run one after another in its batch, and read by the same batch's metrics afterwards.
-    private UpdateOutcome? _afterAbandon;
+    // How the applier ended a command its request had given up on (0: not yet, or not given up on). Its status only, a
+    // byte rather than a whole outcome on every command: the metrics need no more. Written only by the applier, whose
+    // completions of one command run one after another in its batch, and read by the same batch's metrics afterwards.
+    private UpdateStatus _afterAbandon;
 
     public Task<UpdateOutcome> Completion => _completion.Task;
 
@@ -30,23 +31,23 @@ public sealed record UpdateCommand(string Client, VisitorIdentity Identity, IRea
         : throw new InvalidOperationException("The update has not been completed yet.");
 
     /// <summary>
-    /// For a command its request gave up on (<see cref="UpdateStatus.Abandoned"/>): what the applier did with it
-    /// afterwards; null before the applier completed it, and for every other command.
+    /// For a command its request gave up on (<see cref="UpdateStatus.Abandoned"/>): how the applier ended it afterwards;
+    /// null before the applier completed it, and for every other command.
     /// </summary>
-    public UpdateOutcome? AfterAbandon => _afterAbandon;
+    public UpdateStatus? AfterAbandon => _afterAbandon == 0 ? null : _afterAbandon;
 
     /// <summary>
     /// Whether the applier has completed the command. A command its request gave up on is still the applier's to
     /// complete: it stays queued and is written (nobody is told), so a retry after a broken connection includes it.
     /// </summary>
     public bool CompletedByApplier =>
-        _completion.Task.IsCompleted && (_completion.Task.Result.Status != UpdateStatus.Abandoned || _afterAbandon is not null);
+        _completion.Task.IsCompleted && (_completion.Task.Result.Status != UpdateStatus.Abandoned || _afterAbandon != 0);
 
     /// <summary>The applier's outcome. The first one counts; later ones (a failed batch's sweep) change nothing.</summary>
     public void Complete(UpdateOutcome outcome)
     {
         if (_completion.TrySetResult(outcome)) return;
-        if (_completion.Task.Result.Status == UpdateStatus.Abandoned) _afterAbandon ??= outcome;
+        if (_completion.Task.Result.Status == UpdateStatus.Abandoned && _afterAbandon == 0) _afterAbandon = outcome.Status;
     }
 
     /// <summary>

@@ -60,7 +60,7 @@ public sealed class UpdateMetrics
         var status = command.Outcome.Status;
         if (status != UpdateStatus.Abandoned) return (status, false);
         // The applier completes every command of its batch, so an abandoned one has its outcome by now.
-        return (command.AfterAbandon?.Status ?? UpdateStatus.Abandoned, true);
+        return (command.AfterAbandon ?? UpdateStatus.Abandoned, true);
     }
 
     public void Batch(int size, TimeSpan duration)

@@ -36,12 +36,12 @@ public sealed class UpdateCommandTests
 
         command.Complete(Applied);
         Assert.Equal(UpdateStatus.Abandoned, command.Outcome.Status);
-        Assert.Equal(Applied, command.AfterAbandon);
+        Assert.Equal(UpdateStatus.Applied, command.AfterAbandon);
         Assert.True(command.CompletedByApplier);
 
         // A failed batch's sweep completes every command again: the first outcome stands, as for any command.
         command.Complete(new UpdateOutcome(UpdateStatus.StoreUnavailable, 1));
-        Assert.Equal(Applied, command.AfterAbandon);
+        Assert.Equal(UpdateStatus.Applied, command.AfterAbandon);
         Assert.False(command.TryAbandon());
     }
 
@@ -74,7 +74,7 @@ public sealed class UpdateCommandTests
             if (abandoned[i])
             {
                 Assert.Equal(UpdateStatus.Abandoned, command.Outcome.Status);
-                Assert.Equal(Applied, command.AfterAbandon);
+                Assert.Equal(UpdateStatus.Applied, command.AfterAbandon);
             }
             else
             {
