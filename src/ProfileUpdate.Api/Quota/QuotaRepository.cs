@@ -19,7 +19,8 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
     private static readonly RedisValue KeyTtl = WindowSeconds + 3_600;
 
     // How long a call's reply marker is kept: as long as a retry of the call can follow it (StoreConnections.RetryWindow).
-    private readonly RedisValue _markerTtl = (long)store.RetryWindow.TotalMilliseconds;
+    // Read per call rather than at construction, so that code using only the arithmetic here needs no store.
+    private RedisValue MarkerTtl => (long)store.RetryWindow.TotalMilliseconds;
 
     /// <summary>Hash-tagged on the client so the script is single-slot on a cluster.</summary>
     public static RedisKey Key(string client) => $"pu:q:{{{client}}}";
@@ -62,7 +63,7 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
     public void AddArguments(RedisValue[] args, long limit, long units, QuotaCall call)
     {
         AddQuotaArguments(args, limit, units);
-        args[4] = _markerTtl;
+        args[4] = MarkerTtl;
         args[5] = call.NextSend();
     }
 
