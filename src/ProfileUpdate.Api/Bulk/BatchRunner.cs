@@ -104,7 +104,7 @@ public sealed partial class BatchRunner(
             {
                 return; // shutdown: the batch resumes at the next start
             }
-            queue.Requeue(job with { Resumed = true });
+            queue.Requeue(Resumable(job));
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
         {
@@ -121,6 +121,18 @@ public sealed partial class BatchRunner(
             LogFailed(logger, job.BatchId, ex);
             queue.Completed(job);
         }
+    }
+
+    /// <summary>
+    /// The job to retry after a store failure: under its <c>….applied</c> name once the processor renamed its file (the
+    /// failure came at the record that completes the batch, after the last chunk's writes), so the retry finds it.
+    /// </summary>
+    private static BatchJob Resumable(BatchJob job)
+    {
+        var resumed = job with { Resumed = true };
+        if (job.Applied) return resumed;
+        var applied = BatchJob.AppliedPath(job.Path);
+        return !File.Exists(job.Path) && File.Exists(applied) ? resumed with { Path = applied, Applied = true } : resumed;
     }
 
     private void Finish(BatchJob job)

@@ -22,6 +22,7 @@ public sealed class ReplyDroppingProxy : IAsyncDisposable
     private Func<Task>? _beforeCut;
     private int _armed;
     private int _matches;
+    private bool _forward = true;
 
     public ReplyDroppingProxy(int targetPort)
     {
@@ -44,7 +45,18 @@ public sealed class ReplyDroppingProxy : IAsyncDisposable
     /// </summary>
     public void Arm(byte[] pattern, Func<Task> beforeCut)
     {
-        (_pattern, _beforeCut) = (pattern, beforeCut);
+        (_pattern, _beforeCut, _forward) = (pattern, beforeCut, true);
+        Volatile.Write(ref _armed, 1);
+    }
+
+    /// <summary>
+    /// The next request containing <paramref name="pattern"/> never reaches Redis: its connection is cut as it is seen,
+    /// so the client sees the connection drop with the request unanswered — and, unlike <see cref="Arm"/>, not run.
+    /// <paramref name="beforeCut"/> (optional) runs between the request being held back and the cut.
+    /// </summary>
+    public void ArmDroppingRequest(byte[] pattern, Func<Task>? beforeCut = null)
+    {
+        (_pattern, _beforeCut, _forward) = (pattern, beforeCut ?? (() => Task.CompletedTask), false);
         Volatile.Write(ref _armed, 1);
     }
 
@@ -118,7 +130,7 @@ public sealed class ReplyDroppingProxy : IAsyncDisposable
                 }
                 var cut = matched && Interlocked.Exchange(ref _armed, 0) == 1;
                 if (cut) pair.DropReplies = true; // before the request goes on: its reply must never get through
-                await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+                if (!cut || _forward) await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
                 if (!cut) continue;
                 await _beforeCut!();
                 Tripped = true;
