@@ -240,6 +240,9 @@ public sealed partial class UpdateApplier(
         for (var i = 0; i < batch.Count; i++)
         {
             if (admittedQuota[i] is not { } state) continue;
+            // A retry writes only what the first try left unanswered: an update answered already may have been followed
+            // by a newer one for the same attributes (here or on another instance), which writing it again would undo.
+            if (batch[i].CompletedByApplier) continue;
             if (tntIds[i] is not { } tnt)
             {
                 batch[i].Complete(new UpdateOutcome(UpdateStatus.ProfileNotFound, Quota: state));
@@ -275,6 +278,9 @@ public sealed partial class UpdateApplier(
     /// </summary>
     private async Task RetryStaleLinksAsync(List<UpdateCommand> batch, List<StaleLink> stale)
     {
+        // On a retry, those the first try answered stay answered (and unwritten: see ApplyInTwoStepsAsync).
+        stale.RemoveAll(link => batch[link.Index].CompletedByApplier);
+        if (stale.Count == 0) return;
         var lookups = new List<(string, string)>(stale.Count);
         foreach (var link in stale)
         {
