@@ -136,6 +136,13 @@ public sealed partial class UpdateApplier(
         public Dictionary<string, ClientShare> ByClient { get; } = new(StringComparer.Ordinal);
 
         public (string?[] TntIds, bool[] Cached)? Resolved { get; set; }
+
+        /// <summary>
+        /// One-call path: the calls whose reply the first try received (and counted: change-feed entries), with when they
+        /// were sent. A retry answers them from here rather than sending them again, so nothing is counted twice and a
+        /// quota decision is remembered (LatestQuota) as of when it was made.
+        /// </summary>
+        public Dictionary<string, (Task<(QuotaDecision, WriteResult[])> Call, long Sent)> Answered { get; } = new(StringComparer.Ordinal);
     }
 
     private async Task ApplyOnceAsync(BatchPlan plan)
@@ -155,7 +162,7 @@ public sealed partial class UpdateApplier(
         var batch = plan.Batch;
         // Kept for a retry: the units a call was sent with must be the ones its stored reply answers.
         var (tntIds, cached) = plan.Resolved ??= await ResolveAsync(batch);
-        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(plan.ByClient.Count);
+        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call, long Sent)>(plan.ByClient.Count);
         var sent = latestQuota.Timestamp;
         foreach (var (client, (members, quotaCall)) in plan.ByClient)
         {
@@ -165,16 +172,26 @@ public sealed partial class UpdateApplier(
                 var command = batch[members[j]];
                 if (tntIds[members[j]] is { } tnt) units[j] = Write(command, tnt);
             }
-            calls.Add((client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units, quotaCall!)));
+            calls.Add(plan.Answered.TryGetValue(client, out var answered)
+                ? (client, members, units, answered.Call, answered.Sent)
+                : (client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units, quotaCall!), sent));
         }
-        await Task.WhenAll(calls.Select(c => c.Call));
+        try
+        {
+            await Task.WhenAll(calls.Select(c => c.Call));
+        }
+        finally
+        {
+            foreach (var c in calls)
+                if (c.Call.IsCompletedSuccessfully) plan.Answered[c.Client] = (c.Call, c.Sent);
+        }
         if (repository.Lifetime is not null) await RenewLinksAsync(calls.Select(c => (c.Units, c.Call.Result.Item2)));
 
         List<StaleLink>? stale = null;
-        foreach (var (client, members, units, call) in calls)
+        foreach (var (client, members, units, call, callSent) in calls)
         {
             var (decision, results) = await call;
-            var admitted = Admit(batch, client, members, decision, sent);
+            var admitted = Admit(batch, client, members, decision, callSent);
             var k = 0;
             for (var j = 0; j < members.Count; j++)
             {
