@@ -101,7 +101,8 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     /// <summary>UTF-8 that throws on invalid bytes and whose preamble (a BOM) StreamReader skips.</summary>
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
 
-    /// <summary>UTF-16 as Excel's "Unicode Text" writes it (little-endian, with a BOM), or big-endian; strict, as above.</summary>
+    /// <summary>UTF-16 with a BOM, little- or big-endian (editors' "Unicode" CSV); strict, as above. Excel's "Unicode Text" is
+    /// UTF-16 too but tab-separated, which the header check refuses like any file that is not comma-separated.</summary>
     private static readonly UnicodeEncoding StrictUtf16Le = new(bigEndian: false, byteOrderMark: true, throwOnInvalidBytes: true);
 
     private static readonly UnicodeEncoding StrictUtf16Be = new(bigEndian: true, byteOrderMark: true, throwOnInvalidBytes: true);
@@ -131,7 +132,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
             start = start[..length];
             // UTF-32's BOMs first: little-endian UTF-32's starts with UTF-16's.
             if (start.SequenceEqual((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) || start.SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
-                throw new CsvFormatException("The file is UTF-32 (its byte order mark says so), which is not read; save it as UTF-8 (or as UTF-16, Excel's \"Unicode Text\"). Nothing was sent.");
+                throw new CsvFormatException("The file is UTF-32 (its byte order mark says so), which is not read; save it as UTF-8 (Excel: \"CSV UTF-8\") or UTF-16 with a byte order mark. Nothing was sent.");
             var bigEndian = start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]);
             if (bigEndian || start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]))
             {

@@ -477,7 +477,7 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
     [Fact]
     public async Task A_utf16_csv_with_a_bom_little_or_big_endian_converts_to_the_very_batches_of_its_utf8_twin()
     {
-        // Excel's "Unicode Text" is UTF-16 LE with a BOM. Characters outside the BMP are surrogate pairs there: with ten
+        // A "Unicode" CSV is UTF-16 LE with a BOM. Characters outside the BMP are surrogate pairs there: with ten
         // on each row, nearly every 64 KB buffer end (the check's and the reader's) of a file this large cuts one. A quoted
         // cell holds a comma, quotes and a line break.
         var emoji = string.Concat(Enumerable.Repeat("😀", 10));
