@@ -138,6 +138,12 @@ public sealed partial class UpdateApplier(
         public (string?[] TntIds, bool[] Cached)? Resolved { get; set; }
 
         /// <summary>
+        /// When the first try sent its quota calls: a retry's reply may be the first send's decision replayed from its
+        /// marker, so it is remembered (LatestQuota) as of then, never as newer than a decision made in between.
+        /// </summary>
+        public long? Sent { get; set; }
+
+        /// <summary>
         /// One-call path: the calls whose reply the first try received (and counted: change-feed entries), with when they
         /// were sent. A retry answers them from here rather than sending them again, so nothing is counted twice and a
         /// quota decision is remembered (LatestQuota) as of when it was made.
@@ -163,7 +169,7 @@ public sealed partial class UpdateApplier(
         // Kept for a retry: the units a call was sent with must be the ones its stored reply answers.
         var (tntIds, cached) = plan.Resolved ??= await ResolveAsync(batch);
         var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call, long Sent)>(plan.ByClient.Count);
-        var sent = latestQuota.Timestamp;
+        var sent = plan.Sent ??= latestQuota.Timestamp;
         foreach (var (client, (members, quotaCall)) in plan.ByClient)
         {
             var units = new ProfileWrite?[members.Count];
@@ -234,7 +240,7 @@ public sealed partial class UpdateApplier(
     private async Task ApplyInTwoStepsAsync(BatchPlan plan)
     {
         var (batch, byClient) = (plan.Batch, plan.ByClient);
-        var sent = latestQuota.Timestamp;
+        var sent = plan.Sent ??= latestQuota.Timestamp;
         var decisions = byClient.ToDictionary(
             g => g.Key,
             g => g.Value.Quota is { } call
