@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using ProfileUpdate.Api.Quota;
 
 namespace ProfileUpdate.Api.Updates;
@@ -21,8 +22,8 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
     public long Timestamp => time.GetTimestamp();
 
     /// <summary>
-    /// Records a quota decision of a call sent at <paramref name="sentAt"/> (<see cref="Timestamp"/>). No allocation and
-    /// no lock: the applier records one per batch and client.
+    /// Records a quota decision of a call sent at <paramref name="sentAt"/> (<see cref="Timestamp"/>). No lock: the
+    /// applier records one per batch and client.
     /// </summary>
     public void Record(string client, QuotaDecision decision, long sentAt)
     {
@@ -145,21 +146,17 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
         public void Fail(Exception exception) => _decision.TrySetException(exception);
     }
 
-    private readonly record struct Seen(long Remaining, long ResetSeconds, long SentAt);
+    private sealed record Seen(long Remaining, long ResetSeconds, long SentAt);
 
     /// <summary>
-    /// One client's latest decision, behind a sequence counter (readers retry while a write is under way) rather than a
-    /// lock or a new object per decision: the applier writes here once per batch and client, on the path of every update. Several batches of one client may complete
-    /// at once; the decision of the call sent last wins (the calls go down one connection and run in the order sent).
-    /// A writer that finds another mid-write drops its own: the two were in flight together, so either is as recent as
-    /// this instance can know.
+    /// One client's latest decision: an immutable record replaced whole, so a reader never sees half of one. One small
+    /// object per batch and client, against the kilobytes every update allocates. Several batches of one client may
+    /// complete at once; the decision of the call sent last wins (the calls go down one connection and run in the order
+    /// sent).
     /// </summary>
     private sealed class Slot
     {
-        private long _version; // odd while a decision is being written; 0 before the first (a long never wraps)
-        private long _remaining;
-        private long _resetSeconds;
-        private long _sentAt;
+        private Seen? _seen;
         private Peek? _peek;
 
         public Peek? CurrentPeek => Volatile.Read(ref _peek);
@@ -171,33 +168,16 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
 
         public void Write(long remaining, long resetSeconds, long sentAt)
         {
-            var version = Volatile.Read(ref _version);
-            if ((version & 1) != 0 || Interlocked.CompareExchange(ref _version, version + 1, version) != version) return;
-            if (version == 0 || sentAt >= _sentAt)
+            var next = new Seen(remaining, resetSeconds, sentAt);
+            var current = Volatile.Read(ref _seen);
+            while (current is null || sentAt >= current.SentAt)
             {
-                _remaining = remaining;
-                _resetSeconds = resetSeconds;
-                _sentAt = sentAt;
+                var found = Interlocked.CompareExchange(ref _seen, next, current);
+                if (ReferenceEquals(found, current)) return;
+                current = found;
             }
-            Volatile.Write(ref _version, version + 2);
         }
 
-        public bool TryRead(out Seen seen)
-        {
-            // A reader that keeps meeting writers gives up: the caller then asks the store, as with no decision at all.
-            for (var attempt = 0; attempt < 8; attempt++)
-            {
-                var version = Volatile.Read(ref _version);
-                if (version == 0) break;
-                if ((version & 1) == 0)
-                {
-                    seen = new Seen(Volatile.Read(ref _remaining), Volatile.Read(ref _resetSeconds), Volatile.Read(ref _sentAt));
-                    if (Volatile.Read(ref _version) == version) return true;
-                }
-                Thread.SpinWait(4);
-            }
-            seen = default;
-            return false;
-        }
+        public bool TryRead([NotNullWhen(true)] out Seen? seen) => (seen = Volatile.Read(ref _seen)) is not null;
     }
 }
