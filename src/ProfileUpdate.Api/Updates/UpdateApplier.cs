@@ -110,7 +110,14 @@ public sealed partial class UpdateApplier(
     }
 
     /// <summary>One client's share of a batch: its commands' positions, and its quota call (null with the quota off).</summary>
-    private readonly record struct ClientShare(List<int> Members, QuotaCall? Quota);
+    private sealed record ClientShare(List<int> Members, QuotaCall? Quota)
+    {
+        /// <summary>
+        /// One-call path: the client's script call. A retry reuses a reply the first try received rather than sending the
+        /// call again: its change-feed entries were counted then, and its decision is the first send's either way.
+        /// </summary>
+        public Task<(QuotaDecision Decision, WriteResult[] Results)>? Reply { get; set; }
+    }
 
     /// <summary>
     /// What both tries of a batch share (see <see cref="ApplyAsync"/>): the commands by client with each client's quota
@@ -127,7 +134,7 @@ public sealed partial class UpdateApplier(
                 var client = batch[i].Client;
                 ref var share = ref CollectionsMarshal.GetValueRefOrAddDefault(ByClient, client, out var known);
                 if (!known) share = new ClientShare([], quota ? new QuotaCall(client) : null);
-                share.Members.Add(i);
+                share!.Members.Add(i);
             }
         }
 
@@ -142,13 +149,6 @@ public sealed partial class UpdateApplier(
         /// marker, so it is remembered (LatestQuota) as of then, never as newer than a decision made in between.
         /// </summary>
         public long? Sent { get; set; }
-
-        /// <summary>
-        /// One-call path: the calls whose reply the first try received (and counted: change-feed entries), with when they
-        /// were sent. A retry answers them from here rather than sending them again, so nothing is counted twice and a
-        /// quota decision is remembered (LatestQuota) as of when it was made.
-        /// </summary>
-        public Dictionary<string, (Task<(QuotaDecision, WriteResult[])> Call, long Sent)> Answered { get; } = new(StringComparer.Ordinal);
     }
 
     private async Task ApplyOnceAsync(BatchPlan plan)
@@ -168,36 +168,29 @@ public sealed partial class UpdateApplier(
         var batch = plan.Batch;
         // Kept for a retry: the units a call was sent with must be the ones its stored reply answers.
         var (tntIds, cached) = plan.Resolved ??= await ResolveAsync(batch);
-        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call, long Sent)>(plan.ByClient.Count);
+        var calls = new List<(string Client, List<int> Members, ProfileWrite?[] Units, Task<(QuotaDecision, WriteResult[])> Call)>(plan.ByClient.Count);
         var sent = plan.Sent ??= latestQuota.Timestamp;
-        foreach (var (client, (members, quotaCall)) in plan.ByClient)
+        foreach (var (client, share) in plan.ByClient)
         {
+            var members = share.Members;
             var units = new ProfileWrite?[members.Count];
             for (var j = 0; j < members.Count; j++)
             {
                 var command = batch[members[j]];
                 if (tntIds[members[j]] is { } tnt) units[j] = Write(command, tnt);
             }
-            calls.Add(plan.Answered.TryGetValue(client, out var answered)
-                ? (client, members, units, answered.Call, answered.Sent)
-                : (client, members, units, quotaApply.RunAsync(client, limits.Limit(client), units, quotaCall!), sent));
+            if (share.Reply is not { IsCompletedSuccessfully: true })
+                share.Reply = quotaApply.RunAsync(client, limits.Limit(client), units, share.Quota!);
+            calls.Add((client, members, units, share.Reply));
         }
-        try
-        {
-            await Task.WhenAll(calls.Select(c => c.Call));
-        }
-        finally
-        {
-            foreach (var c in calls)
-                if (c.Call.IsCompletedSuccessfully) plan.Answered[c.Client] = (c.Call, c.Sent);
-        }
+        await Task.WhenAll(calls.Select(c => c.Call));
         if (repository.Lifetime is not null) await RenewLinksAsync(calls.Select(c => (c.Units, c.Call.Result.Item2)));
 
         List<StaleLink>? stale = null;
-        foreach (var (client, members, units, call, callSent) in calls)
+        foreach (var (client, members, units, call) in calls)
         {
             var (decision, results) = await call;
-            var admitted = Admit(batch, client, members, decision, callSent);
+            var admitted = Admit(batch, client, members, decision, sent);
             var k = 0;
             for (var j = 0; j < members.Count; j++)
             {
