@@ -397,18 +397,23 @@ public sealed partial class BulkProcessor(
             recreated.Select(i => writes[i].TntId).ToArray());
     }
 
-    /// <summary>Marks a profile a v2 row creates with the batch and row, so a re-applied row can tell it created it.</summary>
-    private static string CreationTag(string batchId, long line) => string.Create(CultureInfo.InvariantCulture, $"{batchId}:{line}");
+    /// <summary>
+    /// The batch and row a v2 row records in '_:c' of a profile it creates (by the command that decides the creation),
+    /// so a re-applied row can tell it created it.
+    /// </summary>
+    internal static string CreationTag(string batchId, long line) => string.Create(CultureInfo.InvariantCulture, $"{batchId}:{line}");
 
     /// <summary>
     /// In a chunk re-applied after a crash, a row that found its profile already there may have created it in the run
-    /// that crashed: its creation tag says so, and it is counted as created, exactly as an uninterrupted run counts it.
+    /// that crashed: the profile's '_:c' then names this row, and it is counted as created, exactly as an uninterrupted
+    /// run counts it. Only the row whose creation step won is named there, so a row of another batch that wrote the
+    /// same new profile (and counted it, or will) never makes this one count it too.
     /// </summary>
     private async Task RecognizeEarlierCreationsAsync(List<ProfileWrite> writes, WriteResult[] results, string[] tags)
     {
         var applied = Enumerable.Range(0, writes.Count).Where(i => results[i] == WriteResult.Applied).ToList();
         if (applied.Count == 0) return;
-        var found = await repository.ReadCreationTagsAsync(applied.Select(i => writes[i]).ToList());
+        var found = await repository.ReadCreatorsAsync(applied.Select(i => writes[i]).ToList());
         for (var j = 0; j < applied.Count; j++)
             if (found[j] == tags[applied[j]]) results[applied[j]] = WriteResult.Created;
     }

@@ -34,8 +34,8 @@ public sealed record ProfileWrite(string Client, string TntId, string? ThirdPart
     public string? NamedThirdPartyId { get; init; }
 
     /// <summary>
-    /// Bulk v2 with the change feed on: the creation tag (<see cref="RedisKeys.FieldCreatedBy"/>) written with a profile
-    /// known to be new, as the plain-command path writes it.
+    /// Bulk v2: the row ("&lt;batchId&gt;:&lt;line&gt;") recorded in <see cref="RedisKeys.FieldCreated"/> when this write
+    /// creates the profile (apply.lua mode 'cb'/'crb'), as the plain-command path records it with its HSETNX.
     /// </summary>
     public string? CreationTag { get; init; }
 }
@@ -86,6 +86,8 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     private readonly RedisValue _createMode = ApplyMode("c", options.Value.Profiles.Lifetime);
     private readonly RedisValue _updateRemoveMode = ApplyMode("ur", options.Value.Profiles.Lifetime);
     private readonly RedisValue _createRemoveMode = ApplyMode("cr", options.Value.Profiles.Lifetime);
+    private readonly RedisValue _createTaggedMode = ApplyMode("cb", options.Value.Profiles.Lifetime);
+    private readonly RedisValue _createRemoveTaggedMode = ApplyMode("crb", options.Value.Profiles.Lifetime);
 
     private static RedisValue ApplyMode(string letter, TimeSpan? lifetime) =>
         lifetime is { } l ? letter + ((long)l.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : letter;
@@ -176,19 +178,21 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// Create-or-update with plain pipelined commands instead of a script, for bulk v2 where no condition is needed
     /// (measured: Redis spends about three times longer per profile in a Lua loop than on the same HSET sent plainly).
     /// Every write gets an HSETNX for created, whose answer alone says whether the row created the profile (so a
-    /// profile is counted created by exactly one row, even when two batches write it at once); a profile known to be
-    /// new (its tntId was generated for a link this batch just made) then gets one HSET with its tntId and attributes,
+    /// profile is counted created by exactly one row, even when two batches write it at once), and whose value names
+    /// that row (its creation tag after the time), so the same command that decides the creation leaves the evidence a
+    /// row re-applied after a crash reads (<see cref="ReadCreatorsAsync"/>); a profile known to be
+    /// new (its tntId was generated for a link this batch just made) also gets one HSET with its tntId and attributes,
     /// any other an HSETNX for its tntId, then the HSET. All commands are handed to the connection
     /// before this method returns, so a caller can order chunks of writes; the task completes when Redis has answered.
     /// A write with removals goes as a one-entry apply.lua call in its place instead, so its sets and removals are one
     /// atomic step, as for a single update (a profile known to be new has nothing to remove: it takes the plain path).
     /// </summary>
-    /// <param name="creationTags">Per write, the tag stored with a profile it creates (<see cref="RedisKeys.FieldCreatedBy"/>), or null.</param>
+    /// <param name="creationTags">Per write, its row ("&lt;batchId&gt;:&lt;line&gt;") recorded in <see cref="RedisKeys.FieldCreated"/> when it creates the profile, or null.</param>
     public Task UpsertAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, WriteStamp stamp, string[]? creationTags = null)
     {
         // With the change feed on, each row's entry must be appended in the same atomic step as its write, which plain
         // pipelined commands cannot give: the rows go through apply.lua (create mode) instead, at the script's cost.
-        if (_feed) return UpsertWithFeedAsync(writes, knownNew, results, creationTags);
+        if (_feed) return UpsertWithFeedAsync(writes, results, creationTags);
         var db = store.Database;
         var now = stamp.Now;
         var valuePrefix = stamp.ValuePrefix;
@@ -199,6 +203,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         var count = 0;
         var createdFlags = new Task<bool>?[writes.Count];
         RedisKey[]? scriptKeys = null;
+        ProfileWrite[]? scripted = null; // the writes with removals, carrying their creation tags into apply.lua
         for (var i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
@@ -209,11 +214,13 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 // here so it keeps its place among the chunk's commands (a later row still wins). Plain HSET then HDEL
                 // would let a reader see the row's sets without its removals. Only rows that remove pay the script.
                 (scriptKeys ??= new RedisKey[writes.Count])[i] = key;
-                pending[count++] = WriteGroupAsync(writes, scriptKeys, [i], results);
+                (scripted ??= new ProfileWrite[writes.Count])[i] = creationTags is null ? w : w with { CreationTag = creationTags[i] };
+                pending[count++] = WriteGroupAsync(scripted, scriptKeys, [i], results);
                 continue;
             }
-            var tagged = knownNew[i] && creationTags is not null;
-            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 1 : 0) + (tagged ? 1 : 0)];
+            // Created: the time, and for a bulk v2 row its tag after it ("<ms>:<batchId>:<line>"), in the one HSETNX.
+            var created = creationTags is null ? now : (RedisValue)string.Concat(valuePrefix, creationTags[i]);
+            var entries = new HashEntry[1 + (w.ThirdPartyId is null ? 0 : 2) + w.Attributes.Count + (knownNew[i] ? 1 : 0)];
             var e = 0;
             entries[e++] = new HashEntry(RedisKeys.FieldModified, now);
             if (w.ThirdPartyId is { } thirdParty)
@@ -229,23 +236,19 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             }
             // '_:c' is set with HSETNX even for a profile known to be new, and only its answer says Created: this row's
             // link is new, but a concurrent batch (or instance) naming the same thirdPartyId resolves that link at once and
-            // its write may reach the hash first; whichever HSETNX lands first is the one row that counts the creation.
+            // its write may reach the hash first; whichever HSETNX lands first is the one row that counts the creation,
+            // and its value names that row, so after a crash the re-applied rows agree with the answers given before it:
+            // a crash before the HSETNX leaves no '_:c' (the re-applied row's HSETNX counts), one after it leaves the
+            // winner's tag (that row, and only that row, finds itself there).
             if (knownNew[i])
             {
                 entries[e++] = new HashEntry(RedisKeys.FieldTntId, w.TntId);
-                // The tag goes with the row that made the link, whether or not its HSETNX won: only one row can make a
-                // profile's link (SET NX), so the tag has a single writer, as the apply.lua path (change feed on) has it.
-                if (tagged) entries[e++] = new HashEntry(RedisKeys.FieldCreatedBy, creationTags![i]);
-                // The tag before the HSETNX, in that order on the connection: a crash between the two leaves a profile
-                // without '_:c' that the re-applied row's HSETNX then counts, and one after both leaves the tag that
-                // RecognizeEarlierCreations counts. The other order lost a creation when the crash fell between them
-                // (the '_:c' there, the tag not: the re-applied row found neither its HSETNX nor its tag).
                 pending[count++] = db.HashSetAsync(key, entries);
-                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
+                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, created, When.NotExists);
             }
             else
             {
-                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, now, When.NotExists);
+                pending[count++] = createdFlags[i] = db.HashSetAsync(key, RedisKeys.FieldCreated, created, When.NotExists);
                 pending[count++] = db.HashSetAsync(key, RedisKeys.FieldTntId, w.TntId, When.NotExists);
                 pending[count++] = db.HashSetAsync(key, entries);
             }
@@ -262,26 +265,51 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         }
     }
 
-    private Task UpsertWithFeedAsync(IReadOnlyList<ProfileWrite> writes, bool[] knownNew, WriteResult[] results, string[]? creationTags)
+    private Task UpsertWithFeedAsync(IReadOnlyList<ProfileWrite> writes, WriteResult[] results, string[]? creationTags)
     {
+        // Every row carries its tag, not only one known to be new: whichever row's entry creates the profile records
+        // itself in '_:c' (mode 'cb'), as the plain path's HSETNX does.
         var scripted = new ProfileWrite[writes.Count];
         for (var i = 0; i < writes.Count; i++)
         {
             var w = writes[i];
-            scripted[i] = w.Mode == WriteMode.CreateIfMissing && (!knownNew[i] || creationTags is null)
+            scripted[i] = w.Mode == WriteMode.CreateIfMissing && creationTags is null
                 ? w
-                : w with { Mode = WriteMode.CreateIfMissing, CreationTag = knownNew[i] ? creationTags![i] : null };
+                : w with { Mode = WriteMode.CreateIfMissing, CreationTag = creationTags?[i] };
         }
         return WriteAsync(scripted, results);
     }
 
-    /// <summary>The creation tag of each write's profile (<see cref="RedisKeys.FieldCreatedBy"/>), in one pipelined round trip.</summary>
-    public async Task<string?[]> ReadCreationTagsAsync(IReadOnlyList<ProfileWrite> writes)
+    /// <summary>
+    /// The row that created each write's profile, as its <see cref="RedisKeys.FieldCreated"/> names it
+    /// ("&lt;batchId&gt;:&lt;line&gt;"), or null (no profile, or one no bulk v2 row created), in one pipelined round trip.
+    /// A profile whose '_:c' names no row may carry the tag earlier versions wrote (<see cref="RedisKeys.FieldCreatedBy"/>):
+    /// that is taken instead, so a batch that crashed under such a version counts as it would have there.
+    /// </summary>
+    public async Task<string?[]> ReadCreatorsAsync(IReadOnlyList<ProfileWrite> writes)
     {
         var db = store.Database;
-        var reads = writes.Select(w => db.HashGetAsync(ProfileKey(w), RedisKeys.FieldCreatedBy)).ToArray();
+        RedisValue[] fields = [RedisKeys.FieldCreated, RedisKeys.FieldCreatedBy];
+        var reads = writes.Select(w => db.HashGetAsync(ProfileKey(w), fields)).ToArray();
         await Task.WhenAll(reads);
-        return reads.Select(r => r.Result.IsNull ? null : (string?)r.Result).ToArray();
+        return reads.Select(r => CreatorOf(r.Result[0]) ?? (r.Result[1].IsNull ? null : (string?)r.Result[1])).ToArray();
+    }
+
+    /// <summary>The row a '_:c' value names ("&lt;ms&gt;:&lt;batchId&gt;:&lt;line&gt;"), or null for a bare time or none.</summary>
+    private static string? CreatorOf(RedisValue created)
+    {
+        if (created.IsNull) return null;
+        var text = (string)created!;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? null : text[(colon + 1)..];
+    }
+
+    /// <summary>The time a '_:c' value holds: all of it, or what comes before the creating row's tag.</summary>
+    private static long CreatedMs(RedisValue created)
+    {
+        var text = (string)created!;
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return long.Parse(colon < 0 ? text : text.AsSpan(0, colon), CultureInfo.InvariantCulture);
     }
 
     /// <summary>Indexes of <paramref name="keys"/> grouped so each group is one script call: all of them on standalone Redis, one group per hash slot on a cluster.</summary>
@@ -431,6 +459,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         foreach (var attribute in write.Attributes) length += ArgumentBytes.Length(stamp, attribute.Name, attribute.Value);
         if (write.HasRemovals)
             foreach (var name in write.Removals!) length += ArgumentBytes.Length(stamp, name);
+        if (CreatorArgument(write) is { } tag) length += stamp.ValuePrefix.Length + tag.Length;
         return length;
     }
 
@@ -447,7 +476,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     /// <summary>Number of apply.lua arguments <see cref="AddApplyArguments"/> writes for <paramref name="write"/>.</summary>
     public int ApplyArgumentCount(ProfileWrite write) =>
         (write.Mode == WriteMode.CreateIfMissing ? 3 : 2) + FieldArgumentCount(write) +
-        (write.HasRemovals ? 1 + write.Removals!.Count : 0) + (_feed ? 1 : 0);
+        (write.HasRemovals ? 1 + write.Removals!.Count : 0) + (CreatorArgument(write) is null ? 0 : 1) + (_feed ? 1 : 0);
 
     /// <summary>Number of apply.lua keys per write: the profile hash, and with the change feed its client's log.</summary>
     public int ApplyKeysPerWrite => _feed ? 2 : 1;
@@ -511,14 +540,19 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         appended?.Appended(client);
     }
 
+    /// <summary>The creation tag a write sends to apply.lua: only one that may create (an update-only write creates nothing).</summary>
+    private static string? CreatorArgument(ProfileWrite write) => write.Mode == WriteMode.CreateIfMissing ? write.CreationTag : null;
+
     private static int FieldArgumentCount(ProfileWrite write) =>
-        2 * ((write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count + (write.CreationTag is null ? 0 : 1));
+        2 * ((write.ThirdPartyId is null ? 0 : 2) + write.Attributes.Count);
 
     /// <summary>
     /// Writes one entry's apply.lua arguments at <paramref name="a"/>: mode, the tntId only when the write may create
-    /// the profile (mode 'c'/'cr'), m, then m ready field/value arguments ('_:3' and the link's
+    /// the profile (mode 'c'/'cr'/'cb'/'crb'), m, then m ready field/value arguments ('_:3' and the link's
     /// '_:l:&lt;thirdPartyId&gt;' when known, 'a:&lt;name&gt;' → '&lt;ms&gt;:&lt;value&gt;'), then, only for a write
-    /// with removals (mode 'ur'/'cr'), r and the r 'a:&lt;name&gt;' fields to delete. Built here rather than in the
+    /// with removals (mode 'ur'/'cr'/'crb'), r and the r 'a:&lt;name&gt;' fields to delete, then, only for a bulk v2
+    /// write with its creation tag (mode 'cb'/'crb'), the '_:c' it sets if it creates the profile,
+    /// '&lt;ms&gt;:&lt;batchId&gt;:&lt;line&gt;'. Built here rather than in the
     /// script: string building in Lua cost Redis more per update than the writes (see apply.lua). '_:m' is not sent:
     /// the script sets it from the call's own time, and an update-only write sends no tntId it would never use — every
     /// argument costs Redis a Lua string (measured with run-redis-floor.sh: see docs/performance.md). The mode carries
@@ -527,9 +561,10 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     public void AddApplyArguments(RedisValue[] args, ref int a, ProfileWrite write, in WriteStamp stamp, ArgumentBytes bytes)
     {
         var removes = write.HasRemovals;
+        var tag = CreatorArgument(write);
         if (write.Mode == WriteMode.CreateIfMissing)
         {
-            args[a++] = removes ? _createRemoveMode : _createMode;
+            args[a++] = tag is null ? removes ? _createRemoveMode : _createMode : removes ? _createRemoveTaggedMode : _createTaggedMode;
             args[a++] = write.TntId;
         }
         else
@@ -549,16 +584,13 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             args[a++] = bytes.Field(attribute.Name);
             args[a++] = bytes.Value(attribute.Value);
         }
-        if (write.CreationTag is { } tag)
-        {
-            args[a++] = RedisKeys.FieldCreatedBy;
-            args[a++] = tag;
-        }
         if (removes)
         {
             args[a++] = write.Removals!.Count;
             foreach (var name in write.Removals) args[a++] = bytes.Field(name);
         }
+        // Mode 'cb'/'crb': '_:c' as the entry sets it if it creates the profile, "<ms>:<batchId>:<line>".
+        if (tag is not null) args[a++] = bytes.Value(tag);
         if (_feed) args[a++] = ChangeEntries.Element(write, stamp);
     }
 
@@ -607,7 +639,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             {
                 case RedisKeys.FieldTntId: storedTnt = entry.Value; break;
                 case RedisKeys.FieldThirdPartyId: thirdParty = entry.Value; break;
-                case RedisKeys.FieldCreated: created = (long)entry.Value; break;
+                case RedisKeys.FieldCreated: created = CreatedMs(entry.Value); break;
                 case RedisKeys.FieldModified: modified = (long)entry.Value; break;
                 default:
                     if (field.StartsWith(RedisKeys.AttributePrefix, StringComparison.Ordinal))

@@ -54,6 +54,11 @@ public static class RedisKeys
     /// </summary>
     public const string FieldTntId = "_:t";
     public const string FieldThirdPartyId = "_:3";
+    /// <summary>
+    /// Created: "&lt;epoch ms&gt;", or on a profile a bulk v2 row created "&lt;epoch ms&gt;:&lt;batchId&gt;:&lt;line&gt;" — the
+    /// row that created it, recorded by the very HSETNX (or apply.lua step) that decided the creation, so a row
+    /// re-applied after a crash can tell whether it was the one. Readers take the digits before the first ':' as the time.
+    /// </summary>
     public const string FieldCreated = "_:c";
     public const string FieldModified = "_:m";
 
@@ -64,7 +69,11 @@ public static class RedisKeys
     /// </summary>
     public const string FieldLinkPrefix = "_:l:";
 
-    /// <summary>On a profile a bulk v2 row created: "&lt;batchId&gt;:&lt;line&gt;", so a row re-applied after a crash can tell.</summary>
+    /// <summary>
+    /// Written by earlier versions on a profile a bulk v2 row by thirdPartyId created: "&lt;batchId&gt;:&lt;line&gt;" of the
+    /// row that made its link (not always the one whose HSETNX created it). No longer written (<see cref="FieldCreated"/>
+    /// names the creating row); read only for a batch that crashed under such a version and resumes under this one.
+    /// </summary>
     public const string FieldCreatedBy = "_:b";
     public const string AttributePrefix = "a:";
 }

@@ -1,8 +1,8 @@
 -- Applies many profile writes in one round trip (group commit). Atomic per call: Redis runs a script alone.
 -- KEYS[i]: profile hash of entry i (all KEYS of one call share a hash slot on a cluster).
 -- ARGV[1]: now in epoch ms (the service's clock), stored as '_:m' on every profile written and as '_:c' on one this
---   call creates.
--- Then per entry i, in order: mode, the tntId (modes 'c' and 'cr' only), m, then m arguments that are field/value pairs
+--   call creates (with the creating row after it for modes 'cb'/'crb', below).
+-- Then per entry i, in order: mode, the tntId (the 'c' modes only), m, then m arguments that are field/value pairs
 --   ready for HSET: '_:3' (thirdPartyId, when known) and 'a:<name>' → '<modified epoch ms>:<value>' per attribute.
 --   Every entry's first HSET also sets '_:m' (modified) to now, ahead of its pairs: every profile has it, so that HSET
 --   almost never adds only new fields and HLEN is rarely needed.
@@ -11,8 +11,13 @@
 --   mode 'ur' / 'cr': as 'u' / 'c', and the m arguments are followed by r and r fields to delete ('a:<name>', attribute
 --   removal, emptyValues=remove), deleted after the sets in the same call. Entries without removals carry no extra
 --   argument, so the common update pays nothing for the feature.
---   With Profiles:Lifetime set, the mode ends with it in ms ('u1209600000', 'ur1209600000'): the profile's hash then
---   expires that long after this write (PEXPIRE); without it nothing more is done.
+--   mode 'cb' / 'crb': as 'c' / 'cr' for a bulk v2 row, followed (after the removals, if any) by one more argument: the
+--   value '_:c' takes when this entry creates the profile, '<now>:<batchId>:<line>' (ready-made: no string building
+--   here). So the one step that decides the creation also records which row made it, and a row re-applied after a crash
+--   counts itself created only when '_:c' names it (docs/architecture.md, "Crash safety"); a profile the entry does not
+--   create keeps its '_:c' untouched.
+--   With Profiles:Lifetime set, the mode ends with it in ms ('u1209600000', 'ur1209600000', 'crb1209600000'): the
+--   profile's hash then expires that long after this write (PEXPIRE); without it nothing more is done.
 -- The client builds the fields and values: building them here (string concatenation, argument tables) cost Redis more
 -- per update than the writes themselves (measured: 7.4 µs per two-attribute update before, 3.7 µs after). Yet every
 -- argument is a Lua string Redis makes for the call, so nothing is sent that the script can know or does not use: '_:m'
@@ -54,13 +59,18 @@ for i = 1, count do
   local m = tonumber(ARGV[a + 1])
   local first, last = a + 2, a + 1 + m
   a = last + 1
-  local rf, rl, lifetime -- the fields to delete and the lifetime, when the mode says there are any
+  local rf, rl, lifetime, by -- the fields to delete, the lifetime and the creating row, when the mode says there are any
   if #mode > 1 then
     local rest = string.sub(mode, 2)
     mode = string.sub(mode, 1, 1)
     if string.byte(rest, 1) == 114 then -- 'r'
       rf, rl = a + 1, a + tonumber(ARGV[a])
       a = rl + 1
+      rest = string.sub(rest, 2)
+    end
+    if string.byte(rest, 1) == 98 then -- 'b'
+      by = ARGV[a]
+      a = a + 1
       rest = string.sub(rest, 2)
     end
     if #rest > 0 then lifetime = rest end
@@ -81,7 +91,7 @@ for i = 1, count do
     redis.call('DEL', key)
     result[i] = 0
   else
-    if created then redis.call('HSET', key, '_:c', now, '_:t', tnt) end
+    if created then redis.call('HSET', key, '_:c', by or now, '_:t', tnt) end
     for s = e1 + 1, last, CHUNK do
       local e = s + CHUNK - 1
       if e > last then e = last end
