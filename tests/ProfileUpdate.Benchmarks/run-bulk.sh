@@ -36,14 +36,14 @@ awk -F, 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
     arg("email"); arg($2); arg("tier"); arg($3); arg("city"); arg($4); arg("score"); arg($5); arg("lastPurchase"); arg($6) }' \
   "$work/batch.csv" > "$work/hsets.txt"
 # The same state as the service writes (docs/architecture.md, key layout): link key, then the profile hash of a new
-# visitor with its link field and the creation tag of the batch row that made it (its partition tag stands in for the
-# hash of its tntId the service computes: on standalone Redis the tag only names the key).
+# visitor with its link field and its created time followed by the batch row that created it (its partition tag stands
+# in for the hash of its tntId the service computes: on standalone Redis the tag only names the key).
 awk -F, -v ms="$(date +%s%3N)" 'function arg(s) { printf "$%d\r\n%s\r\n", length(s), s }
   NR > 1 { gsub(/%40/, "@", $2); base = sprintf("%032x", NR); tnt = base ".0_0"
     printf "*4\r\n"; arg("SET"); arg("pu:{bench:3p:" $1 "}"); arg(tnt); arg("NX")
-    printf "*24\r\n"; arg("HSET"); arg("pu:{bench:p" NR % 64 "}:t:" base); arg("_:m"); arg(ms); arg("_:3"); arg($1); arg("_:l:" $1); arg("")
+    printf "*22\r\n"; arg("HSET"); arg("pu:{bench:p" NR % 64 "}:t:" base); arg("_:m"); arg(ms); arg("_:3"); arg($1); arg("_:l:" $1); arg("")
     arg("a:email"); arg(ms ":" $2); arg("a:tier"); arg(ms ":" $3); arg("a:city"); arg(ms ":" $4); arg("a:score"); arg(ms ":" $5)
-    arg("a:lastPurchase"); arg(ms ":" $6); arg("_:c"); arg(ms); arg("_:t"); arg(tnt); arg("_:b"); arg("bench-" ms "-00000000:" NR) }' "$work/batch.csv" > "$work/state.txt"
+    arg("a:lastPurchase"); arg(ms ":" $6); arg("_:c"); arg(ms ":bench-" ms "-00000000:" NR); arg("_:t"); arg(tnt) }' "$work/batch.csv" > "$work/state.txt"
 echo "# file: $(du -m "$work/batch.csv" | cut -f1) MB, $(($(wc -l < "$work/batch.csv") - 1)) rows"
 
 redis_port=$(free_port)
