@@ -34,7 +34,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
 
     /// <summary>The parts, each written completely before it is yielded; the caller deletes them when done.</summary>
     /// <exception cref="CsvFormatException">
-    /// A limit below 1, a file that cannot be read or is not valid UTF-8 (or UTF-16 with a BOM), a header that is not usable or a row that cannot
+    /// A limit below 1, a file that cannot be read or is not valid UTF-8 (or UTF-16), a header that is not usable or a row that cannot
     /// fit into any part. All but the last are found before the first part is yielded.
     /// </exception>
     public IEnumerable<BatchPart> Split(string csvPath)
@@ -101,18 +101,20 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     /// <summary>UTF-8 that throws on invalid bytes and whose preamble (a BOM) StreamReader skips.</summary>
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
 
-    /// <summary>UTF-16 with a BOM, little- or big-endian (editors' "Unicode" CSV); strict, as above. Excel's "Unicode Text" is
-    /// UTF-16 too but tab-separated, which the header check refuses like any file that is not comma-separated.</summary>
+    /// <summary>UTF-16, little- or big-endian, with a BOM (editors' "Unicode" CSV) or without (some exporters); strict, as
+    /// above. Excel's "Unicode Text" is UTF-16 too but tab-separated, which the header check refuses like any file that is
+    /// not comma-separated.</summary>
     private static readonly UnicodeEncoding StrictUtf16Le = new(bigEndian: false, byteOrderMark: true, throwOnInvalidBytes: true);
 
     private static readonly UnicodeEncoding StrictUtf16Be = new(bigEndian: true, byteOrderMark: true, throwOnInvalidBytes: true);
 
     /// <summary>
-    /// The file's encoding, checked whole: UTF-16 little- or big-endian when it starts with that byte order mark, UTF-8
+    /// The file's encoding, checked whole: UTF-16 little- or big-endian when it starts with that byte order mark, or
+    /// without one when its first characters are ASCII written as UTF-16 (<see cref="Utf16WithoutBom"/>); UTF-8
     /// otherwise (with or without its BOM). Throws <see cref="CsvFormatException"/> when the file cannot be opened or is
     /// not valid in its encoding, naming the line of the first invalid byte (counted as CSV lines are: the header is
-    /// line 1, a line break inside quotes counts). UTF-16 without a BOM cannot be told from UTF-8 reliably and is read
-    /// as UTF-8; UTF-32 (a BOM of its own) is refused with what to do.
+    /// line 1, a line break inside quotes counts). UTF-32 (a BOM of its own) is refused with what to do, and so is a
+    /// header line with a NUL byte read as UTF-8 (another encoding without a BOM).
     /// </summary>
     internal static Encoding CheckEncoding(string csvPath)
     {
@@ -127,12 +129,12 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         }
         using (file)
         {
-            Span<byte> start = stackalloc byte[4];
+            Span<byte> start = stackalloc byte[2 * Utf16AsciiUnits];
             var length = file.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
             start = start[..length];
             // UTF-32's BOMs first: little-endian UTF-32's starts with UTF-16's.
-            if (start.SequenceEqual((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) || start.SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
-                throw new CsvFormatException("The file is UTF-32 (its byte order mark says so), which is not read; save it as UTF-8 (Excel: \"CSV UTF-8\") or UTF-16 with a byte order mark. Nothing was sent.");
+            if (start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0]) || start.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF]))
+                throw new CsvFormatException("The file is UTF-32 (its byte order mark says so), which is not read; save it as UTF-8 (Excel: \"CSV UTF-8\") or UTF-16. Nothing was sent.");
             var bigEndian = start.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]);
             if (bigEndian || start.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]))
             {
@@ -140,10 +142,44 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                 CheckUtf16(file, bigEndian);
                 return bigEndian ? StrictUtf16Be : StrictUtf16Le;
             }
+            if (Utf16WithoutBom(start) is { } withoutBom)
+            {
+                // From the first byte: there is no mark to skip (StreamReader skips the preamble only where there is one).
+                file.Position = 0;
+                CheckUtf16(file, withoutBom);
+                return withoutBom ? StrictUtf16Be : StrictUtf16Le;
+            }
             file.Position = 0;
             CheckUtf8(file);
             return StrictUtf8;
         }
+    }
+
+    /// <summary>How many code units at the file's start <see cref="Utf16WithoutBom"/> looks at (fewer in a shorter file).</summary>
+    private const int Utf16AsciiUnits = 4;
+
+    /// <summary>
+    /// Big-endian (true) or little-endian (false) UTF-16 without a BOM, or null: the file's first code units (up to
+    /// <see cref="Utf16AsciiUnits"/>, two at least) are each an ASCII character and a NUL, the NUL first for
+    /// big-endian. A CSV this splitter accepts starts with ASCII, its header's id column (quoted or not), so UTF-16
+    /// writes exactly this; and no file it accepts as UTF-8 starts so, as a NUL in the id column fails the header
+    /// check. Reading such a file as UTF-16 can thus only turn a file that would be refused into the one it is: safe.
+    /// </summary>
+    private static bool? Utf16WithoutBom(ReadOnlySpan<byte> start)
+    {
+        var units = start.Length / 2;
+        if (units < 2) return null;
+        foreach (var bigEndian in (ReadOnlySpan<bool>)[false, true])
+        {
+            var all = true;
+            for (var i = 0; i < units && all; i++)
+            {
+                var (text, nul) = bigEndian ? (start[2 * i + 1], start[2 * i]) : (start[2 * i], start[2 * i + 1]);
+                all = nul == 0 && text is > 0 and < 0x80;
+            }
+            if (all) return bigEndian;
+        }
+        return null;
     }
 
     private static void CheckUtf8(FileStream file)
@@ -163,6 +199,11 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                 if (status != System.Buffers.OperationStatus.Done)
                     throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"CSV line {line} is not valid UTF-8 (byte {offset + at + 1:N0} of the file: 0x{span[at]:X2}); save the file as UTF-8. Nothing was sent."));
+                // Valid UTF-8, but no header has it: the file is in another encoding whose start had no tell (UTF-32
+                // without a BOM, say). Said now, rather than a header check quoting an id column full of NULs.
+                if (span[at] == 0 && line == 1)
+                    throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"CSV line 1 holds a NUL byte (byte {offset + at + 1:N0} of the file), so the file is not UTF-8 text (it may be UTF-16 or UTF-32); save it as UTF-8 (Excel: \"CSV UTF-8\"). Nothing was sent."));
                 if (span[at] == (byte)'\n') line++;
                 at += used;
             }
@@ -173,7 +214,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         }
     }
 
-    /// <summary>Checks UTF-16 code units from the file's position (after its BOM): every surrogate in a pair, an even length.</summary>
+    /// <summary>Checks UTF-16 code units from the file's position (after its BOM, if any): every surrogate in a pair, an even length.</summary>
     private static void CheckUtf16(FileStream file, bool bigEndian)
     {
         var buffer = new byte[1 << 16];

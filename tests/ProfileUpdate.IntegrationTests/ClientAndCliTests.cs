@@ -475,19 +475,25 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
     }
 
     [Fact]
-    public async Task A_utf16_csv_with_a_bom_little_or_big_endian_converts_to_the_very_batches_of_its_utf8_twin()
+    public async Task A_utf16_csv_with_or_without_a_bom_little_or_big_endian_converts_to_the_very_batches_of_its_utf8_twin()
     {
-        // A "Unicode" CSV is UTF-16 LE with a BOM. Characters outside the BMP are surrogate pairs there: with ten
-        // on each row, nearly every 64 KB buffer end (the check's and the reader's) of a file this large cuts one. A quoted
-        // cell holds a comma, quotes and a line break.
+        // A "Unicode" CSV is UTF-16 LE with a BOM; some exporters write UTF-16 without one. Characters outside the BMP are
+        // surrogate pairs there: with ten on each row, nearly every 64 KB buffer end (the check's and the reader's) of a
+        // file this large cuts one. A quoted cell holds a comma, quotes and a line break.
         var emoji = string.Concat(Enumerable.Repeat("😀", 10));
         var lines = new List<string> { "thirdPartyId,name,note" };
         lines.AddRange(Enumerable.Range(0, 30_000).Select(i => $"id-{i},Müller 東京{emoji}{new string('x', i % 7)},\"a, b\nc \"\"q\"\"\""));
         var text = string.Join("\r\n", lines) + "\r\n";
-        var twins = new[] { new UTF8Encoding(false), new UTF8Encoding(true), Encoding.Unicode, Encoding.BigEndianUnicode }
+        var twins = new Encoding[]
+            {
+                new UTF8Encoding(false), new UTF8Encoding(true), Encoding.Unicode, Encoding.BigEndianUnicode,
+                new UnicodeEncoding(bigEndian: false, byteOrderMark: false), new UnicodeEncoding(bigEndian: true, byteOrderMark: false),
+            }
             .Select(encoding => CsvIn(encoding, text)).ToList();
         Assert.Equal([0xFF, 0xFE], File.ReadAllBytes(twins[2])[..2]);
         Assert.Equal([0xFE, 0xFF], File.ReadAllBytes(twins[3])[..2]);
+        Assert.Equal([(byte)'t', 0, (byte)'h', 0], File.ReadAllBytes(twins[4])[..4]);
+        Assert.Equal([0, (byte)'t', 0, (byte)'h'], File.ReadAllBytes(twins[5])[..4]);
 
         var converted = new List<string[]>();
         foreach (var path in twins)
@@ -505,36 +511,57 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
     [Fact]
     public async Task A_utf16_csv_that_is_not_valid_or_a_utf32_one_exits_2_saying_what_to_do()
     {
-        async Task<string> RefusedAsync(string path)
-        {
-            var (exit, _, error) = await CliAsync("bulk", "convert", path, "--out", Directory.CreateTempSubdirectory("pu-utf16-parts-").FullName);
-            Assert.Equal(CliApp.BadInput, exit);
-            return error;
-        }
-
-        // A lone high surrogate (half of an emoji) on line 3, written code unit by code unit: an Encoding would write it
-        // as U+FFFD.
-        var path = CsvIn(Encoding.Unicode, "");
-        File.WriteAllBytes(path, [0xFF, 0xFE, .. "thirdPartyId,name\r\nid-1,ok\r\nid-2,\uD83D!\r\n".SelectMany(c => new[] { (byte)c, (byte)(c >> 8) })]);
+        // A lone high surrogate (half of an emoji) on line 3.
+        var path = Utf16LeUnits("thirdPartyId,name\r\nid-1,ok\r\nid-2,\uD83D!\r\n", bom: true);
         Assert.Contains("CSV line 3 is not valid UTF-16 (bytes 69-70 of the file: a high surrogate without its low half); save the file as UTF-8.",
-            await RefusedAsync(path), StringComparison.Ordinal);
+            await ConvertRefusedAsync(path), StringComparison.Ordinal);
 
         // A file cut in the middle of a character.
         path = CsvIn(Encoding.BigEndianUnicode, "thirdPartyId,name\nid-1,ok\n");
         File.WriteAllBytes(path, [.. File.ReadAllBytes(path), 0x00]);
-        Assert.Contains("CSV line 3 is not valid UTF-16: the file ends in the middle of a character", await RefusedAsync(path), StringComparison.Ordinal);
+        Assert.Contains("CSV line 3 is not valid UTF-16: the file ends in the middle of a character", await ConvertRefusedAsync(path), StringComparison.Ordinal);
 
-        var error = await RefusedAsync(CsvIn(Encoding.UTF32, "thirdPartyId,name\nid-1,ok\n"));
+        var error = await ConvertRefusedAsync(CsvIn(Encoding.UTF32, "thirdPartyId,name\nid-1,ok\n"));
         Assert.Contains("The file is UTF-32", error, StringComparison.Ordinal);
         Assert.Contains("save it as UTF-8", error, StringComparison.Ordinal);
     }
 
-    [SkippableFact]
-    public async Task Bulk_upload_of_a_utf16_csv_stores_the_same_values_as_utf8()
+    [Fact]
+    public async Task A_utf16_csv_without_a_bom_that_is_not_valid_or_a_header_with_a_nul_byte_exits_2_naming_the_encoding()
+    {
+        // Read as UTF-16 without its BOM, so checked as UTF-16: the lone high surrogate on line 3 is named as such, its
+        // bytes counted from the file's first (two fewer than after a BOM).
+        var path = Utf16LeUnits("thirdPartyId,name\r\nid-1,ok\r\nid-2,\uD83D!\r\n", bom: false);
+        Assert.Contains("CSV line 3 is not valid UTF-16 (bytes 67-68 of the file: a high surrogate without its low half); save the file as UTF-8.",
+            await ConvertRefusedAsync(path), StringComparison.Ordinal);
+
+        path = CsvIn(new UnicodeEncoding(bigEndian: true, byteOrderMark: false), "thirdPartyId,name\nid-1,ok\n");
+        File.WriteAllBytes(path, [.. File.ReadAllBytes(path), 0x00]);
+        Assert.Contains("CSV line 3 is not valid UTF-16: the file ends in the middle of a character", await ConvertRefusedAsync(path), StringComparison.Ordinal);
+
+        // UTF-32 without its BOM has no UTF-16 pattern (three NULs to a letter) and is refused at its first NUL, saying
+        // the file is not UTF-8 rather than quoting a header full of NULs.
+        var error = await ConvertRefusedAsync(CsvIn(new UTF32Encoding(bigEndian: false, byteOrderMark: false), "thirdPartyId,name\nid-1,ok\n"));
+        Assert.Contains("CSV line 1 holds a NUL byte (byte 2 of the file), so the file is not UTF-8 text (it may be UTF-16 or UTF-32); save it as UTF-8", error, StringComparison.Ordinal);
+        error = await ConvertRefusedAsync(Csv("thirdPartyId,na\0me", "id-1,ok"));
+        Assert.Contains("CSV line 1 holds a NUL byte (byte 16 of the file)", error, StringComparison.Ordinal);
+
+        // A NUL in a data row of a UTF-8 file is the row's problem, as before (the service fails that row): it converts.
+        var (exit, output, rowError) = await CliAsync("bulk", "convert", Csv("thirdPartyId,name", "id-1,a\0b"), "--out",
+            Directory.CreateTempSubdirectory("pu-utf16-parts-").FullName);
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{rowError}");
+    }
+
+    [SkippableTheory]
+    [InlineData(false, true)] // a "Unicode" CSV
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public async Task Bulk_upload_and_delete_of_a_utf16_csv_with_or_without_a_bom_store_and_erase_as_utf8(bool bigEndian, bool bom)
     {
         SkipWithoutStore();
+        var encoding = new UnicodeEncoding(bigEndian, bom);
         var (first, second) = (Wire.NewId(), Wire.NewId());
-        var path = CsvIn(Encoding.Unicode, $"thirdPartyId,name\r\n{first},Müller\r\n{second},\"東京 😀, ok\"\r\n");
+        var path = CsvIn(encoding, $"thirdPartyId,name\r\n{first},Müller\r\n{second},\"東京 😀, ok\"\r\n");
 
         var (exit, output, error) = await CliAsync("bulk", "upload", path, "--wait");
 
@@ -543,6 +570,12 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         var client = services.GetRequiredService<ProfileUpdateClient>();
         Assert.Equal("Müller", (await client.GetProfileAsync(ProfileId.ThirdParty(first)))!.Attributes["name"].Value);
         Assert.Equal("東京 😀, ok", (await client.GetProfileAsync(ProfileId.ThirdParty(second)))!.Attributes["name"].Value);
+
+        // A one-column erase list in the same encoding: its only cells are ids.
+        (exit, output, error) = await CliAsync("bulk", "delete", CsvIn(encoding, $"thirdPartyId\n{first}\n{second}\n"), "--wait");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(first)));
+        Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(second)));
     }
 
     [SkippableFact]
@@ -581,6 +614,25 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
 
     private Task<(int Exit, string Output, string Error)> CliForAsync(string client, params string[] args) =>
         ClientCli.RunAsync([.. args, "--url", service.Url.ToString(), "--client", client]);
+
+    /// <summary>Exit 2 from <c>bulk convert</c> of <paramref name="path"/>: its error output.</summary>
+    private async Task<string> ConvertRefusedAsync(string path)
+    {
+        var (exit, _, error) = await CliAsync("bulk", "convert", path, "--out", Directory.CreateTempSubdirectory("pu-utf16-parts-").FullName);
+        Assert.Equal(CliApp.BadInput, exit);
+        return error;
+    }
+
+    /// <summary>
+    /// A CSV file of <paramref name="text"/> as UTF-16 LE code units written one by one, with a BOM or not: an Encoding
+    /// would write a lone surrogate as U+FFFD.
+    /// </summary>
+    private string Utf16LeUnits(string text, bool bom)
+    {
+        var path = CsvIn(Encoding.Unicode, "");
+        File.WriteAllBytes(path, [.. bom ? [0xFF, 0xFE] : Array.Empty<byte>(), .. text.SelectMany(c => new[] { (byte)c, (byte)(c >> 8) })]);
+        return path;
+    }
 
     /// <summary>A CSV file of <paramref name="text"/> in <paramref name="encoding"/>, its BOM (preamble) first when it has one.</summary>
     private string CsvIn(Encoding encoding, string text)
