@@ -56,6 +56,7 @@ public static class BatchFileParser
     /// </summary>
     private static string? HeaderColumns(ReadOnlySpan<byte> line, List<string> names, string noPrefix)
     {
+        if (EncodingError(line) is { } encodingError) return encodingError;
         if (line.StartsWith(Bom)) line = line[Bom.Length..];
         line = TrimCr(line);
         if (!line.StartsWith(Prefix)) return noPrefix;
@@ -68,6 +69,51 @@ public static class BatchFileParser
             names.Add(name);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Why the header line's bytes are not the UTF-8 text a batch file is, or null: a UTF-16 or UTF-32 byte order mark,
+    /// UTF-16 without one (the header's first characters are ASCII, so a NUL is every other byte), or a NUL byte
+    /// anywhere in the line. Checked before the line is read as a header: such a file has its batch= (in another
+    /// encoding), and being told it has none, or that a column holds a control character, names the wrong problem.
+    /// The start of a line suffices for the encodings, so <see cref="BatchSpool"/> also asks it of a header too long
+    /// to be read whole.
+    /// </summary>
+    public static string? EncodingError(ReadOnlySpan<byte> line)
+    {
+        // UTF-32's byte order marks first: the little-endian one starts with UTF-16's.
+        if (line.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE, 0, 0])) return NotUtf8("UTF-32", "little-endian, it starts with a UTF-32 byte order mark");
+        if (line.StartsWith((ReadOnlySpan<byte>)[0, 0, 0xFE, 0xFF])) return NotUtf8("UTF-32", "big-endian, it starts with a UTF-32 byte order mark");
+        if (line.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE])) return NotUtf8("UTF-16", "little-endian, it starts with a UTF-16 byte order mark");
+        if (line.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF])) return NotUtf8("UTF-16", "big-endian, it starts with a UTF-16 byte order mark");
+        // Without a mark: "batch=" as UTF-16 is a NUL after (little-endian) or before (big-endian) each of its letters.
+        if (Utf16Pattern(line, lowByteFirst: true)) return NotUtf8("UTF-16", "little-endian without a byte order mark: every other byte of its header line is a NUL", "UTF-16LE");
+        if (Utf16Pattern(line, lowByteFirst: false)) return NotUtf8("UTF-16", "big-endian without a byte order mark: every other byte of its header line is a NUL", "UTF-16BE");
+        var nul = line.IndexOf((byte)0);
+        return nul < 0 ? null
+            : $"The header line holds a NUL byte (byte {nul + 1} of the line); a batch file is UTF-8 text, which has none there. " +
+              "A file saved as UTF-16 or UTF-32 (\"Unicode\") has NUL bytes: save it as UTF-8.";
+
+        // iconv reads the byte order from the mark; without one it is named, as the order a plain "UTF-16" assumes varies.
+        static string NotUtf8(string encoding, string how, string? iconvName = null) =>
+            $"The file is {encoding} ({how}); a batch file must be UTF-8 (a UTF-8 byte order mark is fine). Save it as UTF-8 " +
+            $"or convert it, e.g. iconv -f {iconvName ?? encoding} -t UTF-8 batch.txt > batch-utf8.txt.";
+    }
+
+    /// <summary>
+    /// The line's first code units (up to six, "batch=") read as UTF-16 of ASCII characters: each a NUL and a byte that
+    /// is not, in this order (big-endian) or the other (little-endian). Two at least, so one stray NUL is not enough.
+    /// </summary>
+    private static bool Utf16Pattern(ReadOnlySpan<byte> line, bool lowByteFirst)
+    {
+        var units = Math.Min(line.Length / 2, Prefix.Length);
+        if (units < 2) return false;
+        for (var i = 0; i < units; i++)
+        {
+            var (text, nul) = lowByteFirst ? (line[2 * i], line[2 * i + 1]) : (line[2 * i + 1], line[2 * i]);
+            if (nul != 0 || text is 0 or >= 0x80) return false;
+        }
+        return true;
     }
 
     /// <summary>The id kind a header's first column names; returns null, or the 400 message.</summary>

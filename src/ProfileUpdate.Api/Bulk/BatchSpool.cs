@@ -115,7 +115,10 @@ public sealed class BatchSpool : IAsyncDisposable
                 {
                     if (header.Length >= MaxHeaderBytes)
                     {
-                        HeaderError = $"The header line is longer than {MaxHeaderBytes} bytes.";
+                        // A file that is not UTF-8 is told so even with a header line this long (UTF-16 with CR-only line
+                        // ends is one line): its encoding is the problem to fix, and the line's start shows it.
+                        HeaderError = BatchFileParser.EncodingError(header.GetBuffer().AsSpan(0, (int)header.Length))
+                            ?? $"The header line is longer than {MaxHeaderBytes} bytes.";
                         return SpoolLimit.BadHeader;
                     }
                     header.WriteByte(b);

@@ -151,6 +151,65 @@ public sealed class BatchFileParserTests
         Assert.Contains("batch=", error, StringComparison.Ordinal);
     }
 
+    // ---- header: not UTF-8 text ----
+
+    /// <summary>
+    /// The header line a file in <paramref name="encoding"/> (its preamble first) gives the spool: its bytes before the
+    /// first LF byte. UTF-16's LF is two bytes, so a big-endian line keeps the NUL of its LF and a little-endian one
+    /// leaves it to the next line; UTF-32 keeps three NULs.
+    /// </summary>
+    private static byte[] HeaderLineIn(Encoding encoding, string file)
+    {
+        byte[] bytes = [.. encoding.GetPreamble(), .. encoding.GetBytes(file)];
+        return bytes[..Array.IndexOf(bytes, (byte)'\n')];
+    }
+
+    [Theory]
+    [InlineData(16, false, true, "The file is UTF-16 (little-endian, it starts with a UTF-16 byte order mark)", "iconv -f UTF-16 -t UTF-8")]
+    [InlineData(16, true, true, "The file is UTF-16 (big-endian, it starts with a UTF-16 byte order mark)", "iconv -f UTF-16 -t UTF-8")]
+    [InlineData(16, false, false, "The file is UTF-16 (little-endian without a byte order mark: every other byte of its header line is a NUL)", "iconv -f UTF-16LE -t UTF-8")]
+    [InlineData(16, true, false, "The file is UTF-16 (big-endian without a byte order mark: every other byte of its header line is a NUL)", "iconv -f UTF-16BE -t UTF-8")]
+    [InlineData(32, false, true, "The file is UTF-32 (little-endian, it starts with a UTF-32 byte order mark)", "iconv -f UTF-32 -t UTF-8")]
+    [InlineData(32, true, true, "The file is UTF-32 (big-endian, it starts with a UTF-32 byte order mark)", "iconv -f UTF-32 -t UTF-8")]
+    public void A_header_in_utf16_or_utf32_is_refused_naming_the_encoding_and_how_to_convert_the_file(int bits, bool bigEndian, bool bom, string what, string convert)
+    {
+        Encoding encoding = bits == 16 ? new UnicodeEncoding(bigEndian, bom) : new UTF32Encoding(bigEndian, bom);
+        foreach (var error in new[]
+                 {
+                     BatchFileParser.ParseHeader(HeaderLineIn(encoding, "batch=thirdPartyId,tier\nx,gold\n"), Limits).Error,
+                     BatchFileParser.ParseHeader(HeaderLineIn(encoding, "batch=pcId,東京\r\nx,gold\r\n"), Limits).Error,
+                     BatchFileParser.ParseEraseHeader(HeaderLineIn(encoding, "batch=thirdPartyId\nx\n")).Error,
+                 })
+        {
+            Assert.NotNull(error);
+            Assert.StartsWith(what + "; a batch file must be UTF-8 (a UTF-8 byte order mark is fine). Save it as UTF-8 or convert it", error, StringComparison.Ordinal);
+            Assert.Contains(convert, error, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("batch=thirdPartyId,ti\0er", 22)]
+    [InlineData("\0batch=thirdPartyId,tier", 1)]
+    [InlineData("b\0atch=thirdPartyId,tier", 2)] // one NUL after one letter is not UTF-16's pattern
+    [InlineData("batch=thirdPartyId,tier\0", 24)]
+    [InlineData("\0", 1)] // the LF's NUL of a UTF-16 LE file whose first line is blank: the header line the spool sees
+    public void A_nul_byte_in_the_header_line_is_refused_naming_its_place(string line, int at)
+    {
+        var error = HeaderError(line);
+        Assert.Equal($"The header line holds a NUL byte (byte {at} of the line); a batch file is UTF-8 text, which has none there. " +
+                     "A file saved as UTF-16 or UTF-32 (\"Unicode\") has NUL bytes: save it as UTF-8.", error);
+        Assert.Equal(error, BatchFileParser.ParseEraseHeader(Encoding.UTF8.GetBytes(line)).Error);
+    }
+
+    [Fact]
+    public void A_utf8_bom_or_a_nul_written_as_an_escape_is_not_an_encoding_error()
+    {
+        Assert.Null(BatchFileParser.EncodingError([0xEF, 0xBB, 0xBF, .. "batch=thirdPartyId,tier"u8]));
+        Assert.Null(BatchFileParser.EncodingError("batch=thirdPartyId,a%00b"u8));
+        // One UTF-16 code unit is too few to call the line UTF-16: a NUL all the same.
+        Assert.Contains("NUL byte (byte 2", BatchFileParser.EncodingError("p\0"u8)!, StringComparison.Ordinal);
+    }
+
     // ---- header: the id column ----
 
     [Theory]

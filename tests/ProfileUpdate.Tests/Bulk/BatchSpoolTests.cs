@@ -1,5 +1,6 @@
 using System.Text;
 using ProfileUpdate.Api.Bulk;
+using ProfileUpdate.Api.Configuration;
 
 namespace ProfileUpdate.Tests.Bulk;
 
@@ -153,6 +154,33 @@ public sealed class BatchSpoolTests
         Assert.True(File.Exists(spool.Path));
         await spool.DisposeAsync();
         Assert.False(File.Exists(spool.Path));
+    }
+
+    [Fact]
+    public async Task A_header_line_too_long_to_read_whole_is_refused_naming_utf16_when_it_is_and_its_length_otherwise()
+    {
+        // UTF-16 with CR-only line ends is one line: its header never ends within the 1 MB a header may have. Its start
+        // shows what the file is, which is what to fix; a UTF-8 header that long is refused for its length as before.
+        static async Task<string?> RefusedAsync(byte[] body)
+        {
+            var (spool, limit) = await BatchSpool.CreateAsync(new MemoryStream(body), NoLimit, NoLimit, CancellationToken.None,
+                checkHeader: line => BatchFileParser.ParseHeader(line.Span, new LimitsOptions()).Error);
+            await using (spool)
+            {
+                Assert.Equal(SpoolLimit.BadHeader, limit);
+                return spool.HeaderError;
+            }
+        }
+
+        var text = "batch=thirdPartyId," + new string('a', LineReader.DefaultMaxLineBytes / 2) + "\rx,1\r";
+        var utf16 = new UnicodeEncoding(bigEndian: false, byteOrderMark: false).GetBytes(text);
+        Assert.True(utf16.Length > LineReader.DefaultMaxLineBytes);
+        Assert.DoesNotContain((byte)'\n', utf16);
+        Assert.StartsWith("The file is UTF-16 (little-endian without a byte order mark", await RefusedAsync(utf16), StringComparison.Ordinal);
+
+        var utf8 = Encoding.UTF8.GetBytes(text + new string('a', LineReader.DefaultMaxLineBytes / 2));
+        Assert.True(utf8.Length > LineReader.DefaultMaxLineBytes);
+        Assert.Equal($"The header line is longer than {LineReader.DefaultMaxLineBytes} bytes.", await RefusedAsync(utf8));
     }
 
     [Fact]
