@@ -4,7 +4,6 @@ using ProfileUpdate.Api.Quota;
 using ProfileUpdate.Api.Store;
 using ProfileUpdate.Api.Updates;
 using ProfileUpdate.IntegrationTests.Infrastructure;
-using StackExchange.Redis;
 
 namespace ProfileUpdate.IntegrationTests;
 
@@ -15,19 +14,11 @@ namespace ProfileUpdate.IntegrationTests;
 /// first one never ran (no reply marker) runs as usual. QuotaRepository on real Redis, the embedded store and a Redis
 /// Cluster; QuotaApplyCall (standalone only) on the first two. The change feed is on, so its entries can be counted.
 /// </summary>
-public abstract class QuotaRetryContract(StoreServiceFixture fixture)
+public abstract class QuotaRetryContract(StoreServiceFixture fixture) : MarkedCallContract(fixture)
 {
-    protected StoreServiceFixture Fixture { get; } = fixture;
-
-    protected HttpClient Http => Fixture.Client;
-
     protected QuotaRepository Quota => Fixture.Services.GetRequiredService<QuotaRepository>();
 
     protected QuotaApplyCall QuotaApply => Fixture.Services.GetRequiredService<QuotaApplyCall>();
-
-    protected IDatabase Db => Fixture.Store.GetDatabase();
-
-    protected void SkipWithoutStore() => Skip.If(Fixture.SkipReason is not null, Fixture.SkipReason);
 
     [SkippableFact]
     public async Task A_quota_call_sent_again_answers_its_first_decision_and_takes_nothing_more()
@@ -70,18 +61,7 @@ public abstract class QuotaRetryContract(StoreServiceFixture fixture)
         Assert.Equal((3, 2), Pair(await Quota.ConsumeAsync(client, 10, 3, call)));
     }
 
-    protected static ProfileWrite Update(string client, string tnt, string value) =>
-        new(client, tnt, null, WriteMode.UpdateOnly, [new("v", value)]);
-
     protected static (long Admitted, long Remaining) Pair(QuotaDecision decision) => (decision.Admitted, decision.Remaining);
-
-    /// <summary>The marker carries an expiry no longer than the store's retry window (SET … PX in the script, every store).</summary>
-    protected async Task AssertExpiresWithinRetryWindowAsync(QuotaCall call)
-    {
-        var window = Fixture.Services.GetRequiredService<StoreConnections>().RetryWindow;
-        var ttl = await Db.KeyTimeToLiveAsync(call.MarkerKey);
-        Assert.True(ttl is { } t && t > TimeSpan.Zero && t <= window, $"marker TTL {ttl}, retry window {window}");
-    }
 }
 
 /// <summary>quota_apply.lua's part of the contract: standalone stores only (on a cluster the quota and the profiles are in

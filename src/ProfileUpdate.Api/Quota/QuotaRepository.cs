@@ -20,7 +20,7 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
 
     // How long a call's reply marker is kept: as long as a retry of the call can follow it (StoreConnections.RetryWindow).
     // Read per call rather than at construction, so that code using only the arithmetic here needs no store.
-    private RedisValue MarkerTtl => (long)store.RetryWindow.TotalMilliseconds;
+    private RedisValue MarkerTtl => store.RetryWindowMs;
 
     /// <summary>Hash-tagged on the client so the script is single-slot on a cluster.</summary>
     public static RedisKey Key(string client) => $"pu:q:{{{client}}}";

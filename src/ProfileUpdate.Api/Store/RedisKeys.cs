@@ -45,6 +45,12 @@ public static class RedisKeys
     /// </summary>
     public static string ChangeLog(string client, int partition) => $"pu:c:{{{client}:p{partition}}}";
 
+    /// <summary>
+    /// <c>pu:q:{&lt;client&gt;}:r:&lt;call id&gt;</c>: a quota call's reply marker (<see cref="MarkedCall"/>), in the slot of the
+    /// client's quota key.
+    /// </summary>
+    public static string QuotaReply(string client, string callId) => $"pu:q:{{{client}}}:r:{callId}";
+
     /// <summary>The store's layout marker: "profiles:p&lt;Partitions&gt;", written once, checked at every start (StoreLayoutCheck).</summary>
     public const string Layout = "pu:layout";
 

@@ -97,9 +97,12 @@ public sealed class StoreConnections : IDisposable
     /// timeout (AsyncTimeout, checked on the 250 ms heartbeat), the retry waits up to ReconnectGrace twice (for the
     /// restore, then for the connection), and its own call either runs within the command timeout or answers 503. Plus
     /// 5 s for heartbeats, pauses and clock steps. Default settings: 2 × 1.5 s + 2 × 1.5 s + 5 s = 11 s. A reply marker
-    /// kept this long (QuotaRepository) is still there for any retry that can follow it.
+    /// kept this long (MarkedCall) is still there for any retry that can follow it.
     /// </summary>
     public TimeSpan RetryWindow { get; }
+
+    /// <summary>The reply markers' lifetime (<see cref="RetryWindow"/>) in ms, as their scripts' <c>SET … PX</c> takes it.</summary>
+    public long RetryWindowMs => (long)RetryWindow.TotalMilliseconds;
 
     private static TimeSpan RetryWindowFor(ConfigurationOptions config, TimeSpan reconnectGrace) =>
         2 * TimeSpan.FromMilliseconds(config.AsyncTimeout) + 2 * reconnectGrace + TimeSpan.FromSeconds(5);
