@@ -215,7 +215,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
                 // would let a reader see the row's sets without its removals. Only rows that remove pay the script.
                 (scriptKeys ??= new RedisKey[writes.Count])[i] = key;
                 (scripted ??= new ProfileWrite[writes.Count])[i] = creationTags is null ? w : w with { CreationTag = creationTags[i] };
-                pending[count++] = WriteGroupAsync(scripted, scriptKeys, [i], results);
+                pending[count++] = WriteOneAsync(scripted, scriptKeys, i);
                 continue;
             }
             // Created: the time, and for a bulk v2 row its tag after it ("<ms>:<batchId>:<line>"), in the one HSETNX.
@@ -255,6 +255,9 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             if (_lifetime is { } lifetime) pending[count++] = db.KeyExpireAsync(key, lifetime);
         }
         return CompleteAsync(new ArraySegment<Task>(pending, 0, count), createdFlags, results, writes);
+
+        // Issues its call before its first await, like the plain commands around it.
+        async Task WriteOneAsync(IReadOnlyList<ProfileWrite> list, RedisKey[] keys, int i) => results[i] = (await WriteGroupAsync(list, keys, [i], marker: null))[0];
 
         async Task CompleteAsync(ArraySegment<Task> pending, Task<bool>?[] createdFlags, WriteResult[] results, IReadOnlyList<ProfileWrite> writes)
         {
@@ -327,15 +330,52 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
     }
 
     /// <summary>Writes every entry; results[i] tells what happened to writes[i]. Throws when the store fails.</summary>
-    public async Task WriteAsync(IReadOnlyList<ProfileWrite> writes, WriteResult[] results)
+    public Task WriteAsync(IReadOnlyList<ProfileWrite> writes, WriteResult[] results) => WriteAsync(PlanWrite(writes, markers: false), results);
+
+    /// <summary>
+    /// The apply.lua calls of a multi-entry write, for <see cref="WriteAsync(WritePlan, WriteResult[])"/>: a cluster runs a
+    /// multi-key script only when every key is in one slot, so one call per slot present. With <paramref name="markers"/>
+    /// and the change feed on, each call carries a reply marker (apply_marked.lua: one SET more per call), so that
+    /// sending the plan again after the connection broke appends no change to the feed twice. With the feed off no
+    /// marker is made: a second run of a call writes the same values again and logs nothing.
+    /// </summary>
+    public WritePlan PlanWrite(IReadOnlyList<ProfileWrite> writes, bool markers)
     {
-        if (writes.Count == 0) return;
         var keys = new RedisKey[writes.Count];
         for (var i = 0; i < writes.Count; i++) keys[i] = ProfileKey(writes[i]);
+        var groups = writes.Count == 0 ? [] : SlotGroups(keys);
+        var calls = new WritePlan.Call[groups.Length];
+        for (var g = 0; g < groups.Length; g++)
+        {
+            var first = writes[groups[g][0]];
+            var marker = markers && _feed ? new ApplyCall(first.Client, RedisKeys.Partition(VisitorIds.TntBase(first.TntId), layout.Partitions)) : null;
+            calls[g] = new WritePlan.Call(groups[g], marker);
+        }
+        return new WritePlan(writes, keys, calls);
+    }
 
-        // A cluster runs a multi-key script only when every key is in one slot: one call per slot present, all pipelined.
-        await Task.WhenAll(SlotGroups(keys).Select(g => WriteGroupAsync(writes, keys, g, results)).ToArray());
-        if (_feed) CountChanges(writes, results);
+    /// <summary>
+    /// Writes every entry of <paramref name="plan"/>; results[i] tells what happened to its writes[i]. Throws when the
+    /// store fails. Called again with the same plan (a retry), it sends only the calls whose reply did not arrive, each
+    /// as the same call (see <see cref="WritePlan"/>).
+    /// </summary>
+    public async Task WriteAsync(WritePlan plan, WriteResult[] results)
+    {
+        var (writes, calls) = (plan.Writes, plan.Calls);
+        if (calls.Length == 0) return;
+        var replies = new Task<WriteResult[]>[calls.Length];
+        for (var c = 0; c < calls.Length; c++)
+        {
+            var call = calls[c];
+            if (call.Reply is not { IsCompletedSuccessfully: true }) call.Reply = WriteGroupAsync(writes, plan.Keys, call.Members, call.Marker);
+            replies[c] = call.Reply;
+        }
+        await Task.WhenAll(replies);
+        foreach (var call in calls)
+        {
+            var written = call.Reply!.Result;
+            for (var k = 0; k < written.Length; k++) results[call.Members[k]] = written[k];
+        }
         if (_lifetime is not null) await RenewLinksAsync(writes, results);
     }
 
@@ -594,11 +634,17 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         if (_feed) args[a++] = ChangeEntries.Element(write, stamp);
     }
 
-    private async Task WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, WriteResult[] results)
+    /// <summary>
+    /// One apply.lua call for <paramref name="members"/> of <paramref name="writes"/>, or apply_marked.lua when it has a
+    /// <paramref name="marker"/> (its key and two arguments, the marker's lifetime and the retry flag, go first). Returns
+    /// the members' results in order, their change-feed entries counted (<see cref="CountChanges"/>).
+    /// </summary>
+    private async Task<WriteResult[]> WriteGroupAsync(IReadOnlyList<ProfileWrite> writes, RedisKey[] allKeys, int[] members, ApplyCall? marker)
     {
-        var keys = new RedisKey[members.Length * ApplyKeysPerWrite];
+        var lead = marker is null ? 0 : 1;
+        var keys = new RedisKey[lead + members.Length * ApplyKeysPerWrite];
         var stamp = WriteStamp.At(time);
-        var argCount = ApplyCallArgumentCount;
+        var argCount = 2 * lead + ApplyCallArgumentCount;
         var byteCount = 0;
         foreach (var m in members)
         {
@@ -608,18 +654,46 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         var args = new RedisValue[argCount];
         var bytes = new ArgumentBytes(stamp, byteCount);
         var a = 0;
-        AddApplyCallArguments(args, ref a, stamp);
         var key = 0;
+        if (marker is not null)
+        {
+            keys[key++] = marker.MarkerKey;
+            args[a++] = store.RetryWindowMs;
+            args[a++] = marker.NextSend();
+        }
+        AddApplyCallArguments(args, ref a, stamp);
+        var written = _feed ? new ProfileWrite[members.Length] : null;
         for (var k = 0; k < members.Length; k++)
         {
-            if (_feed) AddApplyKeys(keys, ref key, writes[members[k]]);
+            var write = writes[members[k]];
+            if (written is not null) written[k] = write;
+            if (_feed) AddApplyKeys(keys, ref key, write);
             else keys[key++] = allKeys[members[k]];
-            AddApplyArguments(args, ref a, writes[members[k]], stamp, bytes);
+            AddApplyArguments(args, ref a, write, stamp, bytes);
         }
 
-        var reply = (RedisResult[])(await scripts.Apply.EvaluateAsync(store.Database, keys, args))!;
-        for (var k = 0; k < members.Length; k++)
-            results[members[k]] = (WriteResult)(int)reply[k];
+        var reply = await (marker is null ? scripts.Apply : scripts.ApplyMarked).EvaluateAsync(store.Database, keys, args);
+        // A string: the results a first run stored in the marker (its reply was lost); they are counted here for the
+        // first time, as nobody counted that reply.
+        var results = reply.Resp2Type == ResultType.BulkString ? StoredResults((string)reply!) : Results((RedisResult[])reply!, 0);
+        if (written is not null) CountChanges(written, results);
+        return results;
+    }
+
+    /// <summary>Write results as apply.lua returns them, from <paramref name="first"/> on.</summary>
+    internal static WriteResult[] Results(RedisResult[] numbers, int first)
+    {
+        var results = new WriteResult[numbers.Length - first];
+        for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)numbers[first + i];
+        return results;
+    }
+
+    /// <summary>Write results as a reply marker stores them (apply_marked.lua, quota_apply.lua): one digit per entry.</summary>
+    internal static WriteResult[] StoredResults(ReadOnlySpan<char> digits)
+    {
+        var results = new WriteResult[digits.Length];
+        for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(digits[i] - '0');
+        return results;
     }
 
     /// <summary>For the read API: on the read connection.</summary>

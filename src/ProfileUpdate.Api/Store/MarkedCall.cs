@@ -9,8 +9,9 @@ namespace ProfileUpdate.Api.Store;
 /// One script call named so that sending it again tells whether it already ran. The script stores its reply under
 /// <see cref="MarkerKey"/> (a declared key in the slot of the call's other keys) for the store's retry window; when the
 /// same call is sent again after its connection broke, the script reads that marker first and answers with the stored
-/// reply instead of doing its work twice. The first send costs one SET, a retry one GET more. Every such call
-/// (<see cref="Quota.QuotaCall"/>) shares this id scheme and this rule for the retry flag.
+/// reply instead of doing its work twice. The first send costs one SET, a retry one GET more. Quota calls
+/// (<see cref="Quota.QuotaCall"/>) and, with the change feed on, the applier's apply calls (<see cref="Profiles.ApplyCall"/>)
+/// share this id scheme and this rule for the retry flag.
 /// </summary>
 public abstract class MarkedCall(string markerKey)
 {

@@ -51,6 +51,13 @@ public static class RedisKeys
     /// </summary>
     public static string QuotaReply(string client, string callId) => $"pu:q:{{{client}}}:r:{callId}";
 
+    /// <summary>
+    /// <c>pu:r:{&lt;client&gt;:p&lt;N&gt;}:&lt;call id&gt;</c>: the reply marker of an apply call (<see cref="MarkedCall"/>, change feed
+    /// on), tagged with a partition of the call's profiles so it shares their slot on Redis Cluster. Outside the
+    /// <c>pu:{…}</c> names of profile data: it is the call's, not the profile's.
+    /// </summary>
+    public static string ApplyReply(string client, int partition, string callId) => $"pu:r:{{{client}:p{partition}}}:{callId}";
+
     /// <summary>The store's layout marker: "profiles:p&lt;Partitions&gt;", written once, checked at every start (StoreLayoutCheck).</summary>
     public const string Layout = "pu:layout";
 

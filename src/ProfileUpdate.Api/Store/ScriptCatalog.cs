@@ -38,6 +38,12 @@ public sealed class ScriptCatalog
     /// <summary>Quota then apply in one call (standalone Redis): see quota_apply.lua.</summary>
     public RedisScript QuotaApply { get; }
 
+    /// <summary>
+    /// apply.lua with a reply marker (apply_marked.lua): the applier's apply calls with the change feed on, so a call sent
+    /// again after its connection broke answers its first run's results instead of logging its changes twice.
+    /// </summary>
+    public RedisScript ApplyMarked { get; }
+
     /// <summary>The scripts without the change feed (benchmarks, tools).</summary>
     public ScriptCatalog() : this(null)
     {
@@ -53,7 +59,8 @@ public sealed class ScriptCatalog
         Apply = RedisScript.WithPrefix("apply", prefix, RedisScript.FromResource("apply"));
         Delete = RedisScript.WithPrefix("delete", prefix, RedisScript.FromResource("delete"));
         QuotaApply = RedisScript.Compose("quota_apply", [Quota, Apply], RedisScript.FromResource("quota_apply"));
+        ApplyMarked = RedisScript.Compose("apply_marked", [Apply], RedisScript.FromResource("apply_marked"));
     }
 
-    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, CountSubmission, RecordChunk, RenewLease, Links, Delete, Unlink, ChangesRead];
+    public IEnumerable<RedisScript> All => [Apply, Quota, QuotaApply, ApplyMarked, CountSubmission, RecordChunk, RenewLease, Links, Delete, Unlink, ChangesRead];
 }

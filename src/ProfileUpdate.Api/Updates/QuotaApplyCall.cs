@@ -53,19 +53,10 @@ public sealed class QuotaApplyCall(StoreConnections store, ScriptCatalog scripts
 
         var reply = await scripts.QuotaApply.EvaluateAsync(store.Database, keys, args);
         var decision = QuotaRepository.Decision(reply, out var stored);
-        WriteResult[] results;
-        if (reply.Resp2Type == ResultType.BulkString)
-        {
-            // The first send's reply, from its marker: one digit per write result.
-            results = new WriteResult[stored.Length];
-            for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(stored[i] - '0');
-        }
-        else
-        {
-            var numbers = (RedisResult[])reply!;
-            results = new WriteResult[numbers.Length - DecisionLength];
-            for (var i = 0; i < results.Length; i++) results[i] = (WriteResult)(int)numbers[DecisionLength + i];
-        }
+        // A string: the first send's reply, from its marker (one digit per write result).
+        var results = reply.Resp2Type == ResultType.BulkString
+            ? ProfileRepository.StoredResults(stored)
+            : ProfileRepository.Results((RedisResult[])reply!, DecisionLength);
         // A replayed reply is counted here for the first time: the first send's was lost before anyone counted it.
         if (profiles.Feed) profiles.CountChanges(units, results);
         return (decision, results);

@@ -89,11 +89,12 @@ public sealed partial class UpdateApplier(
                 // restored (waited for within ReconnectGrace of the loss, so an outage still answers fast), the batch gets
                 // one more try, so a store that has just recovered answers 200 instead of a last 503. A script call may
                 // have run before the connection broke, its reply lost: the retry sends the very same calls (the plan),
-                // and each quota call that ran answers from its reply marker instead of running again, so no update
-                // costs a unit twice or is refused for units it took itself, and (standalone Redis with the quota on:
-                // quota and writes in one call) none is written or fed to the change log twice. Commands the first try
-                // answered keep that answer (completion is first-wins); one its request gave up on (timed out) is still
-                // the applier's to complete, so it counts as open.
+                // a call whose reply arrived is not sent again, and each call that ran answers from its reply marker
+                // instead of running again, so no update costs a unit twice or is refused for units it took itself, and
+                // with the change feed on none is fed to the change log twice (quota_apply.lua's marker, or the apply
+                // calls' own: see WritePlan). Commands the first try answered keep that answer (completion is
+                // first-wins); one its request gave up on (timed out) is still the applier's to complete, so it counts
+                // as open.
                 if (batch.TrueForAll(command => command.CompletedByApplier)) return;
                 await store.WaitForWritesRestoreAsync(restored);
                 await ApplyOnceAsync(plan);
@@ -149,7 +150,23 @@ public sealed partial class UpdateApplier(
         /// marker, so it is remembered (LatestQuota) as of then, never as newer than a decision made in between.
         /// </summary>
         public long? Sent { get; set; }
+
+        /// <summary>Two-step path: the writes once the quota is decided and the ids resolved; a retry sends these.</summary>
+        public PlannedWrites? Writes { get; set; }
+
+        /// <summary>The rewrite through stale remembered links, once looked up; a retry sends this.</summary>
+        public PlannedRewrite? Rewrite { get; set; }
     }
+
+    /// <summary>
+    /// Writes of a batch planned for both tries: their calls (<see cref="WritePlan"/>: with the change feed on, each with a
+    /// reply marker), the command each write belongs to, and per command of the batch its resolved tntId, whether it
+    /// came from the link cache, and its quota state.
+    /// </summary>
+    private sealed record PlannedWrites(WritePlan Calls, List<int> Owners, string?[] TntIds, bool[] Cached, QuotaState?[] Quota);
+
+    /// <summary>The rewrite through stale links, planned for both tries: its calls and the stale link of each write.</summary>
+    private sealed record PlannedRewrite(WritePlan Calls, List<StaleLink> Owners);
 
     private async Task ApplyOnceAsync(BatchPlan plan)
     {
@@ -201,7 +218,7 @@ public sealed partial class UpdateApplier(
                 else Finish(batch[i], found, state);
             }
         }
-        if (stale is not null) await RetryStaleLinksAsync(batch, stale);
+        if (stale is not null) await RetryStaleLinksAsync(plan, stale);
     }
 
     /// <summary>Profiles:Lifetime: the written profiles' links live as long as their hashes (apply.lua renewed those).</summary>
@@ -226,11 +243,36 @@ public sealed partial class UpdateApplier(
 
     /// <summary>
     /// Redis Cluster (a client's quota and its profiles live in different slots), or quota off: quota calls and
-    /// thirdPartyId lookups sent together in one round trip, then one apply script call per hash slot. On a retry the
-    /// quota calls answer from their reply markers and the writes run again: attribute sets are idempotent, but an
-    /// entry the first try's writes appended to the change feed is appended again (docs/api.md §9).
+    /// thirdPartyId lookups sent together in one round trip, then one apply script call per hash slot. A retry after the
+    /// writes were planned sends those very calls again, the quota long decided: the ones whose reply arrived are not
+    /// sent, and with the change feed on each carries a reply marker, so one that ran answers its first run's results and
+    /// appends nothing twice (docs/architecture.md, "Retry after a broken connection"). With the feed off a call that ran
+    /// writes the same values again, which is all it does.
     /// </summary>
     private async Task ApplyInTwoStepsAsync(BatchPlan plan)
+    {
+        var batch = plan.Batch;
+        var planned = plan.Writes ??= await PlanWritesAsync(plan);
+        var (calls, owners, tntIds, cached, quotaStates) = planned;
+        var results = new WriteResult[owners.Count];
+        await repository.WriteAsync(calls, results);
+        List<StaleLink>? stale = null;
+        for (var k = 0; k < owners.Count; k++)
+        {
+            var i = owners[k];
+            var found = results[k] != WriteResult.ProfileNotFound;
+            if (!found && cached[i]) (stale ??= []).Add(new StaleLink(i, tntIds[i]!, quotaStates[i]));
+            else Finish(batch[i], found, quotaStates[i]);
+        }
+        if (stale is not null) await RetryStaleLinksAsync(plan, stale);
+    }
+
+    /// <summary>
+    /// The two-step path's quota decisions and lookups, and the writes they leave: the commands refused (429) or whose
+    /// visitor is unknown are completed here; the others get a write. On a retry before this finished, the quota calls
+    /// answer from their reply markers.
+    /// </summary>
+    private async Task<PlannedWrites> PlanWritesAsync(BatchPlan plan)
     {
         var (batch, byClient) = (plan.Batch, plan.ByClient);
         var sent = plan.Sent ??= latestQuota.Timestamp;
@@ -267,18 +309,7 @@ public sealed partial class UpdateApplier(
             writes.Add(Write(batch[i], tnt));
             owners.Add(i);
         }
-
-        var results = new WriteResult[writes.Count];
-        await repository.WriteAsync(writes, results);
-        List<StaleLink>? stale = null;
-        for (var k = 0; k < owners.Count; k++)
-        {
-            var i = owners[k];
-            var found = results[k] != WriteResult.ProfileNotFound;
-            if (!found && cached[i]) (stale ??= []).Add(new StaleLink(i, tntIds[i]!, admittedQuota[i]));
-            else Finish(batch[i], found, admittedQuota[i]);
-        }
-        if (stale is not null) await RetryStaleLinksAsync(batch, stale);
+        return new PlannedWrites(repository.PlanWrite(writes, markers: true), owners, tntIds, cached, admittedQuota);
     }
 
     /// <summary>An admitted command whose remembered link led to a profile that is gone.</summary>
@@ -292,11 +323,23 @@ public sealed partial class UpdateApplier(
     /// No second quota unit: the one taken for the update stands. Only when the store names the same profile (or none)
     /// is the visitor really unknown.
     /// </summary>
-    private async Task RetryStaleLinksAsync(List<UpdateCommand> batch, List<StaleLink> stale)
+    private async Task RetryStaleLinksAsync(BatchPlan plan, List<StaleLink> stale)
     {
-        // On a retry, those the first try answered stay answered (and unwritten: see ApplyInTwoStepsAsync).
+        // A retry after the rewrite was planned sends the same calls (with the change feed on, each with its reply marker).
+        if ((plan.Rewrite ??= await PlanRewriteAsync(plan.Batch, stale)) is not { } rewrite) return;
+        var results = new WriteResult[rewrite.Owners.Count];
+        await repository.WriteAsync(rewrite.Calls, results); // renews the links' expiry too, under Profiles:Lifetime
+        for (var k = 0; k < results.Length; k++)
+            Finish(plan.Batch[rewrite.Owners[k].Index], results[k] != WriteResult.ProfileNotFound, rewrite.Owners[k].Quota);
+    }
+
+    /// <summary>The rewrite's lookups, and its writes (null when none is left): a visitor really unknown is answered here.</summary>
+    private async Task<PlannedRewrite?> PlanRewriteAsync(List<UpdateCommand> batch, List<StaleLink> stale)
+    {
+        // On a retry before the rewrite was planned, those the first try answered stay answered (and unwritten: see
+        // PlanWritesAsync).
         stale.RemoveAll(link => batch[link.Index].CompletedByApplier);
-        if (stale.Count == 0) return;
+        if (stale.Count == 0) return null;
         var lookups = new List<(string, string)>(stale.Count);
         foreach (var link in stale)
         {
@@ -319,11 +362,7 @@ public sealed partial class UpdateApplier(
             writes.Add(Write(command, tnt));
             owners.Add(stale[j]);
         }
-        if (writes.Count == 0) return;
-        var results = new WriteResult[writes.Count];
-        await repository.WriteAsync(writes, results); // renews the links' expiry too, under Profiles:Lifetime
-        for (var k = 0; k < owners.Count; k++)
-            Finish(batch[owners[k].Index], results[k] != WriteResult.ProfileNotFound, owners[k].Quota);
+        return writes.Count == 0 ? null : new PlannedRewrite(repository.PlanWrite(writes, markers: true), owners);
     }
 
     /// <summary>The update-only write of a command; the thirdPartyId it named goes to the change feed's entry.</summary>

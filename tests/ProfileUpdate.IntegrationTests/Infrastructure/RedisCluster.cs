@@ -48,6 +48,25 @@ public sealed class RedisCluster : IDisposable
 
     public string ConnectionString => string.Join(',', _nodes.Select(n => n.ConnectionString));
 
+    /// <summary>
+    /// Has node i tell clients (CLUSTER NODES, CLUSTER SLOTS, MOVED) that it listens on <paramref name="ports"/>[i] —
+    /// e.g. a proxy in front of it — and waits until every node names every node so; the cluster bus keeps the real ports.
+    /// </summary>
+    public void Announce(IReadOnlyList<int> ports)
+    {
+        for (var i = 0; i < _nodes.Count; i++)
+        {
+            var (exitCode, output) = RunCli(["-p", Port(i), "config", "set", "cluster-announce-port", ports[i].ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            if (exitCode != 0) throw new InvalidOperationException($"redis-cli config set cluster-announce-port failed:\n{output}");
+        }
+        Eventually.WaitUntil(
+            () => Enumerable.Range(0, _nodes.Count).All(i => RunCli(["-p", Port(i), "cluster", "nodes"]).Output is var nodes
+                      && ports.All(p => nodes.Contains($"127.0.0.1:{p}@", StringComparison.Ordinal))),
+            ClusterOkDeadline, "every node of the Redis Cluster to announce the given ports", poll: TimeSpan.FromMilliseconds(200));
+
+        string Port(int i) => _nodes[i].Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public void Dispose()
     {
         foreach (var node in _nodes) node.Dispose();

@@ -31,7 +31,9 @@ public sealed class ReplyDroppingProxy : IAsyncDisposable
         _accepting = AcceptAsync();
     }
 
-    public string ConnectionString => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public string ConnectionString => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Requests seen (on any connection, before or after the cut) that contain the armed pattern.</summary>
     public int Matches => Volatile.Read(ref _matches);

@@ -33,4 +33,17 @@ public sealed class RedisKeysTests
         // A tntId with braces cannot move the hash tag: the client code (no braces) and the partition are the tag.
         Assert.StartsWith("pu:{demo:p", RedisKeys.Profile("demo", "}{x}", 64), StringComparison.Ordinal);
     }
+    [Fact]
+    public void An_apply_call_s_reply_marker_shares_its_partition_s_hash_tag_outside_the_profile_data_names()
+    {
+        var tntBase = "0123456789abcdef0123456789abcdef";
+        var partition = RedisKeys.Partition(tntBase, 64);
+        var marker = RedisKeys.ApplyReply("demo", partition, "abc1");
+        Assert.Equal($"pu:r:{{demo:p{partition}}}:abc1", marker);
+        Assert.Equal(Tag(RedisKeys.Profile("demo", tntBase, 64)), Tag(marker));
+        // Scans for a client's profile data ("pu:{<client>:*") never see a marker.
+        Assert.False(marker.StartsWith("pu:{demo:", StringComparison.Ordinal));
+
+        static string Tag(string key) => key[key.IndexOf('{', StringComparison.Ordinal)..(key.IndexOf('}', StringComparison.Ordinal) + 1)];
+    }
 }

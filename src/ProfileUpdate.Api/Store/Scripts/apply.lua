@@ -30,11 +30,13 @@
 --   (it only removes attributes) only when it created its profile or HDEL removed at least one field — removing
 --   attributes that are not there changes nothing, so it has no entry, and its result is 3 instead of 1. The count of
 --   HDEL's replies costs no command, and an entry that sets something ('!') is decided as before.
--- quota_apply.lua calls this as a function with (KEYS, ARGV, first key, first argument, entries) so that it reads its
--- share of the arguments in place; run on its own, the script takes all of KEYS and ARGV.
+-- quota_apply.lua and apply_marked.lua call this as a function with (KEYS, ARGV, first key, first argument[, entries])
+-- so that it reads its share of the arguments in place (entries left out: every key from the first on); run on its own,
+-- the script takes all of KEYS and ARGV.
 -- Returns, per entry: 0 profile not found (nothing written), 1 applied, 2 created, 3 (feed on) applied without an entry.
 local k, a, count = ...
-if not k then k, a, count = 1, 1, FEED and #KEYS / 2 or #KEYS end
+if not k then k, a = 1, 1 end
+if not count then count = FEED and (#KEYS - k + 1) / 2 or #KEYS - k + 1 end
 local now = ARGV[a]
 a = a + 1
 if FEED then
