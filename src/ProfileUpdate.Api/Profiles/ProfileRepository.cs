@@ -348,7 +348,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         for (var g = 0; g < groups.Length; g++)
         {
             var first = writes[groups[g][0]];
-            var marker = markers && _feed ? new ApplyCall(first.Client, RedisKeys.Partition(VisitorIds.TntBase(first.TntId), layout.Partitions)) : null;
+            var marker = markers && _feed ? new ApplyCall(first.Client, layout.Partition(VisitorIds.TntBase(first.TntId))) : null;
             calls[g] = new WritePlan.Call(groups[g], marker);
         }
         return new WritePlan(writes, keys, calls);

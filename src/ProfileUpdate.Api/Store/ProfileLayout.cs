@@ -16,6 +16,9 @@ public sealed class ProfileLayout(StoreConnections store, IOptions<ProfileUpdate
     /// <summary>Profiles:Partitions.</summary>
     public int Partitions { get; } = options.Value.Profiles.Partitions;
 
+    /// <summary>The partition of a tntId base: its profile's (and on Redis Cluster its change log's) hash tag.</summary>
+    public int Partition(string tntBase) => RedisKeys.Partition(tntBase, Partitions);
+
     /// <summary>The profile hash of a tntId base.</summary>
     public RedisKey Profile(string client, string tntBase) => RedisKeys.Profile(client, tntBase, Partitions);
 
@@ -24,12 +27,12 @@ public sealed class ProfileLayout(StoreConnections store, IOptions<ProfileUpdate
 
     /// <summary>The change log a write to this profile appends to.</summary>
     public RedisKey Log(string client, string tntBase) =>
-        RedisKeys.ChangeLog(client, store.IsCluster ? RedisKeys.Partition(tntBase, Partitions) : 0);
+        RedisKeys.ChangeLog(client, store.IsCluster ? Partition(tntBase) : 0);
 
     /// <summary>A write's profile hash and the change log it appends to, the profile's partition computed once.</summary>
     public (RedisKey Profile, RedisKey Log) ProfileAndLog(string client, string tntBase)
     {
-        var partition = RedisKeys.Partition(tntBase, Partitions);
+        var partition = Partition(tntBase);
         return (RedisKeys.ProfileInPartition(client, partition, tntBase), RedisKeys.ChangeLog(client, store.IsCluster ? partition : 0));
     }
 
