@@ -33,6 +33,7 @@ public sealed class RedisKeysTests
         // A tntId with braces cannot move the hash tag: the client code (no braces) and the partition are the tag.
         Assert.StartsWith("pu:{demo:p", RedisKeys.Profile("demo", "}{x}", 64), StringComparison.Ordinal);
     }
+
     [Fact]
     public void An_apply_call_s_reply_marker_shares_its_partition_s_hash_tag_outside_the_profile_data_names()
     {
