@@ -146,11 +146,11 @@ public sealed class RefusedUpdateQuotaTests : IDisposable
         using var admin = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
 
         // A unit used in the current minute frees when minute + 1441 starts, more than a day away: the store reports
-        // the window itself (its cap), and so does a refusal 10 s later, as the store would.
-        Assert.Equal("\"updates\";r=999999;t=86400", await UpdateRateLimitAsync(http, client));
+        // exactly that (86,460 s less the 20 s into the minute), and a refusal 10 s later counts down, as the store would.
+        Assert.Equal("\"updates\";r=999999;t=86440", await UpdateRateLimitAsync(http, client));
         time.Advance(TimeSpan.FromSeconds(10));
         var before = await ScriptCallsAsync(admin);
-        Assert.Equal("\"updates\";r=999999;t=86400", await RefusedRateLimitAsync(http, client));
+        Assert.Equal("\"updates\";r=999999;t=86430", await RefusedRateLimitAsync(http, client));
         Assert.Equal(before, await ScriptCallsAsync(admin));
 
         // In the next minute that unit is less than a day from freeing: the reset counts down.

@@ -60,10 +60,6 @@ public sealed class LatestQuota(QuotaRepository quota, TimeProvider time, IOptio
         var age = time.GetElapsedTime(seen.SentAt);
         if (age > maxAge) return null;
         if (seen.ResetSeconds == 0) return new QuotaState(limit, seen.Remaining, 0);
-        // The store caps the reset at the window (a unit of the current minute frees up to a minute later than that), so
-        // a capped reset says only "at least the window": reported as it was, it is never earlier than the store's now,
-        // and later by at most the decision's age.
-        if (seen.ResetSeconds >= QuotaRepository.WindowSeconds) return new QuotaState(limit, seen.Remaining, seen.ResetSeconds);
         // The oldest unit has freed since: more remain than the decision says, and when the next frees is unknown.
         if (age >= TimeSpan.FromSeconds(seen.ResetSeconds)) return null;
         // Whole seconds elapsed: the reported reset is never earlier than the store's would be now.

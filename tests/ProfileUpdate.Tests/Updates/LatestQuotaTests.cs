@@ -46,11 +46,12 @@ public sealed class LatestQuotaTests
     }
 
     [Fact]
-    public async Task A_capped_reset_stays_at_the_window_as_the_store_would_report_it()
+    public async Task A_reset_beyond_the_window_counts_down_as_the_store_would_report_it()
     {
-        _latest.Record("demo", Decision(999, QuotaRepository.WindowSeconds), _latest.Timestamp);
+        // A unit used this minute frees up to a minute more than the window away; the store says so exactly, no cap.
+        _latest.Record("demo", Decision(999, QuotaRepository.WindowSeconds + 40), _latest.Timestamp);
         _time.Advance(TimeSpan.FromSeconds(4));
-        Assert.Equal(new QuotaState(Limit, 999, QuotaRepository.WindowSeconds), await _latest.ForRefusalAsync("demo", Limit));
+        Assert.Equal(new QuotaState(Limit, 999, QuotaRepository.WindowSeconds + 36), await _latest.ForRefusalAsync("demo", Limit));
     }
 
     [Fact]

@@ -73,11 +73,11 @@ end
 redis.call('HSET', key, 'sum', int(sum), 'lo', int(lo), 'hi', int(minute))
 redis.call('EXPIRE', key, ARGV[4])
 
--- Reported waits are capped at the window itself: only when the whole quota was used within the current minute is the
--- true wait longer (by under a minute), and a retry then is answered with the few seconds that remain.
-local WINDOW = 86400
+-- Reported waits are exact, never capped at the window: a unit used during the current minute frees when minute + 1441
+-- starts, up to a minute more than 86,400 s away, and a client that waits a shorter Retry-After would only be refused
+-- again. So 't' of the RateLimit header can exceed the policy's 'w' by under a minute.
 local reset = 0
-if sum > 0 then reset = math.min(WINDOW, math.ceil((lo + SLOTS) * 60 - now)) end
+if sum > 0 then reset = math.ceil((lo + SLOTS) * 60 - now) end
 
 -- Denied units: when will enough have expired for one more? Walk the minutes from the oldest until sum drops below the limit.
 local retry = 0
@@ -90,7 +90,7 @@ if admitted < want then
     if excess <= 0 then break end
     m = m + 1
   end
-  retry = math.min(WINDOW, math.ceil((m + SLOTS) * 60 - now))
+  retry = math.ceil((m + SLOTS) * 60 - now)
   if retry < 1 then retry = 1 end
 end
 if marker then redis.call('SET', marker, string.format('%d,%d,%d,%d', admitted, limit - sum, reset, retry), 'PX', ARGV[5]) end
