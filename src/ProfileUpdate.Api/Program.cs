@@ -8,6 +8,7 @@ using ProfileUpdate.Api.Updates;
 using ProfileUpdate.Api.Visits;
 
 if (HealthProbe.RunIfRequested(args) is { } probeExitCode) return probeExitCode;
+StartupFailure.ReportUntilStarted();
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -18,6 +19,7 @@ builder.Services.AddOperations();
 builder.Services.AddApiDocumentation();
 
 var app = builder.Build();
+app.Lifetime.ApplicationStarted.Register(StartupFailure.Started);
 
 app.UseServiceRequestLogging();
 app.UseErrorHandling();

@@ -15,7 +15,11 @@ public static class ServiceComposition
 {
     public static IServiceCollection AddProfileUpdate(this IServiceCollection services)
     {
-        services.AddOptions<ProfileUpdateOptions>().BindConfiguration(ProfileUpdateOptions.Section).ValidateOnStart();
+        // A misspelled setting (ProfileUpdate__Quotaa__Limit) would otherwise be ignored without a word, leaving the default in
+        // force: the service refuses to start instead, naming the key it does not know.
+        services.AddOptions<ProfileUpdateOptions>()
+            .BindConfiguration(ProfileUpdateOptions.Section, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, ProfileUpdateOptionsValidator>();
         services.AddSingleton<IValidateOptions<ProfileUpdateOptions>, CrossFieldOptionsValidator>();
         services.AddSingleton(TimeProvider.System);

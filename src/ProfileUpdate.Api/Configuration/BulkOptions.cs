@@ -20,7 +20,7 @@ public sealed class BulkOptions
     [Range(1, 64)] public int MaxConcurrentBatches { get; set; } = 2;
 
     /// <summary>Spool space for every accepted batch not yet complete; an upload that does not fit gets 503.</summary>
-    [Range(1_048_576, long.MaxValue)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
+    [AtLeast(1_048_576)] public long MaxSpoolBytes { get; set; } = 1_073_741_824;
 
     /// <summary>
     /// The longest row line read from a batch file, in bytes. A row is already refused when it is longer than any valid
@@ -51,7 +51,7 @@ public sealed class BulkOptions
     /// at a time, each followed by a pause as long as the chunk took, so they keep their latency while a batch applies
     /// (README, Bulk at scale, has the measurements). Zero: batches never give way.
     /// </summary>
-    [Range(0, int.MaxValue)] public int YieldAboveUpdatesPerSecond { get; set; } = 1000;
+    [AtLeast(0)] public int YieldAboveUpdatesPerSecond { get; set; } = 1000;
 
     /// <summary>A batch whose instance has not renewed its lease for this long, and that nobody resumed, is reported stuck.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan LeaseTimeout { get; set; } = TimeSpan.FromMinutes(2);

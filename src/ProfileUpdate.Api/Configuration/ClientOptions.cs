@@ -4,7 +4,7 @@ namespace ProfileUpdate.Api.Configuration;
 public sealed class ClientOptions
 {
     /// <summary>Overrides <see cref="QuotaOptions.Limit"/> for this client.</summary>
-    [Range(1, long.MaxValue)] public long? QuotaLimit { get; set; }
+    [AtLeast(1)] public long? QuotaLimit { get; set; }
 
     /// <summary>Bearer tokens that open this client; several so they can be rotated without downtime.</summary>
     public List<string> Tokens { get; set; } = [];

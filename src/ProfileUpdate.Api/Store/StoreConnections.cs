@@ -31,7 +31,17 @@ public sealed class StoreConnections : IDisposable
             Description = "Redis from ConnectionStrings:Redis";
         }
 
-        var config = ConfigurationOptions.Parse(connectionString);
+        ConfigurationOptions config;
+        try
+        {
+            config = ConfigurationOptions.Parse(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            // The client's own words name the bad part ("Keyword 'x' is not supported"); the string itself is not repeated,
+            // as it may hold a password.
+            throw new InvalidOperationException($"ConnectionStrings:Redis (environment: ConnectionStrings__Redis) is not a valid Redis connection string: {ex.Message}", ex);
+        }
         config.AbortOnConnectFail = false;
         // Fail fast while disconnected instead of queueing: a request must get its 503 within the request timeout,
         // never hang on a backlog that may never drain.
