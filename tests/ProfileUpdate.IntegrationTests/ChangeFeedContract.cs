@@ -205,6 +205,31 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     }
 
     [SkippableFact]
+    public async Task Every_entry_of_a_profile_names_it_by_the_tntId_the_read_api_shows_whatever_form_the_write_gave()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        var tntBase = $"{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-{Random.Shared.Next(100_000, 999_999)}";
+        var first = $"{tntBase}.01_00";
+        Assert.Equal(first, await Wire.VisitAsync(_http, client, tntId: first, parameters: new Dictionary<string, string> { ["a"] = "0" })); // created
+        await UpdateAsync(client, $"mboxPC={tntBase}&profile.a=1");                                                  // without a location hint
+        await UpdateAsync(client, $"mboxPC={tntBase}.99_9&profile.a=2");                                             // another hint
+        await Wire.VisitAsync(_http, client, tntId: $"{tntBase}.7_7", parameters: new Dictionary<string, string> { ["a"] = "3" });
+        await BatchAsync(client, "profile/batchUpdate", $"batch=pcId,a\n{tntBase}.5_5,4\n");                       // bulk v1
+        await BatchAsync(client, "v2/profile/batchUpdate", $"batch=pcId,a\n{tntBase},5\n");                        // bulk v2
+        var profile = await Wire.ReadByTntAsync(_http, client, $"{tntBase}.3_3");
+        Assert.Equal(first, profile!.Value.GetProperty("tntId").GetString());
+        using (var deleted = await _http.DeleteAsync($"/rest/v1/profiles/{tntBase}?client={client}"))
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        var (changes, _) = await PullAsync(client);
+        Assert.Equal(["created a=0", "updated a=1", "updated a=2", "updated a=3", "updated a=4", "updated a=5", "deleted "],
+            changes.Select(c => $"{c.GetProperty("kind").GetString()} {Set(c)}").ToArray());
+        // One name for the profile throughout, the read API's: a consumer drops what it holds under the name it was given.
+        Assert.All(changes, c => Assert.Equal(first, c.GetProperty("tntId").GetString()));
+    }
+
+    [SkippableFact]
     public async Task A_removal_that_finds_nothing_to_remove_has_no_entry_on_any_write_path()
     {
         SkipWithoutStore();

@@ -25,7 +25,8 @@
 -- Change feed (FEED, see feed.lua): ARGV after now is the log cap (FEED_CAP); each entry has a second key, its log
 --   (the one of its client and, on a cluster, its partition), right after its profile hash, and one more argument after
 --   its other ones: the entry's log element as the service built it ('u<now>', '!', '?' or '-', the JSON). An entry that
---   wrote is logged (its 'u' made a 'c' when it created the profile); one that wrote nothing (update-only, profile
+--   wrote is logged (its 'u' made a 'c' when it created the profile; for a profile that existed, the tntId in it made
+--   the one the profile was created with, feed_named); one that wrote nothing (update-only, profile
 --   missing) is not; one flagged '?' (it sets and removes nothing) only when it created its profile; one flagged '-'
 --   (it only removes attributes) only when it created its profile or HDEL removed at least one field — removing
 --   attributes that are not there changes nothing, so it has no entry, and its result is 3 instead of 1. The count of
@@ -112,7 +113,7 @@ for i = 1, count do
     if FEED then
       local flag = string.byte(body, 2 + #now) -- the flag after 'u<now>'
       if created or flag == 33 or (flag == 45 and removed > 0) then -- '!', or '-' that removed something
-        if created then body = 'c' .. string.sub(body, 2) end
+        if created then body = 'c' .. string.sub(body, 2) else body = feed_named(key, now, body) end
         feed_append(log, now, body)
       elseif flag == 45 then
         result[i] = 3 -- applied, no entry: the service counts no change for it

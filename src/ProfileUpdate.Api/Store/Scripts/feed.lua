@@ -47,6 +47,18 @@ local function feed_append(log, now, element)
     buf[#buf + 1] = element
   end
 end
+-- An entry names its profile by the tntId the profile was created with ('_:t', the tntId the read API shows), whatever
+-- form the write gave (another location hint, or none), so every entry of one profile carries the same tntId. The
+-- service's element starts '<kind><now><flag>{"tntId":"<tntId as given>"' and a tntId holds no character JSON escapes:
+-- the id is swapped in only when it differs (one HGET, only for an entry logged for a profile that existed).
+local function feed_named(key, now, element)
+  local t = redis.call('HGET', key, '_:t')
+  if not t then return element end
+  local s = #now + 12 -- the last character before the id: 'u', now, the flag and '{"tntId":"'
+  local e = string.find(element, '"', s + 1, true)
+  if not e or string.sub(element, s + 1, e - 1) == t then return element end
+  return string.sub(element, 1, s) .. t .. string.sub(element, e)
+end
 local function feed_flush()
   for _, log in ipairs(feed_order) do
     local buf = feed_logs[log].buf
