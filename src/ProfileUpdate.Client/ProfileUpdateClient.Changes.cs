@@ -76,7 +76,8 @@ public sealed partial class ProfileUpdateClient
     /// <param name="cancellationToken">Stops following (the enumeration then throws <see cref="OperationCanceledException"/>).</param>
     /// <exception cref="ProfileUpdateException">
     /// 410 (an <c>event: gone</c> mid-stream, or a 410 answer) with the service's message: the entries after the last one
-    /// yielded were trimmed, so the caller must re-read the profiles it needs and follow again from the oldest entry
+    /// yielded were trimmed, or the log they were in was lost and started anew (a store restarted without persistence), so
+    /// the caller must re-read the profiles it needs and follow again from the oldest entry
     /// (<paramref name="after"/> null). 404 when the feed is off (the message names the setting); 401 for a wrong token;
     /// 400 for a cursor of another feed. These are not retried.
     /// </exception>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ProfileUpdate.Api.Changes;
+using ProfileUpdate.Api.Store;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
@@ -202,6 +203,115 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
         // The cursor of the oldest kept entry is still good: nothing after it was lost.
         var (fromSecond, _) = await PullAsync(client, kept[0].GetProperty("id").GetString(), limit: 1);
         Assert.Equal("m=1", Set(Assert.Single(fromSecond)));
+    }
+
+    /// <summary>
+    /// Loses the client's change logs as a store restarted without persistence does (the embedded store, Redis without
+    /// RDB/AOF), keeping its profiles: the next write starts each log anew at its first position.
+    /// </summary>
+    private async Task LoseLogsAsync(string client)
+    {
+        var db = fixture.Store.GetDatabase();
+        for (var n = 0; n < Logs; n++) await db.KeyDeleteAsync(RedisKeys.ChangeLog(client, n));
+    }
+
+    private async Task<(HttpStatusCode Status, string Message)> ProblemAsync(string client, string? after, string? lastEventId = null, bool stream = false)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/rest/v1/changes?client={client}" + (after is null ? "" : $"&after={after}"));
+        if (stream || lastEventId is not null) request.Headers.Accept.ParseAdd("text/event-stream");
+        if (lastEventId is not null) request.Headers.Add("Last-Event-ID", lastEventId);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        if (response.StatusCode == HttpStatusCode.OK) return (response.StatusCode, await (stream || lastEventId is not null ? Task.FromResult("") : response.Content.ReadAsStringAsync()));
+        return (response.StatusCode, await Wire.ProblemMessageAsync(response));
+    }
+
+    [SkippableFact]
+    public async Task A_cursor_of_a_lost_log_answers_410_and_never_reads_the_log_that_replaced_it()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(_http, client, thirdPartyId: "lost-1", parameters: new Dictionary<string, string> { ["n"] = "1" });
+        for (var i = 2; i <= 5; i++) await UpdateAsync(client, $"mbox3rdPartyId=lost-1&profile.n={i}");
+        var (old, fifth) = await PullAsync(client);
+        Assert.Equal(5, old.Count);
+        var second = old[1].GetProperty("id").GetString()!;
+
+        await LoseLogsAsync(client);
+        for (var i = 1; i <= 2; i++) await UpdateAsync(client, $"mbox3rdPartyId=lost-1&profile.new={i}");
+        // The old cursors name positions the new log also has (2) or will have (5): neither reads it.
+        foreach (var cursor in new[] { fifth, second })
+        {
+            var (status, message) = await ProblemAsync(client, cursor);
+            Assert.Equal(HttpStatusCode.Gone, status);
+            Assert.Contains("started anew", message, StringComparison.Ordinal);
+            Assert.DoesNotContain("reaches back", message, StringComparison.Ordinal);
+        }
+        for (var i = 3; i <= 7; i++) await UpdateAsync(client, $"mbox3rdPartyId=lost-1&profile.new={i}");
+        // Once the new log is longer than the old one was: still 410, for a page and for a stream by after= or Last-Event-ID.
+        Assert.Equal(HttpStatusCode.Gone, (await ProblemAsync(client, fifth)).Status);
+        Assert.Equal(HttpStatusCode.Gone, (await ProblemAsync(client, second)).Status);
+        await NoStreamsOpenAsync();
+        var (byAfter, byAfterMessage) = await ProblemAsync(client, fifth, stream: true);
+        Assert.Equal(HttpStatusCode.Gone, byAfter);
+        Assert.Contains("started anew", byAfterMessage, StringComparison.Ordinal);
+        var (byHeader, byHeaderMessage) = await ProblemAsync(client, null, lastEventId: fifth);
+        Assert.Equal(HttpStatusCode.Gone, byHeader);
+        Assert.Contains("without Last-Event-ID", byHeaderMessage, StringComparison.Ordinal);
+
+        // Read without a cursor, the new log is whole, and its own cursors read on.
+        var (fresh, _) = await PullAsync(client);
+        Assert.Equal(Enumerable.Range(1, 7).Select(i => $"new={i}"), fresh.Select(Set));
+        Assert.Equal(Enumerable.Range(4, 4).Select(i => $"new={i}"), (await PullAsync(client, fresh[2].GetProperty("id").GetString())).Changes.Select(Set));
+    }
+
+    [SkippableFact]
+    public async Task A_stream_whose_log_is_lost_while_it_follows_ends_with_gone()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(_http, client, thirdPartyId: "lost-2", parameters: new Dictionary<string, string> { ["n"] = "1" });
+        await NoStreamsOpenAsync();
+        using var stream = await SseReader.OpenAsync(_http, $"/rest/v1/changes?client={client}");
+        Assert.Equal("created", (await stream.NextEventAsync()).Event);
+        await UpdateAsync(client, "mbox3rdPartyId=lost-2&profile.n=2");
+        Assert.Equal("updated", (await stream.NextEventAsync()).Event);
+
+        await LoseLogsAsync(client);
+        for (var i = 1; i <= 3; i++) await UpdateAsync(client, $"mbox3rdPartyId=lost-2&profile.new={i}");
+        var events = await stream.ReadToEndAsync();
+        // Nothing of the new log is sent as if it followed the old one's entries: the stream ends with gone.
+        Assert.Equal("gone", Assert.Single(events).Event);
+        using var notice = JsonDocument.Parse(events[0].Data);
+        Assert.Contains("started anew", notice.RootElement.GetProperty("message").GetString()!, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_cursor_ahead_of_its_log_and_one_of_the_earlier_format_answer_410_saying_which()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(_http, client, thirdPartyId: "ahead-1");
+        for (var i = 1; i <= 3; i++) await UpdateAsync(client, $"mbox3rdPartyId=ahead-1&profile.n={i}");
+        var (entries, next) = await PullAsync(client);
+        Assert.Equal(4, entries.Count);
+
+        // The log's own identity, a position past its newest entry: what a log that lost its newest entries (a failover
+        // to a replica that had not received them) meets.
+        Assert.Equal(CursorFormat.Valid, ChangeCursor.TryDecode(next, Logs, out var position));
+        var positions = position.Positions.ToArray();
+        var n = Array.FindIndex(positions, p => p > 0);
+        positions[n] += 21;
+        var (status, message) = await ProblemAsync(client, ChangeCursor.Encode(positions, position.Identity));
+        Assert.Equal(HttpStatusCode.Gone, status);
+        Assert.Contains("ahead of the change log", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("reaches back", message, StringComparison.Ordinal);
+
+        // A cursor of the format without the log's identity ('AgEFAA' on one log: position 5) cannot be checked: 410.
+        var earlier = new List<byte> { 2, (byte)Logs, 5 };
+        earlier.AddRange(new byte[Logs]);
+        var (earlierStatus, earlierMessage) = await ProblemAsync(client, System.Buffers.Text.Base64Url.EncodeToString(earlier.ToArray()));
+        Assert.Equal(HttpStatusCode.Gone, earlierStatus);
+        Assert.Contains("format", earlierMessage, StringComparison.Ordinal);
     }
 
     [SkippableFact]

@@ -18,7 +18,7 @@ namespace ProfileUpdate.Api.Changes;
 /// out) does not end the stream: it is retried after a back-off of at most 5 s, heartbeats going on.
 /// </summary>
 /// <param name="appended">The signal's wait taken before <paramref name="firstPage"/> was read.</param>
-public sealed class ChangeStream(string client, long[]? position, ChangeRead firstPage, Task appended, ChangeLog log, ChangeStreams streams,
+public sealed class ChangeStream(string client, ChangePosition? position, ChangeRead firstPage, Task appended, ChangeLog log, ChangeStreams streams,
     ChangeLogSignal signal, ChangesOptions options)
     : IResult
 {
@@ -53,9 +53,9 @@ public sealed class ChangeStream(string client, long[]? position, ChangeRead fir
             {
                 if (page.OutOfRange)
                 {
-                    // The reader fell behind the log's trimming while connected: it cannot continue from here.
-                    WriteNotice(writer, "gone",
-                        "The change log no longer holds the entries after the last one sent (they were trimmed): resume from the oldest retained entry (no Last-Event-ID).");
+                    // The reader fell behind the log's trimming while connected, or the log was lost and started anew
+                    // (its identity changed): it cannot continue from here.
+                    WriteNotice(writer, "gone", ChangesEndpoints.GoneMessage(client, page, stream: true));
                     await FlushAsync(context, writer, aborted);
                     return;
                 }

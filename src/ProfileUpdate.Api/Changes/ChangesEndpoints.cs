@@ -36,16 +36,23 @@ public static class ChangesEndpoints
         var stream = context.Request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.OrdinalIgnoreCase);
         // A reconnecting EventSource sends the last id it received; it wins over the URL's after (the URL is the first one's).
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
-        var cursor = stream && lastEventId.Length > 0 ? lastEventId : after;
-        long[]? position = null;
+        var fromHeader = stream && lastEventId.Length > 0;
+        var cursor = fromHeader ? lastEventId : after;
+        ChangePosition? position = null;
         if (!string.IsNullOrEmpty(cursor))
         {
             // Until the store has answered once, whether it is a cluster (the cursor's shape) is not known.
             if (!await services.Log.SettleLogsAsync())
                 return Problems.Unavailable(context, options.Store.RetryAfterSeconds,
                     "The profile store has not answered since this instance started, so the cursor cannot be read yet; retry after the Retry-After interval.");
-            if (!ChangeCursor.TryDecode(cursor, services.Log.Logs, out var decoded))
-                return Problems.BadRequest($"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
+            switch (ChangeCursor.TryDecode(cursor, services.Log.Logs, out var decoded))
+            {
+                case CursorFormat.Invalid:
+                    return Problems.BadRequest($"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
+                case CursorFormat.Earlier:
+                    return Problems.Create(StatusCodes.Status410Gone,
+                        $"The cursor is of the format this feed used before its cursors named the change log they belong to, so it cannot be checked against the log client {client.Code} has now. {Restart(fromHeader)}");
+            }
             position = decoded;
         }
         var size = DefaultLimit;
@@ -61,7 +68,7 @@ public static class ChangesEndpoints
             // Taken before the first read: an entry appended right after it wakes the stream instead of waiting for a poll.
             var appended = stream ? services.Signal.NextAppendAsync(client.Code) : null;
             var read = await services.Log.ReadAsync(client.Code, position, stream ? ChangeStream.PageSize : size);
-            if (read.OutOfRange) return Gone(client.Code, read);
+            if (read.OutOfRange) return Problems.Create(StatusCodes.Status410Gone, GoneMessage(client.Code, read, fromHeader));
             if (stream)
             {
                 handedOver = true; // the stream releases its slot when it ends
@@ -76,10 +83,23 @@ public static class ChangesEndpoints
         }
     }
 
-    private static ProblemHttpResult Gone(string client, ChangeRead read) =>
-        Problems.Create(StatusCodes.Status410Gone, read.Oldest is { } oldest
-            ? $"The cursor is outside what the change log of client {client} holds: it keeps the most recent entries only, and now reaches back to {oldest.At}, the time of its oldest entry (cursor {oldest.Id} is the position just before that entry). Read again without after to start from there, after re-reading the profiles you need."
-            : $"The cursor is outside what the change log of client {client} holds: the log is empty (it was reset). Read again without after.");
+    /// <summary>Why a cursor cannot be read from (a page's 410, a stream's <c>gone</c> event), and what to do.</summary>
+    /// <param name="stream">The cursor came from the stream (its Last-Event-ID, or the position it reached): say so in the advice.</param>
+    internal static string GoneMessage(string client, ChangeRead read, bool stream) => read.Gap switch
+    {
+        ChangeGap.Trimmed when read.Oldest is { } oldest =>
+            $"The cursor is older than what the change log of client {client} holds: it keeps the most recent entries only, and now reaches back to {oldest.At}, the time of its oldest entry (cursor {oldest.Id} is the position just before that entry). {Restart(stream)}",
+        ChangeGap.Ahead =>
+            $"The cursor is ahead of the change log of client {client}: it points past the newest entry the log holds. The log lost its newest entries (a failover to a replica that had not received them), or the cursor is not one this feed gave for this client; entries after it cannot be told apart from new ones. {Restart(stream)}",
+        ChangeGap.Trimmed =>
+            $"The cursor is older than what the change log of client {client} holds: it keeps the most recent entries only. {Restart(stream)}",
+        _ =>
+            $"The cursor does not belong to the change log client {client} has now: the log was lost since the cursor was made (the store restarted without persistence, or its data was deleted) and has started anew, so the entries after the cursor are gone and its positions mean nothing in the new log (or the cursor was made for another client's feed). {Restart(stream)}",
+    };
+
+    private static string Restart(bool stream) => stream
+        ? "Re-read the profiles you need, then reconnect without Last-Event-ID (and without after) to start from the oldest entry kept."
+        : "Re-read the profiles you need, then read again without after to start from the oldest entry kept.";
 
     private static string Clip(string value) => value.Length <= 64 ? value : value[..64] + "…";
 }

@@ -5,10 +5,15 @@
 -- Element: '<kind><epoch ms><flag><body>': kind 'c' created, 'u' updated, 'd' deleted; flag '!' (or '?': a write that
 -- changes no attribute, logged only when it created its profile; or '-': a write that only removes attributes, logged
 -- only when it created its profile or removed one that was there); body the entry's JSON from the service, or for a
--- delete '<tntId>\t<thirdPartyId>'. The head element alone carries its sequence number in front, '#<seq>;': an
--- element's sequence number is the head's plus its index, so the log's positions need no counter key and no number is
--- formatted per entry (measured: formatting the sequence number and the time for each element cost Redis more than
--- pushing it).
+-- delete '<tntId>\t<thirdPartyId>'. The head element alone carries its sequence number and the log's identity in
+-- front, '#<seq>:<identity>;': an element's sequence number is the head's plus its index, so the log's positions need
+-- no counter key and no number is formatted per entry (measured: formatting the sequence number and the time for each
+-- element cost Redis more than pushing it). The identity is the store's clock (TIME, '<s>.<us>') when the log's first
+-- element was pushed, carried over whenever trimming moves the head: a log that is lost (a store restarted without
+-- persistence, the key deleted) starts again at sequence number 1 under a new identity, and the service refuses a
+-- cursor made for another identity instead of reading the new log's positions as the old one's (docs/architecture.md,
+-- "Change feed"). A log written before identities has the head '#<seq>;' (identity empty) and keeps it.
+-- Costs nothing per write: TIME runs once per log, when it is created.
 -- The time never goes back within a log (an entry takes the later of the writer's clock and the last entry's time), so
 -- the service can merge a cluster's partitions by time.
 -- The service builds a write's element itself ('u<now>' and flag and body, apply.lua turns the 'u' into 'c' for a
@@ -21,7 +26,7 @@ local FEED, FEED_CAP = true, 0
 local feed_logs, feed_order = {}, {}
 -- The time of an element, and its sequence number when it is a head: '#<seq>;' then '<kind><ms>'.
 local function feed_parse(element)
-  local seq, rest = string.match(element, '^#(%d+);(.*)$')
+  local seq, rest = string.match(element, '^#(%d+)[^;]*;(.*)$')
   return tonumber(string.match(rest or element, '^%a(%d+)')), seq and tonumber(seq)
 end
 -- Appends one element '<kind><now><flag><body>' to a log; each log's elements are pushed together by feed_flush (one
@@ -42,7 +47,8 @@ local function feed_append(log, now, element)
   if state.later then element = string.sub(element, 1, 1) .. state.later .. string.sub(element, 2 + #now) end
   local buf = state.buf
   if state.empty and #buf == 0 then
-    buf[1] = '#1;' .. element -- the first element ever is the head: sequence number 1
+    local t = redis.call('TIME')
+    buf[1] = '#1:' .. t[1] .. '.' .. t[2] .. ';' .. element -- the first element of a log is the head: sequence number 1
   else
     buf[#buf + 1] = element
   end
@@ -69,11 +75,11 @@ local function feed_flush()
       len = redis.call('RPUSH', log, unpack(buf, s, e))
     end
     if len > FEED_CAP then
-      local _, first = feed_parse(redis.call('LINDEX', log, 0))
+      local first, identity = string.match(redis.call('LINDEX', log, 0), '^#(%d+)(:?[^;]*);')
       local drop = len - FEED_CAP
       redis.call('LTRIM', log, drop, -1)
       local head = redis.call('LINDEX', log, 0)
-      redis.call('LSET', log, 0, '#' .. (first + drop) .. ';' .. (string.match(head, '^#%d+;(.*)$') or head))
+      redis.call('LSET', log, 0, '#' .. (tonumber(first) + drop) .. identity .. ';' .. (string.match(head, '^#[^;]*;(.*)$') or head))
     end
   end
   feed_logs, feed_order = {}, {}
