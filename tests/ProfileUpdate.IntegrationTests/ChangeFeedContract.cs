@@ -315,6 +315,18 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     }
 
     [SkippableFact]
+    public async Task A_bad_last_event_id_is_a_400_naming_the_header()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await NoStreamsOpenAsync();
+        var (status, message) = await ProblemAsync(client, null, lastEventId: "garbage");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("Last-Event-ID", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("after", message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Every_entry_of_a_profile_names_it_by_the_tntId_the_read_api_shows_whatever_form_the_write_gave()
     {
         SkipWithoutStore();

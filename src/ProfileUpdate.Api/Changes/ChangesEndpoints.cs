@@ -48,7 +48,9 @@ public static class ChangesEndpoints
             switch (ChangeCursor.TryDecode(cursor, services.Log.Logs, out var decoded))
             {
                 case CursorFormat.Invalid:
-                    return Problems.BadRequest($"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
+                    return Problems.BadRequest(fromHeader
+                        ? $"The Last-Event-ID header '{Clip(cursor)}' is not a cursor of this change feed; send the id of an event this feed sent, or reconnect without Last-Event-ID to start from the oldest entry kept."
+                        : $"'{Clip(cursor)}' is not a cursor of this change feed; pass the id (or next) of an entry this feed returned, or leave after out to start from the oldest entry kept.");
                 case CursorFormat.Earlier:
                     return Problems.Create(StatusCodes.Status410Gone,
                         $"The cursor is of the format this feed used before its cursors named the change log they belong to, so it cannot be checked against the log client {client.Code} has now. {Restart(fromHeader)}");
