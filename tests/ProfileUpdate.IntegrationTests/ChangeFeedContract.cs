@@ -327,6 +327,23 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     }
 
     [SkippableFact]
+    public async Task A_stream_event_carries_the_same_json_as_the_page_entry()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        await Wire.VisitAsync(_http, client, thirdPartyId: "json-1", parameters: new Dictionary<string, string> { ["city"] = "Köln", ["q"] = "<a href='x'>&</a>" });
+        using var page = await _http.GetAsync($"/rest/v1/changes?client={client}");
+        using var body = JsonDocument.Parse(await page.Content.ReadAsStringAsync());
+        var pageJson = Assert.Single(body.RootElement.GetProperty("changes").EnumerateArray()).GetRawText();
+        await NoStreamsOpenAsync();
+        using var stream = await SseReader.OpenAsync(_http, $"/rest/v1/changes?client={client}");
+        var data = (await stream.NextEventAsync()).Data;
+        Assert.Equal(pageJson, data);
+        Assert.Contains("Köln", data, StringComparison.Ordinal);
+        Assert.Contains("+00:00", data, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Every_entry_of_a_profile_names_it_by_the_tntId_the_read_api_shows_whatever_form_the_write_gave()
     {
         SkipWithoutStore();

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http.Features;
 using ProfileUpdate.Api.Store;
+using JsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace ProfileUpdate.Api.Changes;
 
@@ -27,6 +28,13 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
 
     private static readonly byte[] Heartbeat = ": keep-alive\n\n"u8.ToArray();
 
+    /// <summary>
+    /// The service's HTTP JSON settings, with which a page of the feed is written: an event's data is the same JSON as the
+    /// entry in a page, escaped alike (the relaxed escaping of response bodies, not the HTML-safe default).
+    /// </summary>
+    private static JsonSerializerOptions Json(HttpContext context) =>
+        context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
     public async Task ExecuteAsync(HttpContext httpContext)
     {
         try
@@ -46,6 +54,7 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
             if (!await FlushAsync(context, writer, aborted)) return;
 
             var page = firstPage;
+            var json = Json(context);
             var time = context.RequestServices.GetRequiredService<TimeProvider>();
             var logger = context.RequestServices.GetRequiredService<ILogger<ChangeStream>>();
             var keepAlive = new KeepAlive(this, context, writer, options.HeartbeatInterval, time, aborted);
@@ -55,12 +64,12 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
                 {
                     // The reader fell behind the log's trimming while connected, or the log was lost and started anew
                     // (its identity changed): it cannot continue from here.
-                    WriteNotice(writer, "gone", ChangesEndpoints.GoneMessage(client, page, stream: true));
+                    WriteNotice(writer, json, "gone", ChangesEndpoints.GoneMessage(client, page, stream: true));
                     await FlushAsync(context, writer, aborted);
                     return;
                 }
                 foreach (var entry in page.Entries)
-                    WriteEvent(writer, entry.Id, entry.Kind, JsonSerializer.SerializeToUtf8Bytes(entry, JsonSerializerOptions.Web));
+                    WriteEvent(writer, entry.Id, entry.Kind, JsonSerializer.SerializeToUtf8Bytes(entry, json));
                 position = page.Next;
                 if (page.Entries.Count > 0 && !await keepAlive.FlushAsync()) return;
                 if (!page.More)
@@ -185,7 +194,7 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
                         return false;
                     }
                     if ((await pending).IsCompleted) return false;
-                    WriteNotice(writer, "cut-off",
+                    WriteNotice(writer, Json(context), "cut-off",
                         $"The stream was ended because its events were not read within {options.SlowReaderTimeout.TotalSeconds:0.###} s; " +
                         "reconnect with Last-Event-ID set to the last id received to continue where it stopped.");
                     using var last = CancellationTokenSource.CreateLinkedTokenSource(aborted);
@@ -219,8 +228,8 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
     }
 
     /// <summary>One of the stream's own events (gone, cut-off): no id, data <c>{"message":…}</c>, camelCase as every body.</summary>
-    private static void WriteNotice(IBufferWriter<byte> writer, string name, string message) =>
-        WriteEvent(writer, null, name, JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(message), JsonSerializerOptions.Web));
+    private static void WriteNotice(IBufferWriter<byte> writer, JsonSerializerOptions json, string name, string message) =>
+        WriteEvent(writer, null, name, JsonSerializer.SerializeToUtf8Bytes(new StreamNotice(message), json));
 
     private static void Write(IBufferWriter<byte> writer, string text)
     {
