@@ -289,7 +289,7 @@ public static class ApiDocumentation
             "profile or set parameters, bulk rows, removals, deletes), oldest first. Opt-in: ProfileUpdate__Changes__Enabled=true " +
             $"({(changes.Enabled ? "on" : "off")} here; off: 404). With Accept: text/event-stream the same URL streams Server-Sent Events " +
             "(id = cursor, event = kind, data = the entry), resuming after Last-Event-ID.";
-        SetExample(operation, "after", "AgEBAA");
+        SetExample(operation, "after", "AyFOf52gw-FbAQEA");
         SetExample(operation, "limit", "100");
         foreach (var p in operation.Parameters ?? [])
         {
@@ -298,12 +298,12 @@ public static class ApiDocumentation
             if (concrete.Name == "limit") concrete.Description = "Entries per page, 1 to 1000 (default 100).";
         }
         Respond(operation, "200", "A page of changes, oldest first, and the cursor to continue from (or an event stream).", "application/json", JsonNode.Parse("""
-            {"changes":[{"id":"AgEBAA","at":"2026-11-23T15:31:16.123+00:00","kind":"updated","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0",
-             "thirdPartyId":"crm-42","set":{"tier":"gold"},"removed":["city"]}],"next":"AgEBAA"}
+            {"changes":[{"id":"AyFOf52gw-FbAQEA","at":"2026-11-23T15:31:16.123+00:00","kind":"updated","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0",
+             "thirdPartyId":"crm-42","set":{"tier":"gold"},"removed":["city"]}],"next":"AyFOf52gw-FbAQEA"}
             """));
         ProblemResponse(operation, "400", "Invalid cursor or limit, or missing client parameter.");
         ProblemResponse(operation, "404", "The change feed is off on this service. Start it with ProfileUpdate__Changes__Enabled=true.");
-        ProblemResponse(operation, "410", "The cursor is outside what the change log holds (its entries were trimmed); the message says how far back it reaches.");
+        ProblemResponse(operation, "410", "The entries after the cursor cannot be read: trimmed (the message says how far back the log reaches), the log was lost and started anew since the cursor was made, the cursor is ahead of the log, or it is of the format before cursors named their log. The message says which.");
         ProblemResponse(operation, "503", "Too many open change streams on this instance (Retry-After), or the store is unavailable.");
     }
 

@@ -31,8 +31,10 @@ public sealed partial class ProfileUpdateClient
     /// <param name="limit">1 to <see cref="MaxChangesPerPage"/>; null for the service's default (100).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <exception cref="ProfileUpdateException">
-    /// 410 when <paramref name="after"/> is older than what the log keeps (the message says how far back it reaches:
-    /// re-read the profiles you need, then start again without <paramref name="after"/>); 404 when the feed is off on the
+    /// 410 when the entries after <paramref name="after"/> cannot be read: older than what the log keeps (the message
+    /// says how far back it reaches), or the log was lost and started anew since the cursor was made, or the cursor is
+    /// ahead of the log (the message says which) — re-read the profiles you need, then start again without
+    /// <paramref name="after"/>; 404 when the feed is off on the
     /// service (the message names the setting); 400 for a cursor of another feed or a limit out of range.
     /// </exception>
     public async Task<ChangePage> ReadChangesAsync(string? after = null, int? limit = null, CancellationToken cancellationToken = default)
