@@ -13,7 +13,7 @@
 -- persistence, the key deleted) starts again at sequence number 1 under a new identity, and the service refuses a
 -- cursor made for another identity instead of reading the new log's positions as the old one's (docs/architecture.md,
 -- "Change feed"). A log written before identities has the head '#<seq>;' (identity empty) and keeps it.
--- Costs nothing per write: TIME runs once per log, when it is created.
+-- It costs nothing per write: TIME runs once per log, when the log is created.
 -- The time never goes back within a log (an entry takes the later of the writer's clock and the last entry's time), so
 -- the service can merge a cluster's partitions by time.
 -- The service builds a write's element itself ('u<now>' and flag and body, apply.lua turns the 'u' into 'c' for a
@@ -24,7 +24,8 @@
 -- oldest in the same call, and the new head gets its sequence number.
 local FEED, FEED_CAP = true, 0
 local feed_logs, feed_order = {}, {}
--- The time of an element, and its sequence number when it is a head: '#<seq>;' then '<kind><ms>'.
+-- The time of an element, and its sequence number when it is a head: '#<seq>:<identity>;' (or '#<seq>;') then
+-- '<kind><ms>'.
 local function feed_parse(element)
   local seq, rest = string.match(element, '^#(%d+)[^;]*;(.*)$')
   return tonumber(string.match(rest or element, '^%a(%d+)')), seq and tonumber(seq)
