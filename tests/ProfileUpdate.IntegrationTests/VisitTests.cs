@@ -38,6 +38,8 @@ public sealed class VisitTests(RedisServiceFixture fixture) : IClassFixture<Redi
     [InlineData("""{"context":{"channel":"web"},"execute":{"pageLoad":{"profileParameters":{"profile.a":"1"}}}}""", "prefix")]
     [InlineData("""{"context":""", "not valid JSON")]
     [InlineData("""[1,2,3]""", "JSON object")]
+    [InlineData("""{"context":{"channel":"web"},"id":{"thirdPartyId":""}}""", "id.thirdPartyId must not be empty")]
+    [InlineData("""{"context":{"channel":"web"},"id":{"tntId":""}}""", "id.tntId must not be empty")]
     public async Task Invalid_visits_answer_400_with_a_message(string json, string expected)
     {
         Skip.If(fixture.SkipReason is not null, fixture.SkipReason);

@@ -50,8 +50,10 @@ public static class DeliveryRequestReader
             {
                 if (!TryGetOptionalString(id, "tntId", out tnt)) return Parsed<DeliveryRequest>.Fail("id.tntId must be a string.");
                 if (!TryGetOptionalString(id, "thirdPartyId", out thirdParty)) return Parsed<DeliveryRequest>.Fail("id.thirdPartyId must be a string.");
-                if (tnt is { Length: 0 }) tnt = null;
-                if (thirdParty is { Length: 0 }) thirdParty = null;
+                // An empty id is refused, as in the single update: read as absent, it would make an anonymous profile and
+                // drop the link the caller meant to make. Leaving the field out (or null) is how a visit says "no id".
+                if (tnt is { Length: 0 }) return Parsed<DeliveryRequest>.Fail(EmptyId("id.tntId"));
+                if (thirdParty is { Length: 0 }) return Parsed<DeliveryRequest>.Fail(EmptyId("id.thirdPartyId"));
                 if (tnt is not null && VisitorIds.ValidateTntId(tnt, "id.tntId") is { } tntError) return Parsed<DeliveryRequest>.Fail(tntError);
                 if (thirdParty is not null && VisitorIds.ValidateThirdPartyId(thirdParty, "id.thirdPartyId") is { } tpError) return Parsed<DeliveryRequest>.Fail(tpError);
             }
@@ -96,6 +98,9 @@ public static class DeliveryRequestReader
             return Parsed<DeliveryRequest>.Ok(new DeliveryRequest(requestId, tnt, thirdParty, attributes));
         }
     }
+
+    private static string EmptyId(string field) =>
+        $"{field} must not be empty; leave it out (or send null) for a visitor without one.";
 
     private static bool TryGetObject(JsonElement parent, string name, out JsonElement value) =>
         parent.TryGetProperty(name, out value) && value.ValueKind == JsonValueKind.Object;

@@ -253,12 +253,41 @@ public sealed class DeliveryRequestReaderTests
     [InlineData("\"id\":null")]
     [InlineData("\"id\":{}")]
     [InlineData("\"id\":{\"tntId\":null,\"thirdPartyId\":null}")]
-    [InlineData("\"id\":{\"tntId\":\"\",\"thirdPartyId\":\"\"}")]
-    public void Absent_null_or_empty_ids_give_none(string id)
+    public void Absent_or_null_ids_give_none(string id)
     {
         var request = ReadOk($"{{{Web},{id}}}");
         Assert.Null(request.TntId);
         Assert.Null(request.ThirdPartyId);
+    }
+
+    [Theory]
+    [InlineData("{\"thirdPartyId\":\"\"}", "id.thirdPartyId")]
+    [InlineData("{\"tntId\":\"\"}", "id.tntId")]
+    [InlineData("{\"tntId\":\"\",\"thirdPartyId\":\"\"}", "id.tntId")]
+    [InlineData("{\"tntId\":\"abc.28_20\",\"thirdPartyId\":\"\"}", "id.thirdPartyId")]
+    [InlineData("{\"tntId\":\"\",\"thirdPartyId\":\"crm-42\"}", "id.tntId")]
+    public void Empty_ids_are_refused_not_read_as_absent(string id, string field)
+    {
+        // Read as absent, an empty thirdPartyId would create an anonymous profile and drop the link the caller meant.
+        Assert.Equal($"{field} must not be empty; leave it out (or send null) for a visitor without one.", ReadError($"{{{Web},\"id\":{id}}}"));
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("\\t")]
+    public void Blank_tntId_is_refused_by_the_tntId_characters(string tnt)
+    {
+        Assert.Equal("id.tntId may contain only letters, digits, '-', '_' and one '.' before the location hint.",
+            ReadError($"{{{Web},\"id\":{{\"tntId\":\"{tnt}\"}}}}"));
+    }
+
+    [Fact]
+    public void Whitespace_thirdPartyId_follows_the_single_update_rules()
+    {
+        // Terms (docs/api.md): a thirdPartyId is 1-256 characters without '+', '/' or control characters; a space is a
+        // character like any other there, in a single update as in a visit, so the two endpoints name the same visitor.
+        Assert.Equal(" ", ReadOk($"{{{Web},\"id\":{{\"thirdPartyId\":\" \"}}}}").ThirdPartyId);
+        Assert.Equal("id.thirdPartyId must not contain control characters.", ReadError($"{{{Web},\"id\":{{\"thirdPartyId\":\"\\t\"}}}}"));
     }
 
     [Theory]
