@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.OpenApi;
 using ProfileUpdate.Api.Clients;
+using ProfileUpdate.Api.Http;
 using ProfileUpdate.Api.Profiles;
 using ProfileUpdate.Api.Visits;
 
@@ -32,8 +33,10 @@ public static class ApiDocumentation
                 // Limits as configured, so the document tells what this instance enforces.
                 var configured = context.ApplicationServices.GetRequiredService<IOptions<ProfileUpdateOptions>>().Value;
                 var limits = configured.Limits;
-                DescribeClient(operation, context.Description.ActionDescriptor.EndpointMetadata.OfType<ClientSource>().FirstOrDefault());
-                var name = context.Description.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                var source = metadata.OfType<ClientSource>().FirstOrDefault();
+                DescribeClient(operation, source);
+                var name = metadata.OfType<IEndpointNameMetadata>().FirstOrDefault()?.EndpointName;
                 switch (name)
                 {
                     case "UpdateProfileGet":
@@ -66,6 +69,8 @@ public static class ApiDocumentation
                         DescribeChanges(operation, configured.Changes);
                         break;
                 }
+                if (source != default)
+                    DescribeClientAnswers(operation, xml: metadata.OfType<XmlErrorEnvelope>().Any(), tokens: !metadata.OfType<ClientWithoutToken>().Any());
                 return Task.CompletedTask;
             });
         });
@@ -120,6 +125,7 @@ public static class ApiDocumentation
         ProblemResponse(operation, "414", $"Request target longer than {limits.MaxGetBytes:N0} bytes.");
         if (isPost)
         {
+            ProblemResponse(operation, "408", SlowBody);
             ProblemResponse(operation, "413", $"Body larger than {limits.MaxPostBytes:N0} bytes.");
             ProblemResponse(operation, "415", "Body not application/x-www-form-urlencoded.");
             // Declared here rather than with .Accepts(): that would make routing refuse other content types with a bare 415,
@@ -137,8 +143,6 @@ public static class ApiDocumentation
                 },
             });
         }
-        ProblemResponse(operation, "401", "This client's updates need a token, and the request carried none or another client's.");
-        ProblemResponse(operation, "404", "No such client on this service (when clients are configured).");
         ProblemResponse(operation, "429", "The client's rolling 24-hour quota is used up; Retry-After says when the next update is admitted. Nothing was written.");
         ProblemResponse(operation, "503", "Store unavailable or service at capacity; nothing acknowledged. Retry after Retry-After.");
     }
@@ -163,7 +167,11 @@ public static class ApiDocumentation
             {"status":200,"requestId":"4f1c…","client":"demo","id":{"tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0","thirdPartyId":"crm-42"},
              "edgeHost":"localhost","execute":{"pageLoad":{}}}
             """));
-        ProblemResponse(operation, "400", "No client code, invalid JSON or invalid ids/parameters.");
+        ProblemResponse(operation, "400", "No sessionId, invalid JSON, an empty or invalid id, or invalid profile parameters.");
+        ProblemResponse(operation, "408", SlowBody);
+        ProblemResponse(operation, "413", $"Body larger than {VisitEndpoints.MaxBodyBytes:N0} bytes.");
+        ProblemResponse(operation, "415", "Body not application/json.");
+        ProblemResponse(operation, "503", StoreUnavailableWrite);
     }
 
     private const string BatchExample = "batch=pcId,param1,param2,param3,param4\n123,value1\n124,value1,,,value4\n125,,value2\n126,value1,value2,value3,value4\n";
@@ -217,11 +225,13 @@ public static class ApiDocumentation
                      ("400", "The file must start with 'batch=' followed by the header line, e.g. batch=thirdPartyId,favoriteColor,tier. Nothing was applied."),
                      ("413", $"The batch has more than {limits.MaxBatchRows} rows; split it into several files. Nothing was applied."),
                      ("415", "Content-Type 'application/json' is not accepted; send the batch file raw (curl --data-binary @file), as text/csv, or as a multipart/form-data file upload."),
+                     ("408", SlowBody),
                      ("429", $"Client demo may submit at most {submissionsPerMinute} batches per minute; retry in 12 seconds."),
+                     ("503", "The spool of batches waiting to be applied is full, the server could not write the upload to it, or the profile store is " +
+                             "unavailable; nothing was kept. Retry after the Retry-After interval."),
                  })
         {
-            Respond(operation, status, text, "application/xml",
-                JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{text}</message></response>"));
+            Error(operation, status, text, xml: true);
         }
     }
 
@@ -237,9 +247,11 @@ public static class ApiDocumentation
             $"and hold at most {limits.MaxBatchRows:N0} rows; at most {submissionsPerMinute} submissions per minute.";
         foreach (var media in operation.RequestBody?.Content?.Values ?? [])
             if (media.Example is not null) media.Example = JsonValue.Create(EraseExample);
-        var text = "A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; remove the attribute columns 'tier'. Nothing was deleted.";
-        Respond(operation, "400", text, "application/xml",
-            JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{text}</message></response>"));
+        // An erase has no cells to empty: emptyValues changes nothing here (a value other than ignore or remove is still
+        // refused, as on the update URLs, so a mistyped URL is noticed), so it is not offered as a parameter.
+        operation.Parameters?.Remove(operation.Parameters.First(p => p.Name == EmptyValuesParameter.Name));
+        Error(operation, "400", "A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; " +
+            "remove the attribute columns 'tier'. Nothing was deleted.", xml: true);
     }
 
     private static void DescribeDelete(OpenApiOperation operation)
@@ -251,8 +263,9 @@ public static class ApiDocumentation
             "thirdPartyId starts a new tntId. Does not consume the update quota.";
         operation.Responses ??= [];
         operation.Responses["204"] = new OpenApiResponse { Description = "Deleted, links and all." };
-        ProblemResponse(operation, "400", "Missing client parameter or invalid id.");
+        ProblemResponse(operation, "400", "Invalid id.");
         ProblemResponse(operation, "404", "No profile found for client demo with third party id=crm-42");
+        ProblemResponse(operation, "503", StoreUnavailableWrite);
     }
 
     private static void DescribeBatchStatus(OpenApiOperation operation)
@@ -264,10 +277,9 @@ public static class ApiDocumentation
                 "<consumedCount>3</consumedCount><successfulUpdates>2</successfulUpdates><profilesNotFound>0</profilesNotFound>" +
                 "<failedUpdates>1</failedUpdates><profilesCreated>2</profilesCreated><profile><id>bad%2Bid</id><status>failed</status>" +
                 "<row>4</row><message>thirdPartyId must not contain '+' or '/'.</message></profile></response>"));
-        Respond(operation, "400", "The query parameter batchId is required.", "application/xml",
-            JsonValue.Create("<response><success>false</success><batchStatus></batchStatus><message>The query parameter batchId is required.</message></response>"));
-        Respond(operation, "404", "Unknown batch.", "application/xml",
-            JsonValue.Create("<response><success>false</success><batchStatus></batchStatus><message>No batch x is known for client demo (statuses are kept for a limited time).</message></response>"));
+        Error(operation, "400", "The query parameter batchId is required.", xml: true);
+        Error(operation, "404", "Unknown batch.", xml: true, detail: "No batch x is known for client demo (statuses are kept for a limited time).");
+        Error(operation, "503", StoreUnavailableRead, xml: true);
     }
 
     private static void DescribeRead(OpenApiOperation operation)
@@ -279,8 +291,9 @@ public static class ApiDocumentation
              "modifiedAt":"2026-11-23T15:31:16.123+00:00",
              "profileAttributes":{"tier":{"value":"gold","modifiedAt":"2026-11-23T15:31:16.123+00:00"}}}
             """));
-        ProblemResponse(operation, "400", "Missing client parameter or invalid id.");
+        ProblemResponse(operation, "400", "Invalid id.");
         ProblemResponse(operation, "404", "No profile found for client demo with third party id=crm-42");
+        ProblemResponse(operation, "503", StoreUnavailableRead);
     }
 
     private static void DescribeChanges(OpenApiOperation operation, ChangesOptions changes)
@@ -301,7 +314,7 @@ public static class ApiDocumentation
             {"changes":[{"id":"AyFOf52gw-FbAQEA","at":"2026-11-23T15:31:16.123+00:00","kind":"updated","tntId":"9a0e3e1f0c8d4e8fb9f1c0f5c7d2a6b1.0_0",
              "thirdPartyId":"crm-42","set":{"tier":"gold"},"removed":["city"]}],"next":"AyFOf52gw-FbAQEA"}
             """));
-        ProblemResponse(operation, "400", "Invalid cursor or limit, or missing client parameter.");
+        ProblemResponse(operation, "400", "Invalid cursor or limit.");
         ProblemResponse(operation, "404", "The change feed is off on this service. Start it with ProfileUpdate__Changes__Enabled=true.");
         ProblemResponse(operation, "410", "The entries after the cursor cannot be read: trimmed (the message says how far back the log reaches), the log was lost and started anew since the cursor was made, the cursor is ahead of the log, or it is of the format before cursors named their log. The message says which.");
         ProblemResponse(operation, "503", "Too many open change streams on this instance (Retry-After), or the store is unavailable.");
@@ -333,6 +346,32 @@ public static class ApiDocumentation
             _ => Query("client", "Client code. When absent, taken from the Host (CLIENT.tt.example.com) or ProfileUpdate:DefaultClient.", "demo"),
         });
     }
+
+    /// <summary>
+    /// What the client check (<see cref="ClientFilter"/>) answers before any handler of a client group runs: 400 for a
+    /// missing, malformed or repeated client code, 404 for a client this service does not serve, 401 for a missing or
+    /// wrong token where the group checks tokens. Added to every such operation here, so none can leave them out.
+    /// </summary>
+    private static void DescribeClientAnswers(OpenApiOperation operation, bool xml, bool tokens)
+    {
+        operation.Responses ??= [];
+        const string badClient = "A missing, malformed or repeated client code.";
+        if (operation.Responses.TryGetValue("400", out var bad) && bad is OpenApiResponse badRequest) badRequest.Description += " Also: " + badClient;
+        else Error(operation, "400", badClient, xml);
+        if (tokens)
+            Error(operation, "401", "This client needs a token (Authorization: Bearer <token> or the access_token header), and the request carried none or a wrong one.", xml,
+                detail: "This client requires authentication: send Authorization: Bearer <token> (or the access_token header).");
+        const string unknownClient = "a client this service does not serve (when clients are configured).";
+        if (operation.Responses.TryGetValue("404", out var found) && found is OpenApiResponse notFound) notFound.Description += " Also: " + unknownClient;
+        else Error(operation, "404", "No such client: " + unknownClient, xml, detail: "Client 'demo' is not configured on this service.");
+    }
+
+    /// <summary>Kestrel's answer to a body that stops arriving or arrives too slowly (MinRequestBodyDataRate), in the endpoint's format.</summary>
+    private const string SlowBody = "The request body stopped arriving or came too slowly; nothing was applied. Send the whole body without pausing.";
+
+    private const string StoreUnavailableRead = "The profile store is unavailable; retry after the Retry-After interval.";
+
+    private const string StoreUnavailableWrite = "The profile store is unavailable; nothing acknowledged (every write is idempotent). Retry after the Retry-After interval.";
 
     private static OpenApiParameter EmptyValuesQuery(string description) => new()
     {
@@ -378,16 +417,34 @@ public static class ApiDocumentation
             {
                 [mediaType] = new() { Example = example, Schema = mediaType == "text/plain" ? new OpenApiSchema { Type = JsonSchemaType.String } : null },
             },
+            Headers = status switch
+            {
+                "401" => StringHeader("WWW-Authenticate", "Bearer realm=\"profile-update\""),
+                "429" or "503" => StringHeader("Retry-After", "Seconds to wait before retrying."),
+                _ => null,
+            },
         };
     }
 
-    private static void ProblemResponse(OpenApiOperation operation, string status, string description) =>
+    /// <summary>An error answer in the endpoint's format: the bulk XML envelope, else problem+json.</summary>
+    private static void Error(OpenApiOperation operation, string status, string description, bool xml, string? detail = null)
+    {
+        if (xml)
+            Respond(operation, status, description, "application/xml",
+                JsonValue.Create($"<response><success>false</success><batchStatus></batchStatus><message>{detail ?? description}</message></response>"));
+        else ProblemResponse(operation, status, description, detail);
+    }
+
+    private static Dictionary<string, IOpenApiHeader> StringHeader(string name, string description) =>
+        new() { [name] = new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = JsonSchemaType.String } } };
+
+    private static void ProblemResponse(OpenApiOperation operation, string status, string description, string? detail = null) =>
         Respond(operation, status, description, "application/problem+json", new JsonObject
         {
             ["type"] = "https://tools.ietf.org/html/rfc9110",
             ["title"] = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)),
             ["status"] = int.Parse(status, System.Globalization.CultureInfo.InvariantCulture),
-            ["detail"] = description,
-            ["message"] = description,
+            ["detail"] = detail ?? description,
+            ["message"] = detail ?? description,
         });
 }

@@ -78,6 +78,66 @@ public sealed class ApiDocumentationTests(EmbeddedServiceFixture fixture) : ICla
         }
     }
 
+    /// <summary>
+    /// What each operation can answer, from its handler, the client check of its group (400 client code, 404 unknown
+    /// client, 401 where tokens are checked), the exception handlers (408 slow body, 503 store) and the body limits.
+    /// </summary>
+    public static TheoryData<string, string, string> Answers => new()
+    {
+        { "/m2/{client}/profile/update", "get", "200 400 401 404 414 429 503" },
+        { "/m2/{client}/profile/update", "post", "200 400 401 404 408 413 414 415 429 503" },
+        { "/rest/v1/delivery", "post", "200 400 404 408 413 415 503" },
+        { "/m2/{client}/profile/batchUpdate", "post", "200 400 401 404 408 413 415 429 503" },
+        { "/m2/{client}/v2/profile/batchUpdate", "post", "200 400 401 404 408 413 415 429 503" },
+        { "/m2/{client}/v2/profile/batchDelete", "post", "200 400 401 404 408 413 415 429 503" },
+        { "/m2/{client}/profile/batchStatus", "get", "200 400 401 404 503" },
+        { "/m2/{client}/v2/profile/batchStatus", "get", "200 400 401 404 503" },
+        { "/rest/v1/profiles/{tntId}", "get", "200 400 401 404 503" },
+        { "/rest/v1/profiles/thirdPartyId/{thirdPartyId}", "get", "200 400 401 404 503" },
+        { "/rest/v1/profiles/{tntId}", "delete", "204 400 401 404 503" },
+        { "/rest/v1/profiles/thirdPartyId/{thirdPartyId}", "delete", "204 400 401 404 503" },
+        { "/rest/v1/changes", "get", "200 400 401 404 410 503" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Answers))]
+    public async Task Every_operation_documents_exactly_the_answers_it_can_give_in_its_format(string path, string method, string statuses)
+    {
+        using var document = JsonDocument.Parse(await fixture.Client.GetStringAsync("/openapi/v1.json"));
+        var responses = document.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses");
+        Assert.Equal(statuses, string.Join(' ', responses.EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal)));
+        var errorFormat = path.Contains("/batch", StringComparison.Ordinal) ? "application/xml" : "application/problem+json";
+        foreach (var answer in responses.EnumerateObject().Where(r => r.Name[0] is '4' or '5'))
+        {
+            var content = Assert.Single(answer.Value.GetProperty("content").EnumerateObject());
+            Assert.Equal(errorFormat, content.Name);
+            Assert.True(content.Value.TryGetProperty("example", out _), answer.Name);
+            Assert.False(string.IsNullOrWhiteSpace(answer.Value.GetProperty("description").GetString()), answer.Name);
+        }
+        if (responses.TryGetProperty("401", out var unauthorized))
+            Assert.True(unauthorized.GetProperty("headers").TryGetProperty("WWW-Authenticate", out _));
+        Assert.True(responses.GetProperty("503").GetProperty("headers").TryGetProperty("Retry-After", out _));
+    }
+
+    [Fact]
+    public async Task Every_operation_in_the_document_has_its_answers_listed_above()
+    {
+        using var document = JsonDocument.Parse(await fixture.Client.GetStringAsync("/openapi/v1.json"));
+        var listed = Answers.Select(row => $"{row[1]} {row[0]}").Order(StringComparer.Ordinal);
+        var documented = document.RootElement.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(method => $"{method.Name} {path.Name}")).Order(StringComparer.Ordinal);
+        Assert.Equal(listed, documented);
+    }
+
+    [Fact]
+    public async Task The_bulk_erase_offers_no_emptyValues_parameter()
+    {
+        using var document = JsonDocument.Parse(await fixture.Client.GetStringAsync("/openapi/v1.json"));
+        var parameters = document.RootElement.GetProperty("paths").GetProperty("/m2/{client}/v2/profile/batchDelete").GetProperty("post").GetProperty("parameters");
+        Assert.DoesNotContain(parameters.EnumerateArray(), p => p.GetProperty("name").GetString() == "emptyValues");
+        Assert.Contains(parameters.EnumerateArray(), p => p.GetProperty("name").GetString() == "Prefer");
+    }
+
     [Fact]
     public async Task Swagger_ui_is_served()
     {

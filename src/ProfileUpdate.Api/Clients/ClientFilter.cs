@@ -27,6 +27,7 @@ public static class ClientFilter
     public static RouteGroupBuilder ForClient(this RouteGroupBuilder group, ClientSource source, bool authenticate = true)
     {
         group.WithMetadata(source);
+        if (!authenticate) group.WithMetadata(ClientWithoutToken.Instance);
         group.AddEndpointFilterFactory((factory, next) =>
         {
             var index = Array.FindIndex(factory.MethodInfo.GetParameters(), p => p.ParameterType == typeof(ResolvedClient));

@@ -7,7 +7,7 @@ namespace ProfileUpdate.Api.Visits;
 /// <summary>Visits: the minimal Delivery API that makes a visitor "seen".</summary>
 public static class VisitEndpoints
 {
-    private const int MaxBodyBytes = 65_536;
+    internal const int MaxBodyBytes = 65_536;
 
     public static IEndpointRouteBuilder MapVisits(this IEndpointRouteBuilder app)
     {
