@@ -366,8 +366,8 @@ public static class ApiDocumentation
         else Error(operation, "404", "No such client: " + unknownClient, xml, detail: "Client 'demo' is not configured on this service.");
     }
 
-    /// <summary>Kestrel's answer to a body that stops arriving or arrives too slowly (MinRequestBodyDataRate), in the endpoint's format.</summary>
-    private const string SlowBody = "The request body stopped arriving or came too slowly; nothing was applied. Send the whole body without pausing.";
+    /// <summary>The answer to a body that stops arriving or arrives too slowly (Kestrel's MinRequestBodyDataRate), in the endpoint's format.</summary>
+    private const string SlowBody = MalformedRequestHandler.SlowBody;
 
     private const string StoreUnavailableRead = "The profile store is unavailable; retry after the Retry-After interval.";
 

@@ -25,12 +25,26 @@ internal sealed partial class MalformedRequestHandler(IProblemDetailsService pro
             ProblemDetails = new ProblemDetails
             {
                 Status = status,
-                Detail = status == StatusCodes.Status413PayloadTooLarge
-                    ? "The request body is larger than this endpoint accepts."
-                    : "The request body could not be read: its framing (Content-Length, chunked encoding or multipart boundaries) is malformed.",
+                Detail = Detail(status),
             },
         });
     }
+
+    /// <summary>
+    /// A 408 is Kestrel's MinRequestBodyDataRate giving up on a body that stalled or trickled (ServiceComposition): a
+    /// timeout, not malformed framing, so the client is told to send the body without pausing rather than to fix it.
+    /// </summary>
+    internal const string SlowBody =
+        "The request body stopped arriving, or arrived more slowly than the server accepts, before it was complete (fewer bytes " +
+        "than its Content-Length announced, or a chunked body without its last chunk); the server stopped waiting and nothing " +
+        "was applied. Send the whole body without pausing.";
+
+    internal static string Detail(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "The request body is larger than this endpoint accepts.",
+        StatusCodes.Status408RequestTimeout => SlowBody,
+        _ => "The request body could not be read: its framing (Content-Length, chunked encoding or multipart boundaries) is malformed.",
+    };
 
     private static int? ClientFault(Exception ex, HttpContext context) => ex switch
     {
