@@ -49,6 +49,31 @@ public sealed class VisitTests(RedisServiceFixture fixture) : IClassFixture<Redi
     }
 
     [SkippableFact]
+    public async Task A_repeated_client_parameter_is_refused_as_repeated_on_every_endpoint_that_reads_it()
+    {
+        Skip.If(fixture.SkipReason is not null, fixture.SkipReason);
+        const string expected = "The query parameter client is given more than once; give it once: client=<your client code>.";
+        using (var visit = await PostAsync("/rest/v1/delivery?client=demo&client=x&sessionId=s1", """{"context":{"channel":"web"}}"""))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, visit.StatusCode);
+            Assert.Equal(expected, await Wire.ProblemMessageAsync(visit));
+        }
+        foreach (var (method, url) in new[]
+                 {
+                     (HttpMethod.Get, "/rest/v1/profiles/thirdPartyId/crm-1?client=demo&client=demo"),
+                     (HttpMethod.Get, "/rest/v1/profiles/abc?client=demo&client=x"),
+                     (HttpMethod.Delete, "/rest/v1/profiles/thirdPartyId/crm-1?client=demo&client=x"),
+                     (HttpMethod.Delete, "/rest/v1/profiles/abc?client=&client=demo"),
+                     (HttpMethod.Get, "/rest/v1/changes?client=demo&client=x"),
+                 })
+        {
+            using var response = await fixture.Client.SendAsync(new HttpRequestMessage(method, url));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal(expected, await Wire.ProblemMessageAsync(response));
+        }
+    }
+
+    [SkippableFact]
     public async Task No_client_anywhere_answers_400_and_reads_need_a_client()
     {
         Skip.If(fixture.SkipReason is not null, fixture.SkipReason);

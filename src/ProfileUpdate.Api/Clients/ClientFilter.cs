@@ -41,6 +41,9 @@ public static class ClientFilter
             return invocation =>
             {
                 var context = invocation.HttpContext;
+                // Read as one value, client=a&client=b is "a,b", which the code check would call malformed: say what is wrong.
+                if (source != ClientSource.Route && context.Request.Query["client"].Count > 1)
+                    return ValueTask.FromResult<object?>(Repeated());
                 var code = Resolve(context, source, defaultClient, placeholderIsAClient);
                 if (code is null) return ValueTask.FromResult<object?>(Missing(source));
                 if (clients.Refuse(code) is { } refusal) return ValueTask.FromResult<object?>(refusal);
@@ -75,10 +78,14 @@ public static class ClientFilter
         return HostLabel(request.Host.Host) ?? defaultClient;
     }
 
-    /// <summary>The leftmost label of a DNS name of three or more labels (CLIENT.tt.omtrdc.net), else null.</summary>
+    /// <summary>
+    /// The leftmost label of a DNS name of three or more labels (CLIENT.tt.omtrdc.net), else null. A fully-qualified name
+    /// (demo.tt.omtrdc.net., with the root's trailing dot) names the same host, so one trailing dot is dropped first.
+    /// </summary>
     internal static string? HostLabel(string? host)
     {
         if (string.IsNullOrEmpty(host) || IPAddress.TryParse(host.Trim('[', ']'), out _)) return null;
+        if (host.EndsWith('.')) host = host[..^1];
         var labels = host.Split('.');
         return labels.Length >= 3 && labels.All(l => l.Length > 0) ? labels[0] : null;
     }
@@ -86,6 +93,9 @@ public static class ClientFilter
     private static ProblemHttpResult Missing(ClientSource source) => Problems.BadRequest(source == ClientSource.Query
         ? "The query parameter client=<your client code> is required."
         : "No client code: add the query parameter client=<your client code>.");
+
+    private static ProblemHttpResult Repeated() => Problems.BadRequest(
+        "The query parameter client is given more than once; give it once: client=<your client code>.");
 
     /// <summary>Null when the request may pass; else the 401 with its WWW-Authenticate challenge.</summary>
     private static ProblemHttpResult? Challenge(HttpContext context, IReadOnlyList<string> tokens)

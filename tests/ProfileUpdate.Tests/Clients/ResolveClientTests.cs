@@ -50,6 +50,23 @@ public sealed class ResolveClientTests
         Assert.Equal(expected, Resolve(null, host, "fallback"));
     }
 
+    [Theory]
+    [InlineData("demo.tt.omtrdc.net.")]
+    [InlineData("demo.tt.omtrdc.net.:8443")]
+    public void A_fully_qualified_host_with_its_trailing_dot_names_the_same_client(string host)
+    {
+        Assert.Equal("demo", Resolve(null, host, "fallback"));
+    }
+
+    [Fact]
+    public void A_route_placeholder_resolves_a_fully_qualified_host_too()
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Host = new HostString("demo.tt.omtrdc.net.");
+        context.Request.RouteValues["client"] = ClientFilter.Placeholder;
+        Assert.Equal("demo", ClientFilter.Resolve(context, ClientSource.Route, defaultClient: null));
+    }
+
     [Fact]
     public void Port_is_not_part_of_the_host()
     {
@@ -69,6 +86,8 @@ public sealed class ResolveClientTests
     [InlineData("[2001:db8::1]:443")]
     [InlineData("a..b")]
     [InlineData(".a.b")]
+    [InlineData("a.b.")] // two labels once the root's dot is dropped
+    [InlineData("a.b.c..")] // only one trailing dot is the root's
     public void Ip_addresses_short_hosts_and_empty_labels_give_the_default_client(string host)
     {
         Assert.Equal("fallback", Resolve(null, host, "fallback"));
