@@ -173,6 +173,30 @@ public abstract class SingleUpdateContract(IServiceFixture fixture)
         Assert.Contains(expected, await Wire.ProblemMessageAsync(response), StringComparison.Ordinal);
     }
 
+    [SkippableTheory]
+    [InlineData("mbox3rdPartyId=crm-42", "profile.getbody=1", "No profile attribute given")]
+    [InlineData("profile.a=1", "mbox3rdPartyId=crm-42", "No visitor id given")]
+    public async Task A_get_with_a_body_is_told_that_its_body_is_not_read(string query, string body, string expected)
+    {
+        SkipWithoutStore();
+        const string notRead = "This GET came with a body, which is not read: send the parameters in the query string, or POST them as the form body.";
+        var client = Wire.NewClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/m2/{client}/profile/update?{query}")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/x-www-form-urlencoded"),
+        };
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = await Wire.ProblemMessageAsync(response);
+        Assert.StartsWith(expected, message, StringComparison.Ordinal);
+        Assert.EndsWith(notRead, message, StringComparison.Ordinal);
+
+        // The same GET without a body is not told about one.
+        using var bodyless = await GetAsync(client, query);
+        Assert.Equal(HttpStatusCode.BadRequest, bodyless.StatusCode);
+        Assert.DoesNotContain("body", await Wire.ProblemMessageAsync(bodyless), StringComparison.Ordinal);
+    }
+
     [SkippableFact]
     public async Task Over_long_names_values_and_ids_answer_400()
     {

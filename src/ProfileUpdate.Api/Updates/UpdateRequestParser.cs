@@ -9,11 +9,15 @@ public static class UpdateRequestParser
     public const string ThirdPartyParameter = "mbox3rdPartyId";
     public const string ProfilePrefix = ProfileAttributes.Prefix;
     private static readonly string[] EcidParameters = ["mboxMCGVID", "marketingCloudVisitorId"];
+    private const string GetBodyNotRead =
+        " This GET came with a body, which is not read: send the parameters in the query string, or POST them as the form body.";
     private const string IdentityHelp = "Identify the visitor with exactly one of mboxPC (Target's tntId) or mbox3rdPartyId (your own id).";
 
     /// <param name="query">Parameters of the query string.</param>
     /// <param name="body">Parameters of the form body (empty for GET).</param>
-    public static Parsed<UpdateRequest> Parse(List<UrlParameter> query, List<UrlParameter> body, LimitsOptions limits)
+    /// <param name="unreadBody">The request is a GET that came with a body, which is not read: a missing id or attribute
+    /// may well be in it, so the refusal says so.</param>
+    public static Parsed<UpdateRequest> Parse(List<UrlParameter> query, List<UrlParameter> body, LimitsOptions limits, bool unreadBody = false)
     {
         string? tnt = null, thirdParty = null;
         var attributes = new List<ProfileAttribute>(query.Count + body.Count); // one array, never regrown
@@ -83,7 +87,7 @@ public static class UpdateRequestParser
             // Any other parameter is ignored, as Adobe does.
         }
 
-        if (tnt is null && thirdParty is null) return Parsed<UpdateRequest>.Fail($"No visitor id given. {IdentityHelp}");
+        if (tnt is null && thirdParty is null) return Parsed<UpdateRequest>.Fail($"No visitor id given. {IdentityHelp}" + (unreadBody ? GetBodyNotRead : ""));
         if (tnt is not null && thirdParty is not null) return Parsed<UpdateRequest>.Fail($"Both mboxPC and mbox3rdPartyId are given. {IdentityHelp}");
 
         VisitorIdentity identity;
@@ -106,7 +110,7 @@ public static class UpdateRequestParser
         }
 
         if (!sawProfileParameter)
-            return Parsed<UpdateRequest>.Fail("No profile attribute given; add at least one parameter profile.<name>=<value>.");
+            return Parsed<UpdateRequest>.Fail("No profile attribute given; add at least one parameter profile.<name>=<value>." + (unreadBody ? GetBodyNotRead : ""));
         var removals = mode == EmptyValues.Remove && empty is not null ? empty : UpdateRequest.NoRemovals;
         return Parsed<UpdateRequest>.Ok(new UpdateRequest(identity, attributes, removals));
     }

@@ -24,9 +24,10 @@ internal static class UpdateRequestReader
             return (null, Problems.BadRequest(queryError));
 
         var body = new List<UrlParameter>(0);
-        if (HttpMethods.IsPost(request.Method))
+        var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+        var isPost = HttpMethods.IsPost(request.Method);
+        if (isPost)
         {
-            var hasBody = request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
             if (request.ContentType is { } contentType && !IsForm(contentType))
                 return (null, Problems.Create(StatusCodes.Status415UnsupportedMediaType,
                     $"Content-Type '{UrlEncodedParser.Sanitize(contentType)}' is not accepted; send the parameters as application/x-www-form-urlencoded (UTF-8)."));
@@ -43,7 +44,8 @@ internal static class UpdateRequestReader
             }
         }
 
-        var parsed = UpdateRequestParser.Parse(query, body, limits);
+        // A GET's body is never read (HTTP gives it no meaning); when one came, a refusal for a missing id or attribute says so.
+        var parsed = UpdateRequestParser.Parse(query, body, limits, unreadBody: hasBody && !isPost);
         if (!parsed.Succeeded) return (null, Problems.BadRequest(parsed.Error));
         return (new UpdateCommand(client, parsed.Value.Identity, parsed.Value.Attributes, parsed.Value.Removals), null);
     }

@@ -230,6 +230,22 @@ public sealed class UpdateRequestParserTests
     }
 
     [Fact]
+    public void A_get_whose_body_was_not_read_is_told_so_when_an_id_or_attribute_is_missing()
+    {
+        const string notRead = " This GET came with a body, which is not read: send the parameters in the query string, or POST them as the form body.";
+        var noAttribute = UpdateRequestParser.Parse(Params(("mboxPC", TntId)), [], Limits, unreadBody: true).Error;
+        Assert.Equal("No profile attribute given; add at least one parameter profile.<name>=<value>." + notRead, noAttribute);
+        var noId = UpdateRequestParser.Parse(Params(("profile.a", "1")), [], Limits, unreadBody: true).Error;
+        Assert.NotNull(noId);
+        Assert.StartsWith("No visitor id given.", noId, StringComparison.Ordinal);
+        Assert.EndsWith(notRead, noId, StringComparison.Ordinal);
+        // Other refusals have nothing to do with the body and do not mention it.
+        var other = UpdateRequestParser.Parse(Params(("mboxPC", "a b"), ("profile.a", "1")), [], Limits, unreadBody: true).Error;
+        Assert.NotNull(other);
+        Assert.DoesNotContain("body", other, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Profile_prefix_is_case_sensitive()
     {
         Assert.StartsWith("No profile attribute given", ParseError(("mboxPC", TntId), ("Profile.a", "1"), ("PROFILE.b", "2")), StringComparison.Ordinal);
