@@ -219,6 +219,7 @@ internal sealed record HostileCase(
     bool HalfClose,
     bool AllowClose,
     bool NoHost,
+    bool Bodyless,
     IReadOnlyList<int> Expect,
     string? ContentType,
     string? BodyContains,
@@ -261,6 +262,7 @@ internal static class HostileCorpus
                 Flag(item, "halfClose"),
                 Flag(item, "allowClose"),
                 Flag(item, "noHost"),
+                Flag(item, "bodyless"),
                 statuses,
                 Optional(item, "contentType")?.GetString(),
                 Optional(item, "bodyContains")?.GetString(),
@@ -378,6 +380,10 @@ internal static class RawHttp
         if (status >= 500) return new CaseOutcome(c, false, observed, "SERVER ERROR (5xx)", elapsed);
         if (r.TimedOut) return new CaseOutcome(c, false, observed, $"HANG: the response body did not complete within {c.TimeoutSeconds} s", elapsed);
         if (!c.Expect.Contains(status)) return new CaseOutcome(c, false, observed, "undocumented status", elapsed);
+        // Kestrel answers these before any middleware runs, with no body, and docs/api.md ("Errors") lists them as such:
+        // a body here means the service now answers them itself, and the list is out of date.
+        if (c.Bodyless && (r.Body.Length > 0 || r.ContentType is not null))
+            return new CaseOutcome(c, false, observed, "a body came where Kestrel's body-less answer is documented: update docs/api.md, Errors", elapsed);
         if (c.ContentType is { } type && !(r.ContentType ?? "").StartsWith(type, StringComparison.OrdinalIgnoreCase))
             return new CaseOutcome(c, false, observed, $"Content-Type is not {type}", elapsed);
         if (c.BodyContains is { } text && !r.Body.Contains(text, StringComparison.Ordinal))
