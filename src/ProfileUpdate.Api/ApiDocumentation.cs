@@ -70,7 +70,7 @@ public static class ApiDocumentation
                         break;
                 }
                 if (source != default)
-                    DescribeClientAnswers(operation, xml: metadata.OfType<XmlErrorEnvelope>().Any(), tokens: !metadata.OfType<ClientWithoutToken>().Any());
+                    DescribeClientAnswers(operation, source, xml: metadata.OfType<XmlErrorEnvelope>().Any(), tokens: !metadata.OfType<ClientWithoutToken>().Any());
                 return Task.CompletedTask;
             });
         });
@@ -352,10 +352,11 @@ public static class ApiDocumentation
     /// missing, malformed or repeated client code, 404 for a client this service does not serve, 401 for a missing or
     /// wrong token where the group checks tokens. Added to every such operation here, so none can leave them out.
     /// </summary>
-    private static void DescribeClientAnswers(OpenApiOperation operation, bool xml, bool tokens)
+    private static void DescribeClientAnswers(OpenApiOperation operation, ClientSource source, bool xml, bool tokens)
     {
         operation.Responses ??= [];
-        const string badClient = "A missing, malformed or repeated client code.";
+        // A route segment is always there and given once; a query parameter may be absent or repeated.
+        var badClient = source == ClientSource.Route ? "A malformed client code." : "A missing, malformed or repeated client code.";
         if (operation.Responses.TryGetValue("400", out var bad) && bad is OpenApiResponse badRequest) badRequest.Description += " Also: " + badClient;
         else Error(operation, "400", badClient, xml);
         if (tokens)
