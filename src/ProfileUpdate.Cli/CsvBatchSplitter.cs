@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using nietras.SeparatedValues;
 
@@ -53,8 +54,11 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         using var text = new StreamReader(csvPath, encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
         // RFC 4180: the separator is a comma. Sep would otherwise guess it from the header, and a one-column header (a
         // bulk delete list) has none to guess from, so a stray "id,extra" row would be read as one id.
-        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = true }).From(text);
-        var header = EncodeHeader(reader.Header.ColNames, idOnly);
+        // Cells come raw (quotes and all) and are checked and unquoted by Cell: Sep's own unescaping is lenient, so a quote
+        // inside an unquoted cell ("55\" screen") or one never closed would silently swallow every line after it into
+        // that cell. The header is read as the first row, not as Sep's header, which throws on a repeated name.
+        using var reader = Sep.New(',').Reader(o => o with { Unescape = false, DisableColCountCheck = true, HasHeader = false }).From(text);
+        var header = EncodeHeader(ReadHeader(reader), idOnly);
         var part = 0;
         var row = new StringBuilder();
         PendingRow? pending = null;
@@ -187,11 +191,14 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         var buffer = new byte[1 << 16];
         int kept = 0, read, line = 1;
         long offset = 0;
+        var quotes = new QuoteCheck();
+        var bom = -1; // the length of a UTF-8 BOM, which is no character of the first cell (StreamReader skips it)
         while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0 || kept > 0)
         {
             var span = buffer.AsSpan(0, kept + read);
             var atEnd = read == 0;
             var at = 0;
+            if (bom < 0) bom = span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
             while (at < span.Length)
             {
                 var status = System.Text.Rune.DecodeFromUtf8(span[at..], out _, out var used);
@@ -204,6 +211,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                 if (span[at] == 0 && line == 1)
                     throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"CSV line 1 holds a NUL byte (byte {offset + at + 1:N0} of the file), so the file is not UTF-8 text (it may be UTF-16 or UTF-32); save it as UTF-8 (Excel: \"CSV UTF-8\"). Nothing was sent."));
+                if (offset + at >= bom) quotes.Next((char)span[at], line); // a byte of a multi-byte character is none of the ASCII the check looks for
                 if (span[at] == (byte)'\n') line++;
                 at += used;
             }
@@ -212,6 +220,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
             span[at..].CopyTo(buffer);
             offset += at;
         }
+        quotes.End();
     }
 
     /// <summary>Checks UTF-16 code units from the file's position (after its BOM, if any): every surrogate in a pair, an even length.</summary>
@@ -221,6 +230,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         int kept = 0, read, line = 1;
         long offset = file.Position;
         long highAt = -1; // where a high surrogate waits for its low half, which may be in the next buffer
+        var quotes = new QuoteCheck();
         while ((read = file.Read(buffer, kept, buffer.Length - kept)) > 0)
         {
             var length = kept + read;
@@ -236,7 +246,11 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
                 }
                 else if (low) throw Unpaired(line, offset + at, "a low surrogate without its high half");
                 else if (unit is >= 0xD800 and <= 0xDBFF) highAt = offset + at;
-                else if (unit == '\n') line++;
+                else
+                {
+                    quotes.Next((char)unit, line);
+                    if (unit == '\n') line++;
+                }
             }
             // A code unit cut at the buffer's end (an odd read) moves to its start.
             kept = length - at;
@@ -247,6 +261,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         if (kept > 0)
             throw new CsvFormatException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"CSV line {line} is not valid UTF-16: the file ends in the middle of a character (it has an odd number of bytes); save the file as UTF-8. Nothing was sent."));
+        quotes.End();
 
         static CsvFormatException Unpaired(int line, long at, string what) =>
             new(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -278,7 +293,54 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         return (first, Write(".b", part.Rows - half, half));
     }
 
-    private static string EncodeHeader(IReadOnlyList<string> names, bool idOnly)
+    /// <summary>The first row's cells, checked as every row's are; a name given twice is refused.</summary>
+    private static List<string> ReadHeader(SepReader reader)
+    {
+        var names = new List<string>();
+        if (!reader.MoveNext()) return names;
+        var row = reader.Current;
+        for (var i = 0; i < row.ColCount; i++)
+        {
+            var name = Cell(row[i].Span, 1, i + 1).ToString();
+            var first = names.IndexOf(name);
+            if (first >= 0)
+                throw new CsvFormatException(string.Create(CultureInfo.InvariantCulture,
+                    $"The header names column '{name}' twice (columns {first + 1} and {i + 1}); give each attribute one column. Nothing was sent."));
+            names.Add(name);
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// A raw cell without its quotes: unquoted (no quote in it), or wholly quoted (<c>"…"</c>, a quote inside doubled).
+    /// <see cref="QuoteCheck"/> has refused every other shape before anything was read; should the file have changed since,
+    /// the same refusal comes from here.
+    /// </summary>
+    private static ReadOnlySpan<char> Cell(ReadOnlySpan<char> raw, int line, int column)
+    {
+        var quote = raw.IndexOf('"');
+        if (quote < 0) return raw;
+        if (quote > 0) throw QuoteCheck.StrayQuote(line, column);
+        var text = new StringBuilder(raw.Length);
+        var at = 1;
+        while (true)
+        {
+            var next = raw[at..].IndexOf('"');
+            if (next < 0) throw QuoteCheck.NeverClosed(line, column);
+            text.Append(raw.Slice(at, next));
+            at += next + 1;
+            if (at < raw.Length && raw[at] == '"')
+            {
+                text.Append('"');
+                at++;
+                continue;
+            }
+            if (at < raw.Length) throw QuoteCheck.TextAfterQuote(line, column);
+            return text.ToString();
+        }
+    }
+
+    private static string EncodeHeader(List<string> names, bool idOnly)
     {
         if (names.Count == 0 || !IdColumns.Contains(names[0], StringComparer.OrdinalIgnoreCase))
             throw new CsvFormatException($"The first header column must be an id kind ({string.Join(", ", IdColumns)}), not '{(names.Count > 0 ? names[0] : "")}'.");
@@ -307,7 +369,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
             for (var i = 0; i < row.ColCount; i++)
             {
                 if (i > 0) text.Append(',');
-                AppendEscaped(text, row[i].Span);
+                AppendEscaped(text, Cell(row[i].Span, row.LineNumberFrom, i + 1));
             }
             text.Append('\n');
             line = row.LineNumberFrom;
@@ -327,6 +389,76 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
     }
 
     private readonly record struct PendingRow(string Text, int Line);
+}
+
+/// <summary>
+/// RFC 4180's quoting, checked character by character over the whole file before any part is written (with its encoding,
+/// in the same pass): a cell is unquoted and holds no quote, or starts with a quote, doubles every quote inside and ends
+/// with the closing one. Sep reads leniently — a stray quote opens a quoted section, so <c>tv1,55" screen</c> would take
+/// every following line into that cell and the upload would report one row applied and the others silently gone — so
+/// every other shape is refused here, naming the line and column, before anything is sent.
+/// </summary>
+internal struct QuoteCheck
+{
+    private enum State { CellStart, Unquoted, Quoted, QuoteInQuoted }
+
+    private State _state;
+    private int _column;
+    private int _openedOn;
+    private int _openedColumn;
+
+    public QuoteCheck() => _column = 1;
+
+    /// <summary>Takes the next character (of CSV line <paramref name="line"/>; a line break belongs to the line it ends).</summary>
+    public void Next(char c, int line)
+    {
+        switch (_state)
+        {
+            case State.Quoted:
+                if (c == '"') _state = State.QuoteInQuoted;
+                return;
+            case State.QuoteInQuoted when c == '"':
+                _state = State.Quoted; // a doubled quote: one quote in the value
+                return;
+            case State.QuoteInQuoted when c is not (',' or '\n' or '\r'):
+                throw TextAfterQuote(line, _column);
+            case State.CellStart when c == '"':
+                (_state, _openedOn, _openedColumn) = (State.Quoted, line, _column);
+                return;
+            case State.Unquoted when c == '"':
+                throw StrayQuote(line, _column);
+        }
+        switch (c)
+        {
+            case ',':
+                (_state, _column) = (State.CellStart, _column + 1);
+                break;
+            case '\n':
+                (_state, _column) = (State.CellStart, 1);
+                break;
+            case '\r' when _state is State.CellStart or State.QuoteInQuoted:
+                _state = State.CellStart; // the CR of a CRLF (or a lone CR) ends a cell as the LF does
+                break;
+            default:
+                _state = State.Unquoted;
+                break;
+        }
+    }
+
+    /// <summary>At the end of the file: a quoted cell still open is refused, naming the line it opened on.</summary>
+    public readonly void End()
+    {
+        if (_state == State.Quoted) throw NeverClosed(_openedOn, _openedColumn);
+    }
+
+    public static CsvFormatException StrayQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+        $"CSV line {line}, column {column}: a quote (\") inside a cell that does not start with one; an RFC 4180 CSV quotes the whole cell and doubles each quote inside it (\"55\"\" screen\"). Nothing was sent."));
+
+    public static CsvFormatException NeverClosed(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+        $"CSV line {line}, column {column}: a quoted cell is never closed (no closing quote before the end of the file); close it, and double each quote inside it. Nothing was sent."));
+
+    public static CsvFormatException TextAfterQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+        $"CSV line {line}, column {column}: text after the closing quote of a quoted cell; an RFC 4180 CSV doubles each quote inside a quoted cell (\"\"). Nothing was sent."));
 }
 
 /// <summary>The CSV cannot be turned into batches (nothing was sent because of it).</summary>

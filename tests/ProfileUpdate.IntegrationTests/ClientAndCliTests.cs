@@ -579,6 +579,68 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
     }
 
     [SkippableFact]
+    public async Task Bulk_upload_and_delete_of_a_csv_with_a_stray_or_unclosed_quote_exit_2_naming_the_line_and_send_nothing()
+    {
+        SkipWithoutStore();
+        // Before: Sep's lenient reading took every line after the stray quote into tv1's cell; exit 0, "1 applied".
+        var (first, second, third) = (Wire.NewId(), Wire.NewId(), Wire.NewId());
+        var inch = Csv("thirdPartyId,size", $"{first},55\" screen", $"{second},65 inch", $"{third},42 inch");
+
+        var (exit, output, error) = await CliAsync("bulk", "upload", inch, "--wait");
+
+        Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+        Assert.StartsWith("CSV line 2, column 2: a quote (\") inside a cell that does not start with one", error, StringComparison.Ordinal);
+        Assert.Single(error.TrimEnd().Split('\n'));
+        Assert.DoesNotContain("batch", output, StringComparison.Ordinal);
+        using var services = Services(_client);
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+        foreach (var id in new[] { first, second, third })
+            Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(id)));
+
+        // An erase list is read as strictly: a quote never closed takes nothing with it, and nothing is deleted.
+        await client.VisitAsync("s1", thirdPartyId: first);
+        (exit, output, error) = await CliAsync("bulk", "delete", Csv("thirdPartyId", first, $"\"{second}", third), "--wait");
+        Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+        Assert.Contains("CSV line 3, column 1: a quoted cell is never closed", error, StringComparison.Ordinal);
+        Assert.NotNull(await client.GetProfileAsync(ProfileId.ThirdParty(first)));
+    }
+
+    [Theory]
+    [InlineData("thirdPartyId,size\ntv1,55\" screen\ntv2,65 inch\n", "CSV line 2, column 2: a quote (\") inside a cell that does not start with one")]
+    [InlineData("thirdPartyId,a\nq1,\"unterminated\nq2,2\n", "CSV line 2, column 2: a quoted cell is never closed")]
+    [InlineData("thirdPartyId,a,b\r\nq1,\"x\"y,2\r\n", "CSV line 2, column 2: text after the closing quote of a quoted cell")]
+    [InlineData("thirdPartyId,a\nq1,\"multi\nline\"\nq2, \"x\"\n", "CSV line 4, column 2: a quote (\") inside a cell")]
+    [InlineData("\uFEFFthirdPartyId,a\"\nq1,1\n", "CSV line 1, column 2: a quote (\") inside a cell")]
+    [InlineData("thirdPartyId,a,a\nd1,1,2\n", "The header names column 'a' twice (columns 2 and 3)")]
+    [InlineData("\"thirdPartyId\",\"a\",\"a\"\nd1,1,2\n", "The header names column 'a' twice (columns 2 and 3)")]
+    public async Task Convert_refuses_a_csv_that_is_not_rfc_4180_or_names_a_column_twice_with_exit_2_and_one_line(string text, string expected)
+    {
+        // Upload and delete read through the same splitter; convert needs no service. Also as UTF-16: the check runs on
+        // the decoded characters.
+        foreach (var encoding in new Encoding[] { new UTF8Encoding(false), Encoding.Unicode })
+        {
+            var (exit, output, error) = await CliAsync("bulk", "convert", CsvIn(encoding, text), "--out", Directory.CreateTempSubdirectory("pu-quote-parts-").FullName);
+            Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+            Assert.StartsWith(expected, error, StringComparison.Ordinal);
+            Assert.EndsWith("Nothing was sent.", error.TrimEnd(), StringComparison.Ordinal);
+            Assert.Single(error.TrimEnd().Split('\n'));
+        }
+    }
+
+    [Fact]
+    public async Task Convert_keeps_quoted_cells_with_doubled_quotes_line_breaks_commas_and_a_quoted_header_after_a_bom()
+    {
+        var parts = Directory.CreateTempSubdirectory("pu-quote-parts-").FullName;
+        var path = CsvIn(new UTF8Encoding(true), "\"thirdPartyId\",\"na,me\"\r\nq1,\"55\"\" screen\"\r\nq2,\"a\r\nb\"\r\n\r\nq3,\"\"\r\n");
+
+        var (exit, output, error) = await CliAsync("bulk", "convert", path, "--out", parts);
+
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Contains("CSV lines 2-6", output, StringComparison.Ordinal);
+        Assert.Equal("batch=thirdPartyId,na%2Cme\nq1,55%22%20screen\nq2,a%0D%0Ab\nq3,\n", File.ReadAllText(Assert.Single(Directory.GetFiles(parts))));
+    }
+
+    [SkippableFact]
     public async Task Bulk_commands_given_a_missing_file_or_limits_below_1_exit_2_with_one_line_and_send_nothing()
     {
         SkipWithoutStore();
