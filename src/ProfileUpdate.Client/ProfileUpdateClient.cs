@@ -74,20 +74,38 @@ public sealed partial class ProfileUpdateClient
     /// Records a visit (<c>POST /rest/v1/delivery</c>), which creates the profile when needed, links the thirdPartyId and
     /// applies the profile parameters.
     /// </summary>
+    /// <remarks>
+    /// A visit with a <paramref name="tntId"/> or a <paramref name="thirdPartyId"/> is idempotent — sent again it finds
+    /// the profile the first one created and sets the same values — so it is retried after 429/503 like every call. A
+    /// visit with neither creates a new profile each time it is applied, so it is not retried after a 503: a 503 of the
+    /// store ("not acknowledged", the store did not answer in time) may come after the profile was stored, and a retry
+    /// would create a second, orphan profile. That 503 surfaces as <see cref="ProfileUpdateException"/>; retry it yourself
+    /// only if a stray empty profile does not matter (or give the visitor a tntId or thirdPartyId).
+    /// </remarks>
     public async Task<VisitResult> VisitAsync(string sessionId, string? tntId = null, string? thirdPartyId = null,
         IReadOnlyDictionary<string, string>? profileParameters = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         var body = new VisitBody(new VisitContext("web"), new VisitId(tntId, thirdPartyId),
             new VisitExecute(new VisitPageLoad(profileParameters ?? new Dictionary<string, string>())));
-        using var response = await _http.PostAsJsonAsync(
-            $"rest/v1/delivery?client={_client}&sessionId={Uri.EscapeDataString(sessionId)}", body, JsonOptions, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"rest/v1/delivery?client={_client}&sessionId={Uri.EscapeDataString(sessionId)}")
+        {
+            Content = JsonContent.Create(body, options: JsonOptions),
+        };
+        if (tntId is null && thirdPartyId is null) request.Options.Set(NotIdempotent, true);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
         using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
         var id = json.RootElement.GetProperty("id");
         return new VisitResult(id.GetProperty("tntId").GetString()!,
             id.TryGetProperty("thirdPartyId", out var third) ? third.GetString() : null);
     }
+
+    /// <summary>
+    /// Marks a request that applies something new each time it is applied (a visit without ids creates a profile): the
+    /// retry handler then leaves its 503 alone, because a 503 of the store does not say that nothing was applied.
+    /// </summary>
+    internal static readonly HttpRequestOptionsKey<bool> NotIdempotent = new("ProfileUpdate.Client.NotIdempotent");
 
     /// <summary>Reads a profile; null when none exists for the id.</summary>
     public async Task<Profile?> GetProfileAsync(ProfileId id, CancellationToken cancellationToken = default)
@@ -109,8 +127,9 @@ public sealed partial class ProfileUpdateClient
     /// <returns>
     /// <see cref="DeleteOutcome.Deleted"/> once all of it is durably gone (204); <see cref="DeleteOutcome.NotFound"/> when
     /// no profile existed for the id (404) — not an exception, because either way nothing is stored for the id afterwards
-    /// (an erasure request for someone never stored is fulfilled). Like every call, it is retried only after 429/503,
-    /// which apply nothing; so a NotFound is never the echo of our own earlier attempt.
+    /// (an erasure request for someone never stored is fulfilled). Like every idempotent call, it is retried after
+    /// 429/503; a 503 of a store that did not answer in time may come after the delete was applied, so a NotFound after
+    /// such a retry can be the echo of our own first attempt — which is why it is a result and not an error.
     /// </returns>
     /// <exception cref="ProfileUpdateException">Any other refusal: an invalid id (400), a wrong token (401), an unknown
     /// client (404 of the client check) or the store unavailable after the retries (503).</exception>

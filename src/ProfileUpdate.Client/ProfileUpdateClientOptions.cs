@@ -13,8 +13,11 @@ public sealed class ProfileUpdateClientOptions
     public string Client { get; set; } = "";
 
     /// <summary>
-    /// Retries after a 429 or 503 (the answers that guarantee nothing was applied); 0 turns retries off. Nothing else is
-    /// retried: a request that timed out or lost its connection may have been applied.
+    /// Retries after a 429 (a refusal: nothing was applied) or a 503; 0 turns retries off. A 503 does not always say that
+    /// nothing was applied — the store's 503 means "not acknowledged", and the write may be stored after it — so it is
+    /// retried only for idempotent calls (updates, deletes, reads, batches, visits with a tntId or thirdPartyId), where
+    /// applying twice leaves what applying once does; a visit without ids (a new profile each time) is not retried after a
+    /// 503. Nothing else is retried: a request that timed out or lost its connection may have been applied.
     /// </summary>
     public int MaxRetryAttempts { get; set; } = 3;
 

@@ -11,7 +11,8 @@ namespace ProfileUpdate.Client;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers the typed <see cref="ProfileUpdateClient"/> with retries on 429/503 that wait for the server's
+    /// Registers the typed <see cref="ProfileUpdateClient"/> with retries on 429/503 (a 503 only for idempotent calls:
+    /// not for a visit without ids, see <see cref="ProfileUpdateClient.VisitAsync"/>) that wait for the server's
     /// Retry-After (at most <see cref="ProfileUpdateClientOptions.MaxRetryAttempts"/> times; a Retry-After longer than
     /// <see cref="ProfileUpdateClientOptions.MaxRetryDelay"/> is not retried but surfaces at once), and the named client of the change stream
     /// (<see cref="ProfileUpdateClient.StreamClientName"/>), which has neither timeout nor retries of its own. The
@@ -59,7 +60,11 @@ public static class ServiceCollectionExtensions
                 // Nor when the server's Retry-After is longer than MaxRetryDelay (a used-up daily quota says hours): a
                 // retry sooner than the server said would only be refused again, so the answer surfaces at once, its
                 // RetryAfter telling the caller when to come back.
+                // And not a 503 of a request that is not idempotent (a visit without ids creates a profile each time):
+                // a 503 of the store means "not acknowledged" — the store may have applied it after the service stopped
+                // waiting — so a retry could apply it twice. A 429 (a quota refusal) applies nothing, so it stays retried.
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result is { } r && IsRetryable(r.StatusCode)
+                                                            && !(r.StatusCode == HttpStatusCode.ServiceUnavailable && IsNotIdempotent(args.Context))
                                                             && !(ProfileUpdateClient.RetryAfterOf(r) > options.MaxRetryDelay)),
                 ShouldRetryAfterHeader = false,
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(RetryDelay(args.Outcome.Result, options)),
@@ -72,6 +77,9 @@ public static class ServiceCollectionExtensions
         });
         return builder;
     }
+
+    private static bool IsNotIdempotent(ResilienceContext context) =>
+        context.GetRequestMessage()?.Options.TryGetValue(ProfileUpdateClient.NotIdempotent, out var marked) == true && marked;
 
     private static bool IsRetryable(HttpStatusCode status) => status is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable;
 

@@ -860,6 +860,58 @@ public sealed class ClientResilienceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_503_is_not_retried_for_a_visit_without_ids_but_is_for_visits_with_an_id_and_for_updates()
+    {
+        // A store 503 says "not acknowledged": the visit may have created its profile all the same. Retried, a visit
+        // without ids created a second profile (an orphan); one with an id finds the first one again, as an update does.
+        var requests = new List<string>();
+        var answers = new Queue<System.Net.HttpStatusCode>();
+        using var services = new ServiceCollection().AddProfileUpdateClient(o =>
+        {
+            (o.BaseAddress, o.Client, o.MaxRetryAttempts, o.MaxRetryDelay) = (new Uri("http://127.0.0.1:9"), "demo", 3, TimeSpan.FromSeconds(1));
+        }).ConfigurePrimaryHttpMessageHandler(() => new StubHandler(request =>
+        {
+            requests.Add(request.RequestUri!.AbsolutePath);
+            var status = answers.Dequeue();
+            var answer = status == System.Net.HttpStatusCode.OK
+                ? new HttpResponseMessage(status) { Content = new StringContent("""{"id":{"tntId":"t-1.0_0"}}""", Encoding.UTF8, "application/json") }
+                : new HttpResponseMessage(status) { Content = new StringContent("""{"message":"may or may not have been stored"}""", Encoding.UTF8, "application/problem+json") };
+            answer.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.Zero);
+            return answer;
+        })).Services.BuildServiceProvider();
+        var client = services.GetRequiredService<ProfileUpdateClient>();
+
+        Answer(System.Net.HttpStatusCode.ServiceUnavailable);
+        var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.VisitAsync("s1"));
+        Assert.Equal((503, 1), (refused.StatusCode, requests.Count));
+
+        // A 429 applies nothing: retried even for a visit without ids.
+        Answer(System.Net.HttpStatusCode.TooManyRequests);
+        Assert.Equal("t-1.0_0", (await client.VisitAsync("s1")).TntId);
+        Assert.Equal(2, requests.Count);
+
+        foreach (var visit in new Func<Task>[] { () => client.VisitAsync("s1", thirdPartyId: "crm-1"), () => client.VisitAsync("s1", tntId: "t-1.0_0") })
+        {
+            Answer(System.Net.HttpStatusCode.ServiceUnavailable);
+            await visit();
+            Assert.Equal(2, requests.Count);
+        }
+
+        Answer(System.Net.HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(UpdateOutcome.Applied, await client.UpdateAsync(ProfileId.ThirdParty("crm-1"), new Dictionary<string, string> { ["a"] = "1" }));
+        Assert.Equal(2, requests.Count);
+
+        // The first answer given, then 200; the requests counted afresh.
+        void Answer(System.Net.HttpStatusCode first)
+        {
+            requests.Clear();
+            answers.Clear();
+            answers.Enqueue(first);
+            answers.Enqueue(System.Net.HttpStatusCode.OK);
+        }
+    }
+
+    [Fact]
     public async Task Get_for_a_client_not_configured_fails_with_the_servers_message_not_profile_not_found()
     {
         var unknown = Wire.NewClient();
