@@ -70,8 +70,9 @@ public sealed partial class ProfileUpdateClient
     /// stream (a restart, a <c>cut-off</c> of a reader that did not keep up) or nothing at all (not even the keep-alive)
     /// arrives for <see cref="ProfileUpdateClientOptions.StreamIdleTimeout"/>, it reconnects with
     /// <c>Last-Event-ID</c> = the id of the last entry yielded, waiting the service's <c>retry:</c> (1 s), doubled after
-    /// each failed attempt up to <see cref="ProfileUpdateClientOptions.MaxReconnectDelay"/>; a 503 (the instance's stream
-    /// limit) or 429 waits its Retry-After (capped the same). It keeps reconnecting for as long as it is followed;
+    /// each failed attempt up to <see cref="ProfileUpdateClientOptions.MaxReconnectDelay"/>; so does any failure answer but
+    /// the four below (a 503 at the instance's stream limit, a 429, a proxy's 502/504, a 500, a 408), waiting its
+    /// Retry-After when it has one (capped the same). It keeps reconnecting for as long as it is followed;
     /// <see cref="ProfileUpdateClientOptions.OnReconnect"/> is told each time.
     /// </summary>
     /// <param name="after">A cursor to start after; null for the oldest entry kept.</param>
@@ -102,8 +103,10 @@ public sealed partial class ProfileUpdateClient
                 {
                     reason = failure!;
                 }
-                else if (response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.TooManyRequests)
+                else if (!response.IsSuccessStatusCode && !EndsTheStream(response.StatusCode))
                 {
+                    // 503 (the stream limit), 429, and any other failure — a proxy's 502/504, a 500, a 408 — is a service
+                    // that may answer next time: a follower outlives it, as it outlives a dropped connection.
                     reason = $"answered {(int)response.StatusCode}";
                     serverDelay = RetryAfterOf(response);
                 }
@@ -151,6 +154,14 @@ public sealed partial class ProfileUpdateClient
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The answers that end a followed stream: the cursor's entries were trimmed (410), the feed is off or the client
+    /// unknown (404), the token is wrong (401), the request is invalid (400). Reconnecting cannot change them; every other
+    /// failure can pass.
+    /// </summary>
+    private static bool EndsTheStream(HttpStatusCode status) =>
+        status is HttpStatusCode.Gone or HttpStatusCode.NotFound or HttpStatusCode.Unauthorized or HttpStatusCode.BadRequest;
 
     /// <summary>
     /// Sends the stream request; a transport failure (refused, reset, no answer within the idle timeout) is returned as a
@@ -232,7 +243,7 @@ public sealed partial class ProfileUpdateClient
 
 /// <summary>A change stream about to reconnect.</summary>
 /// <param name="Attempt">Consecutive attempts that delivered nothing (0 after a stream that delivered entries).</param>
-/// <param name="Reason">Why: the connection was lost, the service ended the stream or cut it off, or answered 503/429.</param>
+/// <param name="Reason">Why: the connection was lost, the service ended the stream or cut it off, or answered a failure other than 400/401/404/410 (503, 429, 502, …).</param>
 /// <param name="Delay">The wait before reconnecting.</param>
 /// <param name="LastEventId">The cursor it resumes after (the last entry yielded, else the <c>after</c> given).</param>
 public sealed record ReconnectNotice(int Attempt, string Reason, TimeSpan Delay, string? LastEventId);

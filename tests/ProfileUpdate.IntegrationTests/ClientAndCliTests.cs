@@ -912,6 +912,49 @@ public sealed class ClientResilienceTests : IDisposable
     }
 
     [Fact]
+    public async Task Following_changes_reconnects_after_any_failure_answer_and_ends_only_on_400_401_404_410()
+    {
+        // Before: only 503/429 reconnected; a proxy's 502 ended the "never gives up" follower with an exception.
+        const string Entry = """{"id":"c-1","at":"2026-12-04T07:18:55.725+00:00","kind":"created","tntId":"t-1.0_0","set":{"a":"1"},"removed":[]}""";
+        var answers = new Queue<System.Net.HttpStatusCode>();
+        var notices = new List<ReconnectNotice>();
+        var services = new ServiceCollection();
+        services.AddProfileUpdateClient(o =>
+        {
+            (o.BaseAddress, o.Client, o.MaxReconnectDelay) = (new Uri("http://127.0.0.1:9"), "demo", TimeSpan.FromMilliseconds(10));
+            o.OnReconnect = notices.Add;
+        });
+        services.AddHttpClient(ProfileUpdateClient.StreamClientName).ConfigurePrimaryHttpMessageHandler(() => new StubHandler(_ =>
+        {
+            var status = answers.Dequeue();
+            return status == System.Net.HttpStatusCode.OK
+                ? new HttpResponseMessage(status) { Content = new StringContent($"event: created\nid: c-1\ndata: {Entry}\n\n", Encoding.UTF8, "text/event-stream") }
+                : new HttpResponseMessage(status) { Content = new StringContent("""{"message":"no"}""", Encoding.UTF8, "application/problem+json") };
+        }));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<ProfileUpdateClient>();
+
+        foreach (var status in new[] { 502, 504, 500, 408, 503, 429, 200 }) answers.Enqueue((System.Net.HttpStatusCode)status);
+        await foreach (var entry in client.FollowChangesAsync())
+        {
+            Assert.Equal("c-1", entry.Id);
+            break;
+        }
+        Assert.Equal(["answered 502", "answered 504", "answered 500", "answered 408", "answered 503", "answered 429"], notices.Select(n => n.Reason));
+
+        foreach (var status in new[] { 400, 401, 404, 410 })
+        {
+            answers.Clear();
+            answers.Enqueue((System.Net.HttpStatusCode)status);
+            var ended = await Assert.ThrowsAsync<ProfileUpdateException>(async () =>
+            {
+                await foreach (var _ in client.FollowChangesAsync()) { }
+            });
+            Assert.Equal(status, ended.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Get_for_a_client_not_configured_fails_with_the_servers_message_not_profile_not_found()
     {
         var unknown = Wire.NewClient();
