@@ -119,9 +119,11 @@ internal static class Commands
             context.Error.WriteLine("--client (or PROFILE_UPDATE_CLIENT) is required.");
             return CliApp.BadInput;
         }
-        if (!Uri.TryCreate(connection.Url, UriKind.Absolute, out _))
+        // HttpClient speaks http and https only: another scheme (ftp://, file://) would fail at the first call with a
+        // NotSupportedException and its stack trace.
+        if (!Uri.TryCreate(connection.Url, UriKind.Absolute, out var address) || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
         {
-            context.Error.WriteLine($"--url (or PROFILE_UPDATE_URL) must be an absolute URL such as http://localhost:5000, not '{connection.Url}'.");
+            context.Error.WriteLine($"--url (or PROFILE_UPDATE_URL) must be an absolute http:// or https:// URL such as http://localhost:5000, not '{connection.Url}'.");
             return CliApp.BadInput;
         }
         await using var services = context.CreateServices(connection, line => context.Error.WriteLine(line));

@@ -3,7 +3,10 @@ namespace ProfileUpdate.Client;
 /// <summary>Where the service is, who calls it, and how hard to try.</summary>
 public sealed class ProfileUpdateClientOptions
 {
-    /// <summary>The service's base address, e.g. <c>http://localhost:5000</c>.</summary>
+    /// <summary>
+    /// The service's base address, http or https, e.g. <c>http://localhost:5000</c>; a path prefix is kept, with or without
+    /// a trailing slash (<c>https://gateway/profile-update</c> calls <c>https://gateway/profile-update/rest/…</c>).
+    /// </summary>
     public Uri? BaseAddress { get; set; }
 
     /// <summary>The client's bearer token, when the client requires one; null for open clients.</summary>

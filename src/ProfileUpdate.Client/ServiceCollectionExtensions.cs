@@ -23,7 +23,8 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<ProfileUpdateClientOptions>()
             .Configure(configure)
-            .Validate(o => o.BaseAddress is { IsAbsoluteUri: true }, "ProfileUpdateClientOptions.BaseAddress must be an absolute URI.")
+            .Validate(o => o.BaseAddress is { IsAbsoluteUri: true } address && (address.Scheme == Uri.UriSchemeHttp || address.Scheme == Uri.UriSchemeHttps),
+                "ProfileUpdateClientOptions.BaseAddress must be an absolute http:// or https:// URI.")
             .Validate(o => !string.IsNullOrWhiteSpace(o.Client), "ProfileUpdateClientOptions.Client (the client code) is required.")
             .Validate(o => o.MaxRetryAttempts >= 0, "ProfileUpdateClientOptions.MaxRetryAttempts must be 0 or more.")
             .Validate(o => o.StreamIdleTimeout > TimeSpan.Zero, "ProfileUpdateClientOptions.StreamIdleTimeout must be positive.")
@@ -34,7 +35,7 @@ public static class ServiceCollectionExtensions
         services.AddHttpClient(ProfileUpdateClient.StreamClientName, (sp, http) =>
         {
             var options = sp.GetRequiredService<IOptions<ProfileUpdateClientOptions>>().Value;
-            http.BaseAddress = options.BaseAddress;
+            http.BaseAddress = BaseOf(options.BaseAddress);
             http.Timeout = Timeout.InfiniteTimeSpan;
             if (!string.IsNullOrEmpty(options.Token))
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
@@ -43,7 +44,7 @@ public static class ServiceCollectionExtensions
         var builder = services.AddHttpClient<ProfileUpdateClient>((sp, http) =>
         {
             var options = sp.GetRequiredService<IOptions<ProfileUpdateClientOptions>>().Value;
-            http.BaseAddress = options.BaseAddress;
+            http.BaseAddress = BaseOf(options.BaseAddress);
             http.Timeout = options.RequestTimeout;
             if (!string.IsNullOrEmpty(options.Token))
                 http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
@@ -77,6 +78,13 @@ public static class ServiceCollectionExtensions
         });
         return builder;
     }
+
+    /// <summary>
+    /// The base address with its path ending in '/': relative paths resolve against the last '/', so a path prefix
+    /// without one (<c>http://host/api</c>, a service behind a proxy) would be dropped and every call go to <c>/rest/…</c>.
+    /// </summary>
+    internal static Uri? BaseOf(Uri? address) =>
+        address is { IsAbsoluteUri: true } && !address.AbsolutePath.EndsWith('/') ? new Uri(address.GetLeftPart(UriPartial.Path) + "/") : address;
 
     private static bool IsNotIdempotent(ResilienceContext context) =>
         context.GetRequestMessage()?.Options.TryGetValue(ProfileUpdateClient.NotIdempotent, out var marked) == true && marked;

@@ -954,6 +954,69 @@ public sealed class ClientResilienceTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("ftp://example.com/")]
+    [InlineData("file:///tmp")]
+    [InlineData("not-a-url")]
+    public async Task A_url_that_is_not_http_or_https_exits_2_with_one_line_naming_it(string url)
+    {
+        // Before: ftp:// and file:// failed at the first call with NotSupportedException and a stack trace, exit 1.
+        var (exit, output, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", "demo"]);
+
+        Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+        Assert.Equal($"--url (or PROFILE_UPDATE_URL) must be an absolute http:// or https:// URL such as http://localhost:5000, not '{url}'.", error.TrimEnd());
+
+        using var services = new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client) = (new Uri(url, UriKind.RelativeOrAbsolute), "demo"))
+            .Services.BuildServiceProvider();
+        Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => services.GetRequiredService<ProfileUpdateClient>());
+    }
+
+    [Theory]
+    [InlineData("/api")]
+    [InlineData("/api/")]
+    [InlineData("/gateway/profile-update")]
+    public async Task A_path_prefix_in_the_url_is_kept_with_or_without_a_trailing_slash(string prefix)
+    {
+        // Before: without the trailing slash the prefix was dropped and the calls went to /rest/… at the host's root.
+        var requested = new List<string>();
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}{prefix}";
+        using var stop = new CancellationTokenSource();
+        var answering = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var connection = await listener.AcceptTcpClientAsync(stop.Token);
+                    var stream = connection.GetStream();
+                    var reader = new StreamReader(stream, Encoding.ASCII);
+                    requested.Add((await reader.ReadLineAsync(stop.Token))!);
+                    while (await reader.ReadLineAsync(stop.Token) is { Length: > 0 }) { }
+                    await stream.WriteAsync("HTTP/1.1 418 I'm a teapot\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), stop.Token);
+                }
+            }
+            catch (OperationCanceledException) { }
+        });
+        try
+        {
+            var (exit, output, error) = await ClientCli.RunAsync(["get", "--third-party-id", "x", "--url", url, "--client", "demo"]);
+            Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
+
+            using var services = new ServiceCollection().AddProfileUpdateClient(o => (o.BaseAddress, o.Client) = (new Uri(url), "demo")).Services.BuildServiceProvider();
+            await Assert.ThrowsAsync<ProfileUpdateException>(() => services.GetRequiredService<ProfileUpdateClient>().ReadChangesAsync());
+
+            var root = prefix.TrimEnd('/');
+            Assert.Equal([$"GET {root}/rest/v1/profiles/thirdPartyId/x?client=demo HTTP/1.1", $"GET {root}/rest/v1/changes?client=demo HTTP/1.1"], requested);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await answering;
+        }
+    }
+
     [Fact]
     public async Task Get_for_a_client_not_configured_fails_with_the_servers_message_not_profile_not_found()
     {
