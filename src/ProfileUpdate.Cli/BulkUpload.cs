@@ -204,10 +204,11 @@ internal static class BulkUpload
                 // and the parts after it are still sent, each waited for in turn as --wait-timeout says (per batch).
                 status = lastSeen;
             }
-            catch (Exception ex) when (ex is ProfileUpdateException or HttpRequestException || Commands.IsTimeout(ex, cancellationToken))
+            catch (Exception ex) when (ex is ProfileUpdateException or HttpRequestException or OperationCanceledException)
             {
-                progress.Abandon("failed");
-                throw new BatchFailedException(ex, Where(part, accepted, refused: ex is ProfileUpdateException));
+                // A timeout, a lost connection or Ctrl-C (the caller's cancellation) alike: say where the upload stands.
+                progress.Abandon(ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? "stopped" : "failed");
+                throw new BatchFailedException(ex, Where(part, accepted, OutcomeOf(ex)));
             }
 
             _batches++;
@@ -220,20 +221,43 @@ internal static class BulkUpload
             WriteStatus(context, status, row => part.SourceLineOf(row));
         }
 
+        /// <summary>How a part's submission ended without a status.</summary>
+        private enum Outcome
+        {
+            /// <summary>The service answered with a refusal: nothing of the part was applied.</summary>
+            Refused,
+
+            /// <summary>No connection could be made (refused, no route, unknown host): nothing was sent.</summary>
+            NotSent,
+
+            /// <summary>Sent (or being sent), but no answer came: a timeout, a dropped connection or Ctrl-C does not tell.</summary>
+            NoAnswer,
+        }
+
+        private static Outcome OutcomeOf(Exception ex) => ex switch
+        {
+            ProfileUpdateException => Outcome.Refused,
+            // Failing to connect is the one transport failure that proves the request never left.
+            HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError } => Outcome.NotSent,
+            _ => Outcome.NoAnswer,
+        };
+
         /// <summary>
         /// What a failure leaves behind, in CSV lines: the parts before it were sent; this one was refused (nothing of it
-        /// applied), got no answer (it may have been accepted: a timeout or a dropped connection does not tell), or was
-        /// accepted and then waiting for it failed (check its status by its id).
+        /// applied), never sent (no connection could be made), got no answer (it may have been accepted: a timeout, a
+        /// dropped connection or Ctrl-C does not tell), or was accepted and then waiting for it failed (check its status
+        /// by its id).
         /// </summary>
-        private string Where(BatchPart part, BatchSubmission? accepted, bool refused)
+        private string Where(BatchPart part, BatchSubmission? accepted, Outcome outcome)
         {
             var (first, last) = (part.SourceLines[0], part.SourceLines[^1]);
             var before = _batches > 0 ? string.Create(CultureInfo.InvariantCulture, $"; the {_rows:N0} rows before were sent in {_batches} batch(es)") : "";
-            return (accepted, refused) switch
+            return (accepted, outcome) switch
             {
                 ({ } batch, _) => $"Batch {batch.BatchId} (CSV lines {first}-{last}) was accepted: check it with 'bulk status {batch.BatchId}'; the CSV lines after {last} were not sent{before}.",
-                (null, true) => $"CSV lines from {first} on were not applied{before}.",
-                (null, false) => $"CSV lines {first}-{last} may or may not have been accepted (no answer came); the CSV lines after {last} were not sent{before}.",
+                (null, Outcome.Refused) => $"CSV lines from {first} on were not applied{before}.",
+                (null, Outcome.NotSent) => $"No connection could be made, so CSV lines from {first} on were not sent{before}.",
+                _ => $"CSV lines {first}-{last} may or may not have been accepted (no answer came); the CSV lines after {last} were not sent{before}.",
             };
         }
     }

@@ -166,6 +166,8 @@ internal static class Commands
     {
         ProfileUpdateException refused => $"{refused.StatusCode}: {refused.ServerMessage}",
         HttpRequestException unreachable => $"The service at {connection.Url} could not be reached: {unreachable.Message}",
+        OperationCanceledException and not TaskCanceledException { InnerException: TimeoutException } =>
+            $"Stopped (Ctrl-C) before the service at {connection.Url} answered.",
         _ => $"The service at {connection.Url} did not answer in time: {ex.InnerException?.Message ?? ex.Message} A call that timed out may still have been applied.",
     };
 }

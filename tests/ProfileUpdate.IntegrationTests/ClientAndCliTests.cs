@@ -1064,6 +1064,15 @@ public sealed class ClientResilienceTests : IDisposable
             Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
             Assert.StartsWith($"The service at {url} did not answer in time", error, StringComparison.Ordinal);
             Assert.Contains("CSV lines 2-2 may or may not have been accepted", error, StringComparison.Ordinal);
+
+            // Ctrl-C while the service does not answer: before, exit 1 with nothing on stderr.
+            using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            using var stopped = new StringWriter();
+            exit = await CliApp.RunAsync(["bulk", "upload", csv, "--wait", "--url", url, "--client", "demo"], TextWriter.Null, stopped, interactive: false,
+                cancellationToken: ctrlC.Token);
+            Assert.True(exit == CliApp.Failed, $"exit {exit}: {stopped}");
+            Assert.Equal($"Stopped (Ctrl-C) before the service at {url} answered. CSV lines 2-2 may or may not have been accepted (no answer came); the CSV lines after 2 were not sent.",
+                stopped.ToString().TrimEnd());
         }
         finally
         {
@@ -1095,6 +1104,24 @@ public sealed class ClientResilienceTests : IDisposable
 
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitBatchAsync(batch));
         Assert.Empty(notices);
+
+        // The CLI says what a refused connection means: nothing was sent (before: "may or may not have been accepted").
+        var csv = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(csv, "thirdPartyId\nx\ny\n");
+        try
+        {
+            foreach (var command in new[] { "upload", "delete" })
+            {
+                var (exit, output, error) = await ClientCli.RunAsync(["bulk", command, csv, "--url", $"http://127.0.0.1:{port}", "--client", "demo"]);
+                Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
+                Assert.EndsWith("No connection could be made, so CSV lines from 2 on were not sent.", error.TrimEnd(), StringComparison.Ordinal);
+                Assert.DoesNotContain("may or may not", error, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
     }
 }
 
