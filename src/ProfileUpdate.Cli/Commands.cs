@@ -44,9 +44,14 @@ internal static class Commands
             {
                 var at = pair.IndexOf('=', StringComparison.Ordinal);
                 if (at <= 0) throw new CsvFormatException($"'{pair}' is not name=value.");
-                set[pair[..at]] = pair[(at + 1)..];
+                // One value per name: the later one would silently win here (the service refuses a repeated name).
+                if (!set.TryAdd(pair[..at], pair[(at + 1)..]))
+                    throw new CsvFormatException($"'{pair[..at]}' is given more than once (as '{pair[..at]}={set[pair[..at]]}' and '{pair}'); give each attribute one value. Nothing was sent.");
             }
-            var removals = r.GetValue(remove) ?? [];
+            // Removing a name twice is removing it; the service would refuse the repeated parameter, so it goes once.
+            var removals = (r.GetValue(remove) ?? []).Distinct(StringComparer.Ordinal).ToArray();
+            if (removals.FirstOrDefault(set.ContainsKey) is { } both)
+                throw new CsvFormatException($"'{both}' is both set ({both}={set[both]}) and removed (--remove {both}); give one of the two. Nothing was sent.");
             if (set.Count == 0 && removals.Length == 0) throw new CsvFormatException("Give at least one name=value to set or one --remove name.");
             var outcome = await http.UpdateAsync(new ProfileUpdateRequest(IdOf(r, tnt, third), set, removals), ct).ConfigureAwait(false);
             context.Output.WriteLine(outcome == UpdateOutcome.Applied ? "applied" : "profile not found: nothing was changed");

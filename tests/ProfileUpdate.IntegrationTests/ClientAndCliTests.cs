@@ -173,6 +173,19 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         (exit, _, error) = await CliAsync("update", "--third-party-id", id.Value);
         Assert.Equal(CliApp.BadInput, exit);
         Assert.Contains("--remove", error, StringComparison.Ordinal);
+
+        // A name set twice (before: the first value silently dropped) or set and removed (before: the wire's 400 about
+        // 'profile.f') is refused here, and nothing changes; a name removed twice is removed.
+        (exit, _, error) = await CliAsync("update", "--third-party-id", id.Value, "f=1", "f=2");
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Equal("'f' is given more than once (as 'f=1' and 'f=2'); give each attribute one value. Nothing was sent.", error.TrimEnd());
+        (exit, _, error) = await CliAsync("update", "--third-party-id", id.Value, "f=1", "--remove", "f");
+        Assert.Equal(CliApp.BadInput, exit);
+        Assert.Equal("'f' is both set (f=1) and removed (--remove f); give one of the two. Nothing was sent.", error.TrimEnd());
+        Assert.Equal("6", (await client.GetProfileAsync(id))!.Attributes["f"].Value);
+        (exit, output, error) = await CliAsync("update", "--third-party-id", id.Value, "--remove", "f", "--remove", "f");
+        Assert.True(exit == CliApp.Ok, $"exit {exit}: {output}{error}");
+        Assert.Empty(Names(await client.GetProfileAsync(id)));
     }
 
     [SkippableFact]
