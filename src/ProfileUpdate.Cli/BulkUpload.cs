@@ -14,12 +14,25 @@ internal static class BulkUpload
 
     private static Option<long> MaxBytes() => new("--max-bytes") { Description = "First batch size refused (a part stays below it)", DefaultValueFactory = _ => DefaultMaxBytes };
 
+    private static Option<TimeSpan> WaitTimeout()
+    {
+        var option = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+        // A negative wait would read as "already over": refused as bad input, like a value that is not a time at all.
+        // The validator runs even when the value did not convert (that error is System.CommandLine's): read the token.
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens is [var token] && TimeSpan.TryParse(token.Value, CultureInfo.InvariantCulture, out var wait) && wait < TimeSpan.Zero)
+                result.AddError($"--wait-timeout must not be negative, not {token.Value}.");
+        });
+        return option;
+    }
+
     public static Command Command(CliContext context, Func<ParseResult, Connection> connectionOf)
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV with a header row; the first column is pcId/tntId/mboxPC or thirdPartyId/mbox3rdPartyId/mboxThirdPartyId" };
         var v1 = new Option<bool>("--v1") { Description = "Update existing profiles only (v2, the default, creates missing ones)" };
         var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
-        var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+        var waitTimeout = WaitTimeout();
         var removeEmpty = new Option<bool>("--remove-empty")
         {
             Description = "Present-but-empty cells remove their attribute (sends emptyValues=remove); without it empty cells are ignored",
@@ -41,7 +54,7 @@ internal static class BulkUpload
     {
         var file = new Argument<FileInfo>("file") { Description = "CSV whose header is one id column (pcId/tntId/mboxPC or thirdPartyId/mbox3rdPartyId/mboxThirdPartyId) and one id per row" };
         var wait = new Option<bool>("--wait") { Description = "Wait until each batch is complete" };
-        var waitTimeout = new Option<TimeSpan>("--wait-timeout") { Description = "How long --wait waits per batch", DefaultValueFactory = _ => TimeSpan.FromMinutes(10) };
+        var waitTimeout = WaitTimeout();
         var (maxRows, maxBytes) = (MaxRows(), MaxBytes());
         var delete = new Command("delete", "Erase every profile a CSV of ids names, as as many batchDelete batches as the limits require")
         {

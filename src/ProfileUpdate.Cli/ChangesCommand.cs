@@ -16,7 +16,7 @@ internal static class ChangesCommand
     public static Command Build(CliContext context, Func<ParseResult, Connection> connectionOf)
     {
         var after = new Option<string?>("--after") { Description = "Start after this cursor (an entry's id, or the next printed last time); default: the oldest entry kept" };
-        var limit = new Option<int?>("--limit") { Description = "At most this many entries, then stop" };
+        var limit = new Option<int?>("--limit") { Description = "At most this many entries in total (1 or more; not the page size: pages are read 1,000 at a time), then stop" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep following: print each new change as it is applied, until Ctrl-C" };
         var json = new Option<bool>("--json") { Description = "One JSON object per line (NDJSON), as the service sends each entry" };
         var command = new Command("changes", "Print the change feed: every applied change, oldest first (the feed must be on: ProfileUpdate__Changes__Enabled=true)")

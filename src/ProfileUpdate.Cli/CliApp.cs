@@ -11,7 +11,7 @@ public static class CliApp
     /// <summary>The service refused something, or rows failed.</summary>
     public const int Failed = 1;
 
-    /// <summary>Bad input on our side (CSV header, arguments): nothing was sent.</summary>
+    /// <summary>Bad input on our side (the CSV, arguments or options that do not parse or are out of range): nothing was sent.</summary>
     public const int BadInput = 2;
 
     /// <summary>Submitted, but not complete yet (without --wait).</summary>
@@ -35,8 +35,12 @@ public static class CliApp
             Out = new AnsiConsoleOutput(output),
         });
         var context = new CliContext(console, output, error, interactive, configureClient);
-        var root = Commands.Build(context);
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+        var parsed = Commands.Build(context).Parse(args);
+        var exit = await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken).ConfigureAwait(false);
+        // A command line that does not parse (an unknown option, a value that is not a number or a time, a negative
+        // --wait-timeout) is bad input like any other: exit 2, not System.CommandLine's 1, which means "the service
+        // refused". Its errors and the usage are printed as System.CommandLine prints them.
+        return parsed.Errors.Count > 0 ? BadInput : exit;
     }
 }
 

@@ -985,6 +985,32 @@ public sealed class ClientResilienceTests : IDisposable
     }
 
     [Theory]
+    [InlineData("bulk", "upload", "{csv}", "--wait-timeout", "-00:00:01", "--wait-timeout must not be negative")]
+    [InlineData("bulk", "delete", "{csv}", "--wait-timeout", "-00:00:01", "--wait-timeout must not be negative")]
+    [InlineData("bulk", "upload", "{csv}", "--wait-timeout", "abc", "abc")]
+    [InlineData("bulk", "upload", "{csv}", "--max-rows", "many", "many")]
+    [InlineData("changes", "--limit", "abc", "", "", "abc")]
+    [InlineData("changes", "--limit", "0", "", "", "--limit must be 1 or more")]
+    public async Task Options_that_do_not_parse_or_are_out_of_range_exit_2_naming_the_option_or_value(string a, string b, string c, string d, string e, string named)
+    {
+        // Before: a value that did not parse exited 1 (System.CommandLine's code, which here means "the service refused"),
+        // and a negative --wait-timeout was taken. Nothing listens at the URL: nothing may be sent anyway.
+        var csv = Path.Combine(Path.GetTempPath(), $"profile-update-test-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(csv, "thirdPartyId\nx\n");
+        try
+        {
+            string[] args = [.. new[] { a, b, c, d, e }.Where(arg => arg.Length > 0).Select(arg => arg == "{csv}" ? csv : arg), "--url", "http://127.0.0.1:9", "--client", "demo"];
+            var (exit, output, error) = await ClientCli.RunAsync(args);
+            Assert.True(exit == CliApp.BadInput, $"exit {exit}: {output}{error}");
+            Assert.Contains(named, error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Theory]
     [InlineData("/api")]
     [InlineData("/api/")]
     [InlineData("/gateway/profile-update")]
