@@ -106,6 +106,10 @@ internal static class BulkUpload
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"row {lineOf(row.Row)}: {row.Id}: {row.Message}"));
         if (s.Failed > s.FailedRows.Count)
             context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"({s.Failed - s.FailedRows.Count:N0} more failed rows are not listed by the service)"));
+        // They make the exit 1 and the service counts them without naming them, so say why rather than exit 1 silently.
+        if (!s.IsErase && s.ProfilesNotFound > 0)
+            context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{s.ProfilesNotFound:N0} row(s) of batch {s.BatchId} found no profile and changed nothing: a v1 update (--v1) updates existing profiles only, and the service counts these rows without listing them; check the ids, or upload without --v1 to create the profiles."));
     }
 
     /// <summary>

@@ -61,10 +61,12 @@ internal static class Commands
         var get = new Command("get", "Read one profile") { tnt, third };
         get.SetAction((r, ct) => Run(context, ConnectionOf(r), async http =>
         {
-            var profile = await http.GetProfileAsync(IdOf(r, tnt, third), ct).ConfigureAwait(false);
+            var id = IdOf(r, tnt, third);
+            var profile = await http.GetProfileAsync(id, ct).ConfigureAwait(false);
             if (profile is null)
             {
-                context.Error.WriteLine("404: no profile found for that id.");
+                // The client answers a missing profile with null (not an exception); name what was looked for.
+                context.Error.WriteLine($"404: No profile found for client {r.GetValue(client)} with {(id.Kind == ProfileIdKind.TntId ? "tntId" : "thirdPartyId")} {id.Value}.");
                 return CliApp.Failed;
             }
             var table = new Table().AddColumns("attribute", "value", "modified");

@@ -121,6 +121,24 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
     }
 
     [SkippableFact]
+    public async Task Get_of_an_unknown_id_names_it_and_a_v1_upload_whose_profile_is_missing_says_why_it_exits_1()
+    {
+        SkipWithoutStore();
+        var (known, missing) = (Wire.NewId(), Wire.NewId());
+        var (exit, output, error) = await CliAsync("get", "--third-party-id", missing);
+        Assert.Equal(CliApp.Failed, exit);
+        Assert.Equal($"404: No profile found for client {_client} with thirdPartyId {missing}.", error.TrimEnd());
+
+        // Before: exit 1 with nothing on stderr; the service counts such rows but does not list them.
+        using var services = Services(_client);
+        await services.GetRequiredService<ProfileUpdateClient>().VisitAsync("s1", thirdPartyId: known);
+        (exit, output, error) = await CliAsync("bulk", "upload", Csv("thirdPartyId,a", $"{known},1", $"{missing},2"), "--v1", "--wait");
+        Assert.True(exit == CliApp.Failed, $"exit {exit}: {output}{error}");
+        Assert.Contains("1 applied (0 profiles created), 1 profiles not found", output, StringComparison.Ordinal);
+        Assert.Matches($@"^1 row\(s\) of batch {_client}-\d+-\d+ found no profile and changed nothing: a v1 update \(--v1\) updates existing profiles only", error);
+    }
+
+    [SkippableFact]
     public async Task The_client_covers_visit_update_read_and_batch_status_with_failed_rows()
     {
         SkipWithoutStore();
