@@ -171,6 +171,7 @@ internal static class Commands
     /// <summary>One line for a failure: the service's refusal with its status, or what kept the call from being answered.</summary>
     private static string Describe(Exception ex, Connection connection) => ex switch
     {
+        BatchNotAppliedException batch => batch.ServerMessage,
         ProfileUpdateException refused => $"{refused.StatusCode}: {refused.ServerMessage}",
         HttpRequestException unreachable => $"The service at {connection.Url} could not be reached: {unreachable.Message}",
         OperationCanceledException and not TaskCanceledException { InnerException: TimeoutException } =>

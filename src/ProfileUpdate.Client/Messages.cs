@@ -45,13 +45,13 @@ public abstract record BatchSendOptions
 
     /// <summary>
     /// How long <see cref="Wait"/> waits for completion, counted from when the file was sent, before it throws
-    /// <see cref="ProfileUpdateException"/> with <see cref="ProfileUpdateException.WaitTimedOut"/> (the batch goes on being
+    /// <see cref="BatchNotAppliedException"/> with <see cref="ProfileUpdateException.WaitTimedOut"/> (the batch goes on being
     /// applied). Any length: the service is asked to hold its answer for 30 s at most, the rest is polling.
     /// </summary>
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
-    /// After waiting, throw <see cref="ProfileUpdateException"/> when the batch did not handle every row (default true):
+    /// After waiting, throw <see cref="BatchNotAppliedException"/> when the batch did not handle every row (default true):
     /// see <see cref="BatchStatus.AllApplied"/> (a failed row; for an update also a row that found no profile).
     /// </summary>
     public bool ThrowOnFailedRows { get; init; } = true;

@@ -220,9 +220,9 @@ public sealed partial class ProfileUpdateClient
         var status = await WaitForBatchAsync(submission.BatchId, left > TimeSpan.Zero ? left : TimeSpan.Zero, options.WaitTimeout, options.StatusSeen, cancellationToken)
             .ConfigureAwait(false);
         if (options.ThrowOnFailedRows && !status.AllApplied)
-            throw new ProfileUpdateException((int)response.StatusCode, status.IsErase
+            throw new BatchNotAppliedException(status, status.IsErase
                 ? $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed."
-                : $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed and {status.ProfilesNotFound} found no profile.", batch: status);
+                : $"Batch {status.BatchId}: {status.Failed} of {status.BatchSize} rows failed and {status.ProfilesNotFound} found no profile.");
         return submission with { Status = status };
     }
 
@@ -235,8 +235,8 @@ public sealed partial class ProfileUpdateClient
     }
 
     /// <summary>
-    /// Polls a batch's status until it is complete; throws when it is stuck or the timeout passes. A timed-out wait throws
-    /// <see cref="ProfileUpdateException"/> with <see cref="ProfileUpdateException.WaitTimedOut"/> set and the last
+    /// Polls a batch's status until it is complete; throws <see cref="BatchNotAppliedException"/> when it is stuck or the
+    /// timeout passes. A timed-out wait throws it with <see cref="ProfileUpdateException.WaitTimedOut"/> set and the last
     /// <see cref="ProfileUpdateException.Batch"/> status seen: the batch is still being applied, not failed.
     /// </summary>
     public Task<BatchStatus> WaitForBatchAsync(string batchId, TimeSpan timeout, IProgress<BatchStatus>? progress = null,
@@ -253,10 +253,11 @@ public sealed partial class ProfileUpdateClient
             progress?.Report(status);
             if (status.IsComplete) return status;
             if (status.State == "stuck")
-                throw new ProfileUpdateException(200, $"Batch {batchId} is stuck (the instance applying it stopped); resubmit the file.", batch: status);
+                throw new BatchNotAppliedException(status, $"Batch {batchId} is stuck (the instance applying it stopped); resubmit the file.");
             if (Stopwatch.GetElapsedTime(started) >= timeout)
-                throw new ProfileUpdateException(200, $"Batch {batchId} was not complete after {named.TotalSeconds:0} s ({status.Consumed} of {status.BatchSize} rows consumed); it is still being applied.",
-                    batch: status, waitTimedOut: true);
+                throw new BatchNotAppliedException(status,
+                    $"Batch {batchId} was not complete after {named.TotalSeconds:0} s ({status.Consumed} of {status.BatchSize} rows consumed); it is still being applied.",
+                    waitTimedOut: true);
             await Task.Delay(_options.BatchPollInterval, cancellationToken).ConfigureAwait(false);
         }
     }

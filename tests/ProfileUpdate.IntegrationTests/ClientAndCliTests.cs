@@ -156,7 +156,12 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Null(await client.GetProfileAsync(ProfileId.ThirdParty(Wire.NewId())));
 
         using var batch = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId,a\n{id},1\nbad+id,2\n"));
-        var failed = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitBatchAsync(batch, new BatchSubmitOptions { Wait = true }));
+        // Its own type, still a ProfileUpdateException, that does not pretend to be an HTTP status (before: "200: Batch …").
+        var failed = await Assert.ThrowsAsync<BatchNotAppliedException>(() => client.SubmitBatchAsync(batch, new BatchSubmitOptions { Wait = true }));
+        Assert.IsAssignableFrom<ProfileUpdateException>(failed);
+        Assert.Equal(0, failed.StatusCode);
+        Assert.StartsWith($"Batch {failed.Batch.BatchId}: 1 of 2 rows failed", failed.Message, StringComparison.Ordinal);
+        Assert.False(failed.WaitTimedOut);
         Assert.Equal(3, Assert.Single(failed.FailedRows).Row);
         Assert.Equal("bad+id", failed.FailedRows[0].Id);
         Assert.Equal(1, failed.Batch!.Successful);
@@ -280,8 +285,9 @@ public abstract class ClientAndCliContract(SmallBatchServiceFixture service) : I
         Assert.Equal(1, (await client.GetBatchStatusAsync(done.BatchId)).ProfilesDeleted);
 
         using var bad = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId\nbad+id\n"));
-        var failed = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitEraseAsync(bad, new BatchEraseOptions { Wait = true }));
+        var failed = await Assert.ThrowsAsync<BatchNotAppliedException>(() => client.SubmitEraseAsync(bad, new BatchEraseOptions { Wait = true }));
         Assert.Equal("bad+id", Assert.Single(failed.FailedRows).Id);
+        Assert.Equal(0, failed.StatusCode);
 
         using var update = new MemoryStream(Encoding.UTF8.GetBytes($"batch=thirdPartyId,a\n{kept},2\n"));
         var refused = await Assert.ThrowsAsync<ProfileUpdateException>(() => client.SubmitEraseAsync(update));
