@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +25,7 @@ public sealed class ChangeFeedStoreStallTests
         await using var factory = new ServiceFactory(redis.ConnectionString, settings, services =>
             // The service logs through Serilog, which ignores other providers: this factory (registered last, so it wins)
             // sends every category's lines to the test instead.
-            services.AddSingleton<ILoggerFactory>(_ => LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Information).AddProvider(logs))));
+            services.AddSingleton(_ => logs.Factory(LogLevel.Information)));
         using var http = factory.CreateHttpClient();
         var client = Wire.NewClient();
         await Wire.VisitAsync(http, client, thirdPartyId: "stall-1", parameters: new Dictionary<string, string> { ["secret"] = "hush-value" });
@@ -67,31 +66,5 @@ public sealed class ChangeFeedStoreStallTests
         Assert.All(logs.Entries, e => Assert.DoesNotContain("hush-value", e.Message, StringComparison.Ordinal));
         Assert.All(logs.Entries.Where(e => e.Category.EndsWith(".ChangeStream", StringComparison.Ordinal)),
             e => Assert.DoesNotContain(client, e.Message, StringComparison.Ordinal));
-    }
-
-    /// <summary>Every log entry of the service, kept for the test to look at.</summary>
-    private sealed class CapturedLogs : ILoggerProvider
-    {
-        public sealed record Entry(string Category, LogLevel Level, string Message, Exception? Exception);
-
-        private readonly ConcurrentQueue<Entry> _entries = new();
-
-        public IReadOnlyList<Entry> Entries => _entries.ToArray();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<Entry> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                entries.Enqueue(new Entry(category, logLevel, formatter(state, exception), exception));
-        }
     }
 }

@@ -12,7 +12,10 @@ namespace ProfileUpdate.Api.Http;
 /// </summary>
 /// <remarks>
 /// It writes whatever the client's Accept header says: an error must reach curl, Swagger UI and browsers alike, and
-/// ASP.NET Core's default writer declines clients that do not accept JSON (leaving an empty body).
+/// ASP.NET Core's default writer declines clients that do not accept JSON (leaving an empty body). It never throws for a
+/// client that hung up: that answer is a 499 without a body, and a body is written without the request's abort token —
+/// an error body is small enough never to wait on the client, and a write to a connection that has gone is dropped by
+/// Kestrel, while a cancelled write would throw out of the exception handler and turn the hang-up into a 500.
 /// </remarks>
 internal sealed class ErrorResponseWriter : IProblemDetailsWriter
 {
@@ -21,6 +24,12 @@ internal sealed class ErrorResponseWriter : IProblemDetailsWriter
     public ValueTask WriteAsync(ProblemDetailsContext context)
     {
         var http = context.HttpContext;
+        if (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client hung up: nobody reads the answer, and the request log records the hang-up (docs/api.md §7).
+            if (!http.Response.HasStarted) http.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            return ValueTask.CompletedTask;
+        }
         var problem = context.ProblemDetails;
         var status = problem.Status ?? http.Response.StatusCode;
         problem.Status = status;
@@ -36,9 +45,9 @@ internal sealed class ErrorResponseWriter : IProblemDetailsWriter
                 new XElement("success", "false"),
                 new XElement("batchStatus", string.Empty),
                 new XElement("message", XmlText.Safe(problem.Detail))).ToString(SaveOptions.DisableFormatting);
-            return new ValueTask(http.Response.WriteAsync(body, http.RequestAborted));
+            return new ValueTask(http.Response.WriteAsync(body, CancellationToken.None));
         }
-        return new ValueTask(http.Response.WriteAsJsonAsync(problem, options: null, contentType: "application/problem+json", http.RequestAborted));
+        return new ValueTask(http.Response.WriteAsJsonAsync(problem, options: null, contentType: "application/problem+json", CancellationToken.None));
     }
 
     /// <summary>For errors the framework raises without a sentence of its own.</summary>
