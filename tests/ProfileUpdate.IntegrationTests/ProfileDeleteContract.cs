@@ -244,6 +244,22 @@ public abstract partial class ProfileDeleteContract(StoreServiceFixture fixture)
             Assert.Contains(expected, await Wire.ProblemMessageAsync(response), StringComparison.OrdinalIgnoreCase);
         }
     }
+
+    [SkippableFact]
+    public async Task An_empty_thirdPartyId_is_a_400_for_reads_and_deletes_not_a_tntId_named_thirdPartyId()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        foreach (var url in new[] { $"/rest/v1/profiles/thirdPartyId/?client={client}", $"/rest/v1/profiles/thirdPartyId?client={client}" })
+        {
+            foreach (var method in new[] { HttpMethod.Get, HttpMethod.Delete })
+            {
+                using var response = await _http.SendAsync(new HttpRequestMessage(method, url));
+                Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{method} {url}: {(int)response.StatusCode}");
+                Assert.Contains("thirdPartyId is missing", await Wire.ProblemMessageAsync(response), StringComparison.Ordinal);
+            }
+        }
+    }
 }
 
 public sealed class DeleteOnRedisFixture() : StoreServiceFixture(StoreKind.Redis);

@@ -34,7 +34,7 @@ public static class ProfileEndpoints
     internal static async Task<Results<Ok<ProfileView>, ProblemHttpResult>> ByTntIdAsync(
         string tntId, ResolvedClient client, ProfileRepository repository)
     {
-        if (VisitorIds.ValidateTntId(tntId, "tntId") is { } error) return Problems.BadRequest(error);
+        if (TntIdFromPath(tntId) is { } error) return Problems.BadRequest(error);
         var profile = await repository.ReadAsync(client.Code, tntId);
         return profile is null ? NotFoundByTnt(client.Code, tntId) : TypedResults.Ok(View(client.Code, tntId, profile));
     }
@@ -51,7 +51,7 @@ public static class ProfileEndpoints
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteByTntIdAsync(
         string tntId, ResolvedClient client, [AsParameters] DeleteServices services)
     {
-        if (VisitorIds.ValidateTntId(tntId, "tntId") is { } error) return Problems.BadRequest(error);
+        if (TntIdFromPath(tntId) is { } error) return Problems.BadRequest(error);
         var deletion = await services.Repository.DeleteAsync(client.Code, tntId);
         return Deleted(client.Code, deletion, services) ? TypedResults.NoContent() : NotFoundByTnt(client.Code, tntId);
     }
@@ -83,6 +83,16 @@ public static class ProfileEndpoints
 
     private static ProblemHttpResult NotFoundByThirdParty(string client, string thirdPartyId) =>
         Problems.Create(StatusCodes.Status404NotFound, $"No profile found for client {client} with third party id={thirdPartyId}");
+
+    /// <summary>
+    /// Why the tntId of a path is refused, or null. .../profiles/thirdPartyId/ (an empty thirdPartyId) and
+    /// .../profiles/thirdPartyId reach the tntId route with the tntId "thirdPartyId" (routing ignores the trailing slash):
+    /// that is a thirdPartyId left out, not a profile to look for.
+    /// </summary>
+    private static string? TntIdFromPath(string tntId) =>
+        string.Equals(tntId, "thirdPartyId", StringComparison.OrdinalIgnoreCase)
+            ? "The thirdPartyId is missing from the path: put it after /thirdPartyId/ (/rest/v1/profiles/thirdPartyId/{thirdPartyId}); it must not be empty."
+            : VisitorIds.ValidateTntId(tntId, "tntId");
 
     /// <summary>
     /// The thirdPartyId of a path, decoded exactly once. Kestrel decodes a path but leaves %2F encoded, so the route value
