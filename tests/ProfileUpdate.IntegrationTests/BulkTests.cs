@@ -262,17 +262,39 @@ public sealed class BulkTests(RedisServiceFixture fixture) : IClassFixture<Redis
 /// <summary>The per-client submission limit, on its own service so its low limit touches no other test.</summary>
 public sealed class BulkSubmissionLimitTests
 {
+    /// <summary>The service on a Redis of its own with a limit of 2 submissions a minute.</summary>
+    private sealed class LimitedService : IAsyncDisposable
+    {
+        private readonly RedisServer _redis = new();
+        private readonly ServiceFactory _factory;
+
+        public LimitedService()
+        {
+            _factory = new ServiceFactory(_redis.ConnectionString,
+                new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SubmissionsPerMinute"] = "2" },
+                services => services.AddSingleton<TimeProvider>(Time));
+            Http = _factory.CreateHttpClient();
+        }
+
+        /// <summary>A fixed clock 20 s into a minute: no minute boundary falls between the calls unless a test moves it.</summary>
+        public FakeTimeProvider Time { get; } = new(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000 / 60 * 60 + 20));
+
+        public HttpClient Http { get; }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await _factory.DisposeAsync();
+            _redis.Dispose();
+        }
+    }
+
     [SkippableFact]
     public async Task More_than_the_per_minute_submissions_answer_429_with_retry_after()
     {
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
-        using var redis = new RedisServer();
-        // A fixed clock 20 s into a minute: no minute boundary can fall between the calls.
-        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000 / 60 * 60 + 20));
-        await using var factory = new ServiceFactory(redis.ConnectionString,
-            new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SubmissionsPerMinute"] = "2" },
-            services => services.AddSingleton<TimeProvider>(time));
-        using var http = factory.CreateHttpClient();
+        await using var service = new LimitedService();
+        var (http, time) = (service.Http, service.Time);
         var client = Wire.NewClient();
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? last = null;
@@ -290,5 +312,35 @@ public sealed class BulkSubmissionLimitTests
         using var again = await http.PostAsync($"/m2/{client}/v2/profile/batchUpdate", new StringContent("batch=thirdPartyId,a\nx,1\n"));
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         last.Dispose();
+    }
+
+    [SkippableFact]
+    public async Task Refused_submissions_do_not_count_and_racing_ones_never_admit_more_than_the_limit()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        await using var service = new LimitedService();
+        var http = service.Http;
+        var url = $"/m2/{Wire.NewClient()}/v2/profile/batchUpdate";
+        async Task<HttpStatusCode> SubmitAsync(string file, string contentType = "text/plain")
+        {
+            using var response = await http.PostAsync(url, new StringContent(file, Encoding.UTF8, contentType));
+            return response.StatusCode;
+        }
+
+        // A client fixing its upload: refusals (a bad header, a wrong Content-Type) use none of its 2 submissions.
+        for (var i = 0; i < 3; i++) Assert.Equal(HttpStatusCode.BadRequest, await SubmitAsync("batch=email,a\nx,1\n"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, await SubmitAsync("batch=thirdPartyId,a\nx,1\n", "application/json"));
+        Assert.Equal(HttpStatusCode.OK, await SubmitAsync("batch=thirdPartyId,a\nx,1\n"));
+
+        // One submission left; good and bad ones race for it: never more than one more is accepted, and once all are
+        // answered the refused ones have given their counts back, so exactly the limit's worth was accepted in all.
+        var racing = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => SubmitAsync(i % 2 == 0 ? "batch=thirdPartyId,a\nx,1\n" : "batch=email,a\nx,1\n")));
+        var accepted = 1 + racing.Count(s => s == HttpStatusCode.OK);
+        Assert.True(accepted <= 2, string.Join(",", racing));
+        while (accepted < 2 && await SubmitAsync("batch=thirdPartyId,a\nx,1\n") == HttpStatusCode.OK) accepted++;
+        Assert.Equal(2, accepted);
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SubmitAsync("batch=thirdPartyId,a\nx,1\n"));
+        // A refused upload after the limit is still told the limit first (nothing of it is read).
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SubmitAsync("batch=email,a\nx,1\n"));
     }
 }

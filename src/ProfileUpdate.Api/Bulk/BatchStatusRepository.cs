@@ -181,14 +181,33 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
         return lines.Count == 0 ? Task.CompletedTask : db.HashDeleteAsync(key, lines.Select(l => (RedisValue)l).ToArray());
     }
 
-    /// <summary>Counts one submission in the client's current minute; returns the count (fixed one-minute windows).</summary>
-    public async Task<(long Count, int SecondsLeft)> CountSubmissionAsync(string client)
+    /// <summary>
+    /// Counts one submission in the client's current minute (fixed one-minute windows); returns the count, this one
+    /// included, and the counter's key for <see cref="RefundSubmissionAsync"/>.
+    /// </summary>
+    public async Task<(long Count, int SecondsLeft, string Key)> CountSubmissionAsync(string client)
     {
         var now = time.GetUtcNow();
         var minute = now.ToUnixTimeSeconds() / 60;
         var key = $"pu:bs:{{{client}}}:{minute.ToString(CultureInfo.InvariantCulture)}";
         var count = (long)await scripts.CountSubmission.EvaluateAsync(store.Database, [key], [SubmissionKeySeconds]);
-        return (count, (int)(60 - now.ToUnixTimeSeconds() % 60));
+        return (count, (int)(60 - now.ToUnixTimeSeconds() % 60), key);
+    }
+
+    /// <summary>
+    /// Gives back a submission counted by <see cref="CountSubmissionAsync"/> (under its <paramref name="key"/>: the minute
+    /// it was counted in) that was refused. Best effort: with the store unavailable the count stays, and goes with its minute.
+    /// </summary>
+    public async Task RefundSubmissionAsync(string key)
+    {
+        try
+        {
+            await scripts.CountSubmission.EvaluateAsync(store.Database, [key], [SubmissionKeySeconds, "refund"]);
+        }
+        catch (Exception ex) when (StoreFailures.IsUnavailable(ex))
+        {
+            // The refusal itself is the answer that matters; a count left standing only errs on the strict side.
+        }
     }
 
     private long Now() => time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -78,13 +78,56 @@ public static partial class BulkEndpoints
         var (emptyValues, modeError) = ReadEmptyValues(context.Request);
         if (modeError is not null) return Problems.BadRequest(modeError + nothing);
 
-        var (submissions, secondsLeft) = await services.Statuses.CountSubmissionAsync(client);
+        // A submission is counted before its body is read, so that concurrent submissions can never admit more than the
+        // limit between them, and given back when it is refused (every answer but the acceptance, this 429 too): only
+        // accepted batches use the limit, as only applied updates use the single-update quota. A refund can make a
+        // submission racing it see one count too many for a moment: the error is on the strict side, never over the limit.
+        var (submissions, secondsLeft, counter) = await services.Statuses.CountSubmissionAsync(client);
         if (submissions > options.Bulk.SubmissionsPerMinute)
         {
+            await services.Statuses.RefundSubmissionAsync(counter);
             context.Response.Headers.RetryAfter = secondsLeft.ToString(CultureInfo.InvariantCulture);
             return Problems.Create(StatusCodes.Status429TooManyRequests,
                 $"Client {client} may submit at most {options.Bulk.SubmissionsPerMinute} batches per minute; retry in {secondsLeft} seconds.");
         }
+
+        var batchId = NewBatchId(client, services.Time);
+        try
+        {
+            if (await ReceiveAsync(client, batchId, context, services, kind, emptyValues, nothing) is { } refused)
+            {
+                await services.Statuses.RefundSubmissionAsync(counter);
+                return refused;
+            }
+        }
+        catch
+        {
+            // Malformed framing, a client that hung up, a store failure: refused before acceptance all the same.
+            await services.Statuses.RefundSubmissionAsync(counter);
+            throw;
+        }
+
+        if (PreferredWait(context.Request) is { } wait)
+        {
+            // RFC 7240: the preference is honoured as far as it goes; the body says where to look either way.
+            await services.Queue.WaitAsync(batchId, wait, context.RequestAborted);
+            context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
+        }
+
+        var statusUrl = StatusUrl(context.Request, client, batchId, v2: kind != BatchKind.UpdateExisting);
+        return TypedResults.Text(new XElement("response",
+            new XElement("success", "true"),
+            new XElement("batchId", batchId),
+            new XElement("batchStatus", statusUrl),
+            new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
+    }
+
+    /// <summary>Reads, checks and spools one submission; null once it is accepted (recorded, kept and queued), else the refusal.</summary>
+    private static async Task<ProblemHttpResult?> ReceiveAsync(
+        string client, string batchId, HttpContext context, BulkServices services, BatchKind kind, EmptyValues emptyValues, string nothing)
+    {
+        var options = services.Options.Value;
+        var limits = options.Limits;
 
         var (upload, bodyError) = BatchUpload.Of(context.Request, limits, nothing);
         if (upload is null) return bodyError!;
@@ -101,7 +144,6 @@ public static partial class BulkEndpoints
         if (context.Request.ContentLength > upload.MaxBodyBytes)
             return upload.IsMultipart ? upload.EnvelopeTooLarge() : TooLarge(limits, nothing);
 
-        var batchId = NewBatchId(client, services.Time);
         var path = Path.Combine(options.Bulk.SpoolDirectory, BatchJob.FileName(batchId, kind, emptyValues));
         BatchSpool spool;
         SpoolLimit limit;
@@ -149,6 +191,8 @@ public static partial class BulkEndpoints
             LogAccepted(services.Logger, batchId, spool.Rows, spool.Bytes);
         }
 
+        return null;
+
         // The spool file could not be written or moved: the server's failure, not the upload's.
         ProblemHttpResult NotStored()
         {
@@ -157,20 +201,6 @@ public static partial class BulkEndpoints
                 "The server could not store the upload: writing it to the batch spool failed on the server's side " +
                 "(the upload itself was fine); nothing was kept. Retry after the Retry-After interval.");
         }
-
-        if (PreferredWait(context.Request) is { } wait)
-        {
-            // RFC 7240: the preference is honoured as far as it goes; the body says where to look either way.
-            await services.Queue.WaitAsync(batchId, wait, context.RequestAborted);
-            context.Response.Headers["Preference-Applied"] = $"wait={(int)wait.TotalSeconds}";
-        }
-
-        var statusUrl = StatusUrl(context.Request, client, batchId, v2: kind != BatchKind.UpdateExisting);
-        return TypedResults.Text(new XElement("response",
-            new XElement("success", "true"),
-            new XElement("batchId", batchId),
-            new XElement("batchStatus", statusUrl),
-            new XElement("message", "Batch submitted for processing")).ToString(SaveOptions.DisableFormatting), Xml);
     }
 
     /// <summary>The batch URL's <c>emptyValues</c> (default ignore), or why it is refused.</summary>
