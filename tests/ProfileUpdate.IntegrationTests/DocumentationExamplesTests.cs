@@ -10,7 +10,8 @@ namespace ProfileUpdate.IntegrationTests;
 /// (<c>dotnet run --project src/ProfileUpdate.Api</c>: embedded store, http://localhost:5000), in document order, one
 /// fresh service per document. A command succeeds when bash runs it with exit code 0 and its (last) HTTP answer has the
 /// status the document gives in the comment line right after it (<c># 404 …</c>, <c># HTTP/1.1 200 OK …</c>), or a 2xx
-/// when it gives none. The lines of a ```bash block that start with <c>curl</c> or <c>printf</c> (the files curl sends)
+/// when it gives none; where that comment shows a batch's <c>&lt;status&gt;</c>, the answer has the same one (a status read
+/// right after a POST is only <c>complete</c> when the POST waited for it). The lines of a ```bash block that start with <c>curl</c> or <c>printf</c> (the files curl sends)
 /// are run; other commands in those blocks (builds, docker, benchmarks) are not examples of the API.
 /// </summary>
 public sealed partial class DocumentationExamplesTests
@@ -43,6 +44,7 @@ public sealed partial class DocumentationExamplesTests
                     : statuses.Count == 0 ? null
                     : example.ExpectedStatus is { } expected && statuses[^1] != expected ? $"status {statuses[^1]}, documented {expected}"
                     : example.ExpectedStatus is null && statuses[^1] is < 200 or >= 300 ? $"status {statuses[^1]}, documented as succeeding"
+                    : example.BatchStatus is { } batch && !stdout.Contains(batch, StringComparison.Ordinal) ? $"no {batch} in the answer, documented"
                     : null;
                 if (problem is not null)
                     failures.Add($"line {example.Line}: {problem}\n  {example.Command}\n  stdout: {Clip(stdout)}\n  stderr: {Clip(stderr)}");
@@ -73,10 +75,10 @@ public sealed partial class DocumentationExamplesTests
     }
 
     /// <summary>The example commands of a Markdown document, backslash-continued lines joined, with their documented status.</summary>
-    internal static List<(int Line, string Command, int? ExpectedStatus)> Examples(string markdown)
+    internal static List<(int Line, string Command, int? ExpectedStatus, string? BatchStatus)> Examples(string markdown)
     {
         var lines = markdown.Split('\n');
-        var examples = new List<(int, string, int?)>();
+        var examples = new List<(int, string, int?, string?)>();
         var inBash = false;
         for (var i = 0; i < lines.Length; i++)
         {
@@ -98,7 +100,9 @@ public sealed partial class DocumentationExamplesTests
             int? expected = null;
             if (i + 1 < lines.Length && DocumentedStatus().Match(lines[i + 1]) is { Success: true } match)
                 expected = int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            examples.Add((start, command, expected));
+            var batchStatus = i + 1 < lines.Length && lines[i + 1].StartsWith('#') && DocumentedBatchStatus().Match(lines[i + 1]) is { Success: true } status
+                ? status.Value : null;
+            examples.Add((start, command, expected, batchStatus));
         }
         return examples;
     }
@@ -158,4 +162,7 @@ public sealed partial class DocumentationExamplesTests
 
     [GeneratedRegex(@"^#\s*(?:HTTP/\d(?:\.\d)?\s+)?(\d{3})\b")]
     private static partial Regex DocumentedStatus();
+
+    [GeneratedRegex(@"<status>\w+</status>")]
+    private static partial Regex DocumentedBatchStatus();
 }
