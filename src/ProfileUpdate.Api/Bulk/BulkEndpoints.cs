@@ -219,9 +219,12 @@ public static partial class BulkEndpoints
             foreach (var preference in (value ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 var parts = preference.Split('=', 2, StringSplitOptions.TrimEntries);
-                if (parts.Length == 2 && parts[0].Equals("wait", StringComparison.OrdinalIgnoreCase) &&
-                    int.TryParse(parts[1].Trim('"'), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
-                    return TimeSpan.FromSeconds(Math.Min(seconds, MaxWaitSeconds));
+                if (parts.Length != 2 || !parts[0].Equals("wait", StringComparison.OrdinalIgnoreCase)) continue;
+                var digits = parts[1].Trim('"');
+                if (digits.Length == 0 || !digits.All(char.IsAsciiDigit)) continue;
+                // Any number of seconds over the cap is capped, however many digits it has (past int's range too).
+                return TimeSpan.FromSeconds(digits.TrimStart('0').Length > 3 ? MaxWaitSeconds
+                    : Math.Min(int.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture), MaxWaitSeconds));
             }
         }
         return null;
