@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using ProfileUpdate.Api.Configuration;
@@ -196,18 +197,15 @@ public sealed class StoreOutageTests : IDisposable
         Assert.Equal("after", Wire.Attribute(profile!.Value, "phase"));
     }
 
-    [SkippableFact]
-    public async Task Profile_reads_keep_answering_while_the_store_holds_writes()
+    /// <summary>
+    /// Runs <paramref name="read"/> while Redis holds writes (as during a failover's pause) and an update is stuck waiting
+    /// for its script: a read on the same connection would queue behind it until it timed out. Returns how long it took.
+    /// </summary>
+    private async Task<TimeSpan> ReadWhileAWriteIsHeldAsync(HttpClient http, string client, string id, Func<Task> read)
     {
-        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
-        var http = _http!;
-        var (client, id) = await VisitorUpdatedOnceAsync(http);
-
-        // Redis holds writes (as during a failover's pause); an update is stuck waiting for its script. Reads on the
-        // same connection would queue behind it until they time out.
         using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString + ",allowAdmin=true");
         // The pause is far longer than the read may take, so a read that queued behind the held update could not pass;
-        // the finally block ends it as soon as the test is done.
+        // the finally block ends it as soon as the read is done.
         await admin.GetDatabase().ExecuteAsync("CLIENT", "PAUSE", HeldWrites.TotalMilliseconds.ToString(CultureInfo.InvariantCulture), "WRITE");
         try
         {
@@ -216,16 +214,52 @@ public sealed class StoreOutageTests : IDisposable
                 "the stuck update's script to be held by Redis before the read is sent");
 
             var watch = Stopwatch.StartNew();
-            var profile = await Wire.ReadByThirdPartyAsync(http, client, id); // asserts 200 or 404
+            await read();
             watch.Stop();
-            Assert.True(watch.Elapsed < HeldWrites / 3, $"the read took {watch.Elapsed.TotalMilliseconds:0} ms");
-            Assert.Equal("before", Wire.Attribute(profile!.Value, "phase"));
             (await stuck).Dispose(); // 503 at the request timeout: the pause outlasts it
+            return watch.Elapsed;
         }
         finally
         {
             await admin.GetDatabase().ExecuteAsync("CLIENT", "UNPAUSE");
         }
+    }
+
+    [SkippableFact]
+    public async Task Profile_reads_keep_answering_while_the_store_holds_writes()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
+
+        JsonElement? profile = null;
+        var took = await ReadWhileAWriteIsHeldAsync(http, client, id, async () => profile = await Wire.ReadByThirdPartyAsync(http, client, id)); // asserts 200 or 404
+        Assert.True(took < HeldWrites / 3, $"the read took {took.TotalMilliseconds:0} ms");
+        Assert.Equal("before", Wire.Attribute(profile!.Value, "phase"));
+    }
+
+    [SkippableFact]
+    public async Task Batch_status_reads_keep_answering_while_the_store_holds_writes()
+    {
+        Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
+        var http = _http!;
+        var (client, id) = await VisitorUpdatedOnceAsync(http);
+        string statusUrl;
+        using (var submitted = await Wire.PostBatchAndWaitAsync(http, $"/m2/{client}/v2/profile/batchUpdate", new StringContent($"batch=thirdPartyId,a\n{id},1\n")))
+        {
+            Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+            statusUrl = System.Xml.Linq.XElement.Parse(await submitted.Content.ReadAsStringAsync()).Element("batchStatus")!.Value;
+        }
+
+        var (status, body) = (HttpStatusCode.OK, "");
+        var took = await ReadWhileAWriteIsHeldAsync(http, client, id, async () =>
+        {
+            using var response = await http.GetAsync(statusUrl);
+            (status, body) = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        });
+        Assert.True(status == HttpStatusCode.OK, $"{(int)status}: {body}");
+        Assert.Contains("<status>complete</status>", body, StringComparison.Ordinal);
+        Assert.True(took < HeldWrites / 3, $"the status read took {took.TotalMilliseconds:0} ms");
     }
 
     [SkippableFact]

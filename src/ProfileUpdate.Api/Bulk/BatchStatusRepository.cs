@@ -114,7 +114,12 @@ public sealed class BatchStatusRepository(StoreConnections store, ScriptCatalog 
 
     public async Task<BatchStatusView?> ReadAsync(string client, string batchId, bool withFailures)
     {
-        var db = store.Database;
+        // On the read connection, as profile reads: Redis answers a connection's commands in order, so on the write
+        // connection a status read waited behind every update and lease renewal sent before it, and timed out (503) while
+        // Redis held writes (CLIENT PAUSE WRITE during a failover). Sound because every status write has been answered
+        // before anything that reports it (the POST's 200, a completion): a read sent after that sees it on any connection.
+        await store.WaitForReadsAsync();
+        var db = store.ReadDatabase;
         var fields = await db.HashGetAllAsync(Key(client, batchId));
         if (fields.Length == 0) return null;
         var map = fields.ToDictionary(f => (string)f.Name!, f => f.Value);
