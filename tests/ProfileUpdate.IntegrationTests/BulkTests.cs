@@ -233,6 +233,20 @@ public sealed class BulkTests(RedisServiceFixture fixture) : IClassFixture<Redis
     }
 
     [SkippableFact]
+    public async Task A_repeated_status_parameter_is_a_400_that_says_so()
+    {
+        SkipWithoutStore();
+        var client = Wire.NewClient();
+        foreach (var query in new[] { "batchId=a&batchId=b", $"batchId={client}-1-00000000&showDetails=true&showDetails=false" })
+        {
+            using var response = await Http.GetAsync($"/m2/{client}/v2/profile/batchStatus?{query}");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{query}: {(int)response.StatusCode} {body}");
+            Assert.Contains("is given more than once", XElement.Parse(body).Element("message")!.Value, StringComparison.Ordinal);
+        }
+    }
+
+    [SkippableFact]
     public async Task A_batch_racing_single_updates_leaves_every_acknowledged_value_or_a_later_one()
     {
         SkipWithoutStore();

@@ -61,6 +61,10 @@ public static class BatchFileParser
         line = TrimCr(line);
         if (!line.StartsWith(Prefix)) return noPrefix;
         line = line[Prefix.Length..];
+        // A CR inside the line: the file ends its lines with CR alone (old Mac editors), so it reads as one long line.
+        if (line.Contains((byte)'\r'))
+            return "The header line holds a carriage return (CR) that does not end it: lines must end with LF or CRLF, and this file " +
+                "seems to end them with CR alone. Convert its line ends, e.g. tr '\\r' '\\n' < batch.txt > batch-lf.txt.";
         var column = 0;
         foreach (var range in line.Split((byte)','))
         {
@@ -138,6 +142,9 @@ public static class BatchFileParser
         if (HeaderColumns(line, names, "The file must start with 'batch=' followed by the id column, e.g. batch=thirdPartyId, then one id per line.") is { } columnsError)
             return Parsed<BatchHeader>.Fail(columnsError);
         if (IdKind(names[0], out var kind) is { } kindError) return Parsed<BatchHeader>.Fail(kindError);
+        if (names.Count > 1 && names.Skip(1).All(n => n.Length == 0))
+            return Parsed<BatchHeader>.Fail("The header has an empty column after the id column (a trailing comma?); a batchDelete header " +
+                "names the id column alone: batch=thirdPartyId or batch=pcId.");
         if (names.Count > 1)
             return Parsed<BatchHeader>.Fail("A batchDelete file names only the id column (batch=thirdPartyId or batch=pcId) and one id per row; " +
                 $"remove the attribute columns {string.Join(", ", names.Skip(1).Select(n => $"'{UrlEncodedParser.Sanitize(n)}'"))}.");
@@ -233,8 +240,9 @@ public static class BatchFileParser
                 return Fail(lineNumber, id, ProfileAttributes.ValueTooLong(new AttributeLabel(string.Empty, header.AttributeNames[index - 1]), limits));
             if (!UrlEncodedParser.TryDecode(cell, out var value, out var error))
             {
-                var where = index == 0 ? "The id" : $"Column '{header.AttributeNames[index - 1]}'";
-                return Fail(lineNumber, id, $"{where} {error}.");
+                if (index == 0) // reported as sent: an id that cannot be decoded has no decoded form to show
+                    return Fail(lineNumber, Clip(System.Text.Encoding.UTF8.GetString(cell)), $"The id {error}.");
+                return Fail(lineNumber, id, $"Column '{header.AttributeNames[index - 1]}' {error}.");
             }
             if (index == 0)
             {

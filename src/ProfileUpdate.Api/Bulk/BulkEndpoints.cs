@@ -208,7 +208,7 @@ public static partial class BulkEndpoints
     {
         if (!request.Query.TryGetValue(EmptyValuesParameter.Name, out var given)) return (EmptyValues.Ignore, null);
         if (given.Count > 1) return (EmptyValues.Ignore, EmptyValuesParameter.Repeated);
-        return EmptyValuesParameter.Parse(given.ToString(), out var error) is { } mode ? (mode, null) : (EmptyValues.Ignore, error);
+        return EmptyValuesParameter.Parse(given.ToString(), out var error, batch: true) is { } mode ? (mode, null) : (EmptyValues.Ignore, error);
     }
 
     /// <summary>How long a client asked to wait for completion (<c>Prefer: wait=N</c>, RFC 7240), capped; null when it did not ask.</summary>
@@ -231,8 +231,14 @@ public static partial class BulkEndpoints
     }
 
     internal static async Task<Results<ContentHttpResult, ProblemHttpResult>> StatusAsync(
-        ResolvedClient client, string? batchId, string? showDetails, BatchStatusRepository statuses)
+        ResolvedClient client, string? batchId, string? showDetails, BatchStatusRepository statuses, HttpRequest request)
     {
+        // Bound as one string, repeated values would be joined with commas into a batch id nobody sent.
+        foreach (var name in (ReadOnlySpan<string>)["batchId", "showDetails"])
+        {
+            if (request.Query[name].Count > 1)
+                return Problems.BadRequest($"The query parameter {name} is given more than once; send it once.");
+        }
         if (string.IsNullOrEmpty(batchId)) return Problems.BadRequest("The query parameter batchId is required.");
         var details = string.Equals(showDetails, "true", StringComparison.OrdinalIgnoreCase);
         var view = await statuses.ReadAsync(client.Code, batchId, details);

@@ -19,7 +19,8 @@ public static class EmptyValuesParameter
     /// The mode a value names, or null with the 400 message. Exact, lower case: every other value of the contract is
     /// case-sensitive, and refusing "Remove" costs a client one visible 400, where guessing would silently decide for it.
     /// </summary>
-    public static EmptyValues? Parse(string value, out string? error)
+    /// <param name="batch">For a batch file, whose empty values are empty cells (a single update's are <c>profile.&lt;name&gt;=</c>).</param>
+    public static EmptyValues? Parse(string value, out string? error, bool batch = false)
     {
         error = null;
         switch (value)
@@ -27,8 +28,11 @@ public static class EmptyValuesParameter
             case "ignore": return EmptyValues.Ignore;
             case "remove": return EmptyValues.Remove;
             default:
-                error = $"{Name} must be 'ignore' (the default: an empty value is ignored) or 'remove' (profile.<name>= with an empty value removes the attribute), " +
-                    $"not '{UrlEncodedParser.Sanitize(value)}'.";
+                error = batch
+                    ? $"{Name} must be 'ignore' (the default: an empty cell is ignored) or 'remove' (an empty cell removes its column's attribute from the row's profile), " +
+                      $"not '{UrlEncodedParser.Sanitize(value)}'."
+                    : $"{Name} must be 'ignore' (the default: an empty value is ignored) or 'remove' (profile.<name>= with an empty value removes the attribute), " +
+                      $"not '{UrlEncodedParser.Sanitize(value)}'.";
                 return null;
         }
     }

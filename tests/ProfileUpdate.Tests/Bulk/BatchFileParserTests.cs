@@ -690,6 +690,26 @@ public sealed class BatchFileParserTests
         Assert.Equal(12, row.Line);
     }
 
+    [Theory]
+    [InlineData("ab%2,gold", "ab%2")]
+    [InlineData("%G1,gold", "%G1")]
+    public void An_id_that_cannot_be_decoded_is_reported_as_sent(string line, string id)
+    {
+        var row = Row("batch=thirdPartyId,tier", line);
+        Failure(row);
+        Assert.Equal(id, row.Id);
+    }
+
+    [Theory]
+    [InlineData("batch=thirdPartyId,tier\rx,gold\ry,silver")]
+    [InlineData("batch=thirdPartyId\rx\ry")]
+    public void A_header_with_cr_only_line_ends_is_told_lines_end_with_lf_or_crlf(string line)
+    {
+        var error = BatchFileParser.ParseHeader(Encoding.UTF8.GetBytes(line), Limits).Error;
+        Assert.Contains("must end with LF or CRLF", error, StringComparison.Ordinal);
+        Assert.Contains("must end with LF or CRLF", BatchFileParser.ParseEraseHeader(Encoding.UTF8.GetBytes(line)).Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_failure_in_a_value_reports_the_decoded_id()
     {

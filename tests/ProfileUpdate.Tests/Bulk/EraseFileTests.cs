@@ -28,6 +28,8 @@ public sealed class EraseFileTests
     [InlineData("batch=", "first header column")]
     [InlineData("thirdPartyId", "must start with 'batch='")]
     [InlineData("batch=third%ZZ", "Header column 1")]
+    [InlineData("batch=thirdPartyId,", "empty column after the id column")] // not "remove the attribute columns ''"
+    [InlineData("batch=pcId,,", "empty column after the id column")]
     public void Attribute_columns_and_bad_headers_are_refused_by_name(string line, string expected)
     {
         var (header, error) = BatchFileParser.ParseEraseHeader(Encoding.UTF8.GetBytes(line));
