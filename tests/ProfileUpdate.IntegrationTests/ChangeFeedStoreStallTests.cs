@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,29 +33,34 @@ public sealed class ChangeFeedStoreStallTests
         using var stream = await SseReader.OpenAsync(http, $"/rest/v1/changes?client={client}");
         Assert.Equal("created", (await stream.NextEventAsync()).Event);
 
-        // Frozen for 6 s: with the store's 1.5 s timeout, every read of the stream fails meanwhile.
+        // Frozen for 12 s: with the store's 1.5 s timeout, every read of the stream fails meanwhile — five in a row, long
+        // enough for a back-off that doubled without a low bound to be asleep for seconds when the store comes back.
         redis.Pause();
         (List<TimeSpan> Gaps, bool Ended) stalled;
         try
         {
-            stalled = await stream.GapsAsync(TimeSpan.FromSeconds(6));
+            stalled = await stream.GapsAsync(TimeSpan.FromSeconds(12));
         }
         finally
         {
             redis.Resume();
         }
         Assert.False(stalled.Ended, "the stream ended while the store stalled");
-        Assert.True(stalled.Gaps.Count >= 2, $"{stalled.Gaps.Count} gaps in 6 s");
+        Assert.True(stalled.Gaps.Count >= 4, $"{stalled.Gaps.Count} gaps in 12 s");
         ChangeFeedContract.AssertWithinHeartbeat(stalled.Gaps);
 
-        // The store runs again: a change made now reaches the same stream.
+        // The store runs again: a change made now reaches the same stream, within the second §9 promises — the stream's
+        // back-off after twelve seconds of failed reads is no longer than its poll interval, and this instance's write ends it.
         await Eventually.WaitUntilAsync(async () =>
         {
             using var update = await http.GetAsync($"/m2/{client}/profile/update?mbox3rdPartyId=stall-1&profile.after=1");
             return update.StatusCode == HttpStatusCode.OK;
         }, TimeSpan.FromSeconds(30), "an update to apply once the store runs again");
+        var written = Stopwatch.StartNew();
         var next = await stream.NextEventAsync();
+        var delivered = written.Elapsed;
         Assert.Equal("updated", next.Event);
+        Assert.True(delivered < TimeSpan.FromSeconds(1), $"the change reached the stream {delivered.TotalMilliseconds:0} ms after its 200");
         Assert.Equal("1", JsonDocument.Parse(next.Data).RootElement.GetProperty("set").GetProperty("after").GetString());
 
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);

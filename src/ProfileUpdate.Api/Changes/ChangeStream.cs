@@ -16,7 +16,7 @@ namespace ProfileUpdate.Api.Changes;
 /// Memory per stream is one page: the next page is read only once the previous one has been handed to the connection. A
 /// reader that does not take what was sent within SlowReaderTimeout (the connection's buffers stay full) gets a
 /// <c>cut-off</c> event and the stream ends; it resumes with Last-Event-ID. A read the store fails (down, stalled, timed
-/// out) does not end the stream: it is retried after a back-off of at most 5 s, heartbeats going on.
+/// out) does not end the stream: it is retried after a back-off of at most PollInterval, heartbeats going on.
 /// </summary>
 /// <param name="appended">The signal's wait taken before <paramref name="firstPage"/> was read.</param>
 public sealed class ChangeStream(string client, ChangePosition? position, ChangeRead firstPage, Task appended, ChangeLog log, ChangeStreams streams,
@@ -104,7 +104,8 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
                             logger.LogWarning("A change stream could not read its log ({ExceptionType}); it stays open and reads again until the store answers.",
                                 ex.GetType().Name);
                         }
-                        if (!await keepAlive.WhileAsync(Task.Delay(RetryDelay(failures), time, aborted))) return;
+                        // An append of this instance's (a write the store took: it is back) ends the wait at once.
+                        if (!await keepAlive.WhileAsync(Task.WhenAny(appended, Task.Delay(RetryDelay(failures, options.PollInterval), time, aborted)))) return;
                     }
                 }
                 if (failures > 0)
@@ -118,8 +119,14 @@ public sealed class ChangeStream(string client, ChangePosition? position, Change
         }
     }
 
-    /// <summary>The pause before reading again after the <paramref name="failures"/>-th failed read in a row: 0.25 s doubling, at most 5 s.</summary>
-    private static TimeSpan RetryDelay(int failures) => TimeSpan.FromMilliseconds(Math.Min(5000, 250 << Math.Min(failures - 1, 5)));
+    /// <summary>
+    /// The pause before reading again after the <paramref name="failures"/>-th failed read in a row: 0.25 s doubling, at
+    /// most <paramref name="pollInterval"/> (0.25 s by default) — so a change written once the store is back reaches the
+    /// stream as soon as it would without the outage, not after a longer back-off (§9: within a second). A read of a
+    /// store that is down fails fast, so trying once per interval costs it little.
+    /// </summary>
+    private static TimeSpan RetryDelay(int failures, TimeSpan pollInterval) =>
+        TimeSpan.FromMilliseconds(Math.Min(pollInterval.TotalMilliseconds, 250 << Math.Min(failures - 1, 5)));
 
     /// <summary>
     /// How early a heartbeat goes out: a tenth of HeartbeatInterval, at most 1 s, before it is due. Timers fire late and
