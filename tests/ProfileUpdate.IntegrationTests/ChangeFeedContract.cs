@@ -413,14 +413,16 @@ public abstract class ChangeFeedContract(StoreServiceFixture fixture)
     /// <summary>
     /// The server aims every gap at a tenth under HeartbeatInterval (1.5 s here: 1.35 s). The gaps are measured by the
     /// test's own reads, which a CI machine running other test classes can hold up, so the bounds leave room for that:
-    /// most gaps within 0.2 s of the interval, none more than 1 s over it. A heartbeat looked at only after each 1 s poll
-    /// shows as 2 s gaps, every one, which fails the first bound.
+    /// none more than 1 s over the interval, and at least a third of them within 0.2 s of it. A heartbeat looked at only
+    /// after each 1 s poll shows as 2 s gaps, every one, which fails the second bound. (It asked for more than half until
+    /// a full CI run on two loaded cores measured 1350, 1349, 1354, 1899, 2008, 2003 ms: three late timers in a row, not
+    /// that defect, whose gaps are never under 2 s.)
     /// </summary>
     internal static void AssertWithinHeartbeat(IReadOnlyList<TimeSpan> gaps)
     {
         var shown = $"gaps between writes: {string.Join(", ", gaps.Select(g => $"{g.TotalMilliseconds:0}"))} ms";
         Assert.True(gaps.Count > 0 && gaps.Max() <= HeartbeatInterval + TimeSpan.FromSeconds(1), shown);
-        Assert.True(gaps.Count(g => g <= HeartbeatInterval + TimeSpan.FromMilliseconds(200)) * 2 > gaps.Count, shown);
+        Assert.True(gaps.Count(g => g <= HeartbeatInterval + TimeSpan.FromMilliseconds(200)) * 3 >= gaps.Count, shown);
     }
 
     internal static readonly TimeSpan HeartbeatInterval = TimeSpan.Parse(ChangeFeedOnRedisFixture.Settings["ProfileUpdate:Changes:HeartbeatInterval"]!, System.Globalization.CultureInfo.InvariantCulture);
