@@ -54,10 +54,11 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         using var text = new StreamReader(csvPath, encoding, detectEncodingFromByteOrderMarks: false, 1 << 16);
         // RFC 4180: the separator is a comma. Sep would otherwise guess it from the header, and a one-column header (a
         // bulk delete list) has none to guess from, so a stray "id,extra" row would be read as one id.
-        // Cells come raw (quotes and all) and are checked and unquoted by Cell: Sep's own unescaping is lenient, so a quote
-        // inside an unquoted cell ("55\" screen") or one never closed would silently swallow every line after it into
-        // that cell. The header is read as the first row, not as Sep's header, which throws on a repeated name.
-        using var reader = Sep.New(',').Reader(o => o with { Unescape = false, DisableColCountCheck = true, HasHeader = false }).From(text);
+        // Sep's unescaping is lenient (a quote inside an unquoted cell, "55\" screen", or one never closed would swallow
+        // every line after it into that cell), so QuoteCheck has refused every such file in the encoding pass before this
+        // read: what Sep unescapes here is RFC 4180. The header is read as the first row, not as Sep's header, which
+        // throws on a repeated name.
+        using var reader = Sep.New(',').Reader(o => o with { Unescape = true, DisableColCountCheck = true, HasHeader = false }).From(text);
         var header = EncodeHeader(ReadHeader(reader), idOnly);
         var part = 0;
         var row = new StringBuilder();
@@ -301,7 +302,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
         var row = reader.Current;
         for (var i = 0; i < row.ColCount; i++)
         {
-            var name = Cell(row[i].Span, 1, i + 1).ToString();
+            var name = row[i].ToString();
             var first = names.IndexOf(name);
             if (first >= 0)
                 throw new CsvFormatException(string.Create(CultureInfo.InvariantCulture,
@@ -309,35 +310,6 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
             names.Add(name);
         }
         return names;
-    }
-
-    /// <summary>
-    /// A raw cell without its quotes: unquoted (no quote in it), or wholly quoted (<c>"…"</c>, a quote inside doubled).
-    /// <see cref="QuoteCheck"/> has refused every other shape before anything was read; should the file have changed since,
-    /// the same refusal comes from here.
-    /// </summary>
-    private static ReadOnlySpan<char> Cell(ReadOnlySpan<char> raw, int line, int column)
-    {
-        var quote = raw.IndexOf('"');
-        if (quote < 0) return raw;
-        if (quote > 0) throw QuoteCheck.StrayQuote(line, column);
-        var text = new StringBuilder(raw.Length);
-        var at = 1;
-        while (true)
-        {
-            var next = raw[at..].IndexOf('"');
-            if (next < 0) throw QuoteCheck.NeverClosed(line, column);
-            text.Append(raw.Slice(at, next));
-            at += next + 1;
-            if (at < raw.Length && raw[at] == '"')
-            {
-                text.Append('"');
-                at++;
-                continue;
-            }
-            if (at < raw.Length) throw QuoteCheck.TextAfterQuote(line, column);
-            return text.ToString();
-        }
     }
 
     private static string EncodeHeader(List<string> names, bool idOnly)
@@ -369,7 +341,7 @@ public sealed class CsvBatchSplitter(int maxRows, long maxBytes, string director
             for (var i = 0; i < row.ColCount; i++)
             {
                 if (i > 0) text.Append(',');
-                AppendEscaped(text, Cell(row[i].Span, row.LineNumberFrom, i + 1));
+                AppendEscaped(text, row[i].Span);
             }
             text.Append('\n');
             line = row.LineNumberFrom;
@@ -451,13 +423,13 @@ internal struct QuoteCheck
         if (_state == State.Quoted) throw NeverClosed(_openedOn, _openedColumn);
     }
 
-    public static CsvFormatException StrayQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+    private static CsvFormatException StrayQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
         $"CSV line {line}, column {column}: a quote (\") inside a cell that does not start with one; an RFC 4180 CSV quotes the whole cell and doubles each quote inside it (\"55\"\" screen\"). Nothing was sent."));
 
-    public static CsvFormatException NeverClosed(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+    private static CsvFormatException NeverClosed(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
         $"CSV line {line}, column {column}: a quoted cell is never closed (no closing quote before the end of the file); close it, and double each quote inside it. Nothing was sent."));
 
-    public static CsvFormatException TextAfterQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
+    private static CsvFormatException TextAfterQuote(int line, int column) => new(string.Create(CultureInfo.InvariantCulture,
         $"CSV line {line}, column {column}: text after the closing quote of a quoted cell; an RFC 4180 CSV doubles each quote inside a quoted cell (\"\"). Nothing was sent."));
 }
 
