@@ -77,6 +77,55 @@ public abstract class QuotaWindowContract : IDisposable
     }
 
     [SkippableFact]
+    public async Task Units_of_one_minute_add_up_in_its_slot_and_a_reused_slot_starts_from_zero()
+    {
+        // The script reads the current minute's slot with the state and writes the sum back in the same HSET; the ring
+        // slot of minute m is also minute m + 1441's. A slot that kept a stale count would free the wrong number of
+        // units when it expires — too few (refusing what is free) or too many (admitting over the limit).
+        SkipIfUnavailable();
+        var client = Wire.NewClient();
+        At(5);
+        Assert.Equal(2, (await ConsumeAsync(client, 10, 2)).Admitted);
+        At(5, 40);
+        Assert.Equal(3, (await ConsumeAsync(client, 10, 3)).Admitted);
+        At(6);
+        Assert.Equal(5, (await ConsumeAsync(client, 10, 7)).Admitted); // full: 5 + 5
+
+        At(1446); // minute 5's five units are free, minute 6's are not
+        var freed = await ConsumeAsync(client, 10, 7);
+        Assert.Equal(5, freed.Admitted);
+        Assert.Equal(0, freed.Remaining);
+
+        At(1447); // minute 6's five free; minute 1446 (the slot minute 5 used) holds exactly its own five
+        Assert.Equal(5, (await ConsumeAsync(client, 10, 6)).Admitted);
+        At(2887); // minute 1446 expired: exactly five free, never more
+        var after = await ConsumeAsync(client, 10, 11);
+        Assert.Equal(5, after.Admitted);
+        Assert.Equal(0, after.Remaining);
+    }
+
+    [SkippableFact]
+    public async Task The_state_s_expiry_is_renewed_when_the_minute_moves()
+    {
+        SkipIfUnavailable();
+        var client = Wire.NewClient();
+        var key = QuotaRepository.Key(client);
+        At(0);
+        await ConsumeAsync(client, 100, 1);
+        Assert.True(await Store.Database.KeyTimeToLiveAsync(key) > TimeSpan.FromHours(24));
+
+        // Shortened by hand, then used again in the same minute: renewing once per minute is enough (the key outlives its
+        // units by an hour), so the call may leave it. In the next minute it is renewed to a day and more again.
+        await Store.Database.KeyExpireAsync(key, TimeSpan.FromMinutes(5));
+        At(0, 30);
+        await ConsumeAsync(client, 100, 1);
+        At(1);
+        await ConsumeAsync(client, 100, 1);
+        Assert.True(await Store.Database.KeyTimeToLiveAsync(key) > TimeSpan.FromHours(24));
+        Assert.Equal(97, (await ConsumeAsync(client, 100, 0)).Remaining);
+    }
+
+    [SkippableFact]
     public async Task Retry_after_is_the_time_until_the_oldest_needed_minute_expires()
     {
         SkipIfUnavailable();

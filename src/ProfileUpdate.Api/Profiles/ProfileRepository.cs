@@ -644,7 +644,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
         var lead = marker is null ? 0 : 1;
         var keys = new RedisKey[lead + members.Length * ApplyKeysPerWrite];
         var stamp = WriteStamp.At(time);
-        var argCount = 2 * lead + ApplyCallArgumentCount;
+        var argCount = 3 * lead + ApplyCallArgumentCount;
         var byteCount = 0;
         foreach (var m in members)
         {
@@ -660,6 +660,7 @@ public sealed class ProfileRepository(StoreConnections store, ScriptCatalog scri
             keys[key++] = marker.MarkerKey;
             args[a++] = store.RetryWindowMs;
             args[a++] = marker.NextSend();
+            args[a++] = marker.MarkerField;
         }
         AddApplyCallArguments(args, ref a, stamp);
         var written = _feed ? new ProfileWrite[members.Length] : null;

@@ -8,7 +8,7 @@ namespace ProfileUpdate.Api.Profiles;
 /// it already ran (<see cref="MarkedCall"/>). Its marker is tagged with the partition of the call's first profile: on
 /// Redis Cluster every profile of the call is in that slot.
 /// </summary>
-public sealed class ApplyCall(string client, int partition) : MarkedCall(RedisKeys.ApplyReply(client, partition, NewId()));
+public sealed class ApplyCall(string client, int partition) : MarkedCall(name => RedisKeys.ApplyReply(client, partition, name));
 
 /// <summary>
 /// A multi-entry write as the apply.lua calls that carry it (one per hash slot on a cluster, one on a standalone store),

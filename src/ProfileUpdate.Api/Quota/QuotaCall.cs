@@ -7,4 +7,4 @@ namespace ProfileUpdate.Api.Quota;
 /// already ran (<see cref="MarkedCall"/>): its marker is in the slot of the client's quota key, so a retry after the
 /// connection broke never takes the units twice.
 /// </summary>
-public sealed class QuotaCall(string client) : MarkedCall(RedisKeys.QuotaReply(client, NewId()));
+public sealed class QuotaCall(string client) : MarkedCall(name => RedisKeys.QuotaReply(client, name));

@@ -14,7 +14,7 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
     public const int WindowSeconds = 86_400;
 
     /// <summary>How many arguments <see cref="AddArguments"/> writes: the quota script's ARGV with a reply marker.</summary>
-    public const int ArgumentCount = 6;
+    public const int ArgumentCount = 7;
 
     private static readonly RedisValue KeyTtl = WindowSeconds + 3_600;
 
@@ -57,14 +57,16 @@ public sealed class QuotaRepository(StoreConnections store, ScriptCatalog script
 
     /// <summary>
     /// Writes the quota script's arguments at the start of <paramref name="args"/> (limit, units, now, key TTL, the
-    /// reply marker's TTL in ms, and whether this send of <paramref name="call"/> is a retry), for quota.lua and for a
-    /// script that runs the quota as its first step (quota_apply.lua). The marker key goes right after the quota key.
+    /// reply marker's TTL in ms, whether this send of <paramref name="call"/> is a retry, and the call's field in its
+    /// marker hash), for quota.lua and for a script that runs the quota as its first step (quota_apply.lua). The marker
+    /// hash's key goes right after the quota key.
     /// </summary>
     public void AddArguments(RedisValue[] args, long limit, long units, QuotaCall call)
     {
         AddQuotaArguments(args, limit, units);
         args[4] = MarkerTtl;
         args[5] = call.NextSend();
+        args[6] = call.MarkerField;
     }
 
     private void AddQuotaArguments(RedisValue[] args, long limit, long units)

@@ -46,17 +46,17 @@ public static class RedisKeys
     public static string ChangeLog(string client, int partition) => $"pu:c:{{{client}:p{partition}}}";
 
     /// <summary>
-    /// <c>pu:q:{&lt;client&gt;}:r:&lt;call id&gt;</c>: a quota call's reply marker (<see cref="MarkedCall"/>), in the slot of the
-    /// client's quota key.
+    /// <c>pu:q:{&lt;client&gt;}:r:&lt;name&gt;</c>: a hash of quota calls' reply markers (<see cref="MarkedCall"/>: a field per
+    /// call, named <c>&lt;process prefix&gt;.&lt;n&gt;</c>), in the slot of the client's quota key.
     /// </summary>
-    public static string QuotaReply(string client, string callId) => $"pu:q:{{{client}}}:r:{callId}";
+    public static string QuotaReply(string client, string name) => $"pu:q:{{{client}}}:r:{name}";
 
     /// <summary>
-    /// <c>pu:r:{&lt;client&gt;:p&lt;N&gt;}:&lt;call id&gt;</c>: the reply marker of an apply call (<see cref="MarkedCall"/>, change feed
-    /// on), tagged with a partition of the call's profiles so it shares their slot on Redis Cluster. Outside the
-    /// <c>pu:{…}</c> names of profile data: it is the call's, not the profile's.
+    /// <c>pu:r:{&lt;client&gt;:p&lt;N&gt;}:&lt;name&gt;</c>: a hash of apply calls' reply markers (<see cref="MarkedCall"/>, change
+    /// feed on; a field per call), tagged with a partition of the calls' profiles so it shares their slot on Redis
+    /// Cluster. Outside the <c>pu:{…}</c> names of profile data: it is the calls', not the profiles'.
     /// </summary>
-    public static string ApplyReply(string client, int partition, string callId) => $"pu:r:{{{client}:p{partition}}}:{callId}";
+    public static string ApplyReply(string client, int partition, string name) => $"pu:r:{{{client}:p{partition}}}:{name}";
 
     /// <summary>The store's layout marker: "profiles:p&lt;Partitions&gt;", written once, checked at every start (StoreLayoutCheck).</summary>
     public const string Layout = "pu:layout";
