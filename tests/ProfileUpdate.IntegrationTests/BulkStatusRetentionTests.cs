@@ -5,6 +5,7 @@ using System.Text;
 using System.Xml.Linq;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using ProfileUpdate.Api.Bulk;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 using StackExchange.Redis;
@@ -41,7 +42,7 @@ public sealed class BulkStatusRetentionTests
     }
 
     /// <summary>A service on the given spool (which it resumes at start-up), with its bulk processor's log captured.</summary>
-    private static ServiceFactory OnSpool(RedisServer redis, string spool, CapturedLogger<BulkProcessor> log) =>
+    private static ServiceFactory OnSpool(RedisServer redis, string spool, FakeLogger<BulkProcessor> log) =>
         new(redis.ConnectionString, new Dictionary<string, string?> { ["ProfileUpdate:Bulk:SpoolDirectory"] = spool },
             services => services.AddSingleton<ILogger<BulkProcessor>>(log));
 
@@ -124,7 +125,7 @@ public sealed class BulkStatusRetentionTests
         var cutOff = Path.Combine(spool, BatchJob.FileName($"{client}-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}-00000002",
             BatchKind.CreateMissing) + BatchJob.SpoolingSuffix);
         await File.WriteAllTextAsync(cutOff, "batch=thirdPartyId,tier\ncut-1,gold\ncut-2,Berl");
-        var log = new CapturedLogger<BulkProcessor>();
+        var log = new FakeLogger<BulkProcessor>();
 
         await using (var factory = OnSpool(redis, spool, log))
         {
@@ -140,9 +141,9 @@ public sealed class BulkStatusRetentionTests
             Assert.Null(await Wire.ReadByThirdPartyAsync(http, client, "cut-2"));
         }
 
-        var warning = Assert.Single(log.Entries, e => e.Level == LogLevel.Warning);
+        var warning = Assert.Single(log.Collector.GetSnapshot(), e => e.Level == LogLevel.Warning);
         Assert.Contains(batchId, warning.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("secret-value", string.Join('\n', log.Entries.Select(e => e.Message)), StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-value", string.Join('\n', log.Collector.GetSnapshot().Select(e => e.Message)), StringComparison.Ordinal);
         Directory.Delete(spool, recursive: true);
     }
 
@@ -168,7 +169,7 @@ public sealed class BulkStatusRetentionTests
         }
         var resumedFile = Path.Combine(spool, BatchJob.AppliedPath(BatchJob.FileName(resumed, BatchKind.CreateMissing)));
         await File.WriteAllTextAsync(resumedFile, "batch=thirdPartyId,tier\nres-1,gold\nres-2,silver\n");
-        var log = new CapturedLogger<BulkProcessor>();
+        var log = new FakeLogger<BulkProcessor>();
 
         await using (var factory = OnSpool(redis, spool, log))
         {
@@ -181,7 +182,7 @@ public sealed class BulkStatusRetentionTests
             Assert.Null(await StatusAsync(http, client, expired));
         }
 
-        var removed = Assert.Single(log.Entries, e => e.Message.Contains(expired, StringComparison.Ordinal));
+        var removed = Assert.Single(log.Collector.GetSnapshot(), e => e.Message.Contains(expired, StringComparison.Ordinal));
         Assert.Equal(LogLevel.Information, removed.Level);
         Assert.Contains("not applied again", removed.Message, StringComparison.Ordinal);
         Directory.Delete(spool, recursive: true);
@@ -212,18 +213,5 @@ public sealed class BulkStatusRetentionTests
         Eventually.WaitUntil(() => Directory.GetFiles(factory.SpoolDirectory).Length == 0, TimeSpan.FromSeconds(10), "the spool file to be deleted");
         Eventually.WaitUntil(() => renamedTo.Contains(BatchJob.AppliedPath(BatchJob.FileName(batchId, BatchKind.CreateMissing))),
             TimeSpan.FromSeconds(5), "the spool file to be marked applied before it was deleted");
-    }
-
-    /// <summary>Keeps what one component logs (the service's own logging goes to Serilog, which tests cannot read).</summary>
-    private sealed class CapturedLogger<T> : ILogger<T>
-    {
-        public ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Entries.Enqueue((logLevel, formatter(state, exception)));
     }
 }

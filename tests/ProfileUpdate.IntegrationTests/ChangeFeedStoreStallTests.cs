@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using ProfileUpdate.IntegrationTests.Infrastructure;
 
 namespace ProfileUpdate.IntegrationTests;
@@ -21,12 +22,12 @@ public sealed class ChangeFeedStoreStallTests
         Skip.IfNot(RedisServer.IsAvailable, RedisServer.SkipReason);
         Skip.If(OperatingSystem.IsWindows(), "SIGSTOP freezes the store's process on Unix only.");
         using var redis = new RedisServer();
-        var logs = new CapturedLogs();
+        var logs = new FakeLogCollector();
         var settings = new Dictionary<string, string?>(ChangeFeedOnRedisFixture.Settings) { ["ProfileUpdate:Changes:PollInterval"] = "00:00:00.250" };
         await using var factory = new ServiceFactory(redis.ConnectionString, settings, services =>
             // The service logs through Serilog, which ignores other providers: this factory (registered last, so it wins)
             // sends every category's lines to the test instead.
-            services.AddSingleton(_ => logs.Factory(LogLevel.Information)));
+            services.AddSingleton(_ => TestLogging.To(logs, LogLevel.Information)));
         using var http = factory.CreateHttpClient();
         var client = Wire.NewClient();
         await Wire.VisitAsync(http, client, thirdPartyId: "stall-1", parameters: new Dictionary<string, string> { ["secret"] = "hush-value" });
@@ -63,14 +64,14 @@ public sealed class ChangeFeedStoreStallTests
         Assert.True(delivered < TimeSpan.FromSeconds(1), $"the change reached the stream {delivered.TotalMilliseconds:0} ms after its 200");
         Assert.Equal("1", JsonDocument.Parse(next.Data).RootElement.GetProperty("set").GetProperty("after").GetString());
 
-        Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Error);
-        var warnings = logs.Entries.Where(e => e.Category.EndsWith(".ChangeStream", StringComparison.Ordinal) && e.Level == LogLevel.Warning).ToList();
-        Assert.True(warnings.Count == 1, "the stream's warnings: " + string.Join("\n", logs.Entries.Select(e => $"{e.Level} {e.Category}: {e.Message}")));
+        Assert.DoesNotContain(logs.GetSnapshot(), e => e.Level >= LogLevel.Error);
+        var warnings = logs.GetSnapshot().Where(e => e.Category is { } category && category.EndsWith(".ChangeStream", StringComparison.Ordinal) && e.Level == LogLevel.Warning).ToList();
+        Assert.True(warnings.Count == 1, "the stream's warnings: " + string.Join("\n", logs.GetSnapshot().Select(e => $"{e.Level} {e.Category}: {e.Message}")));
         var warning = warnings[0];
         Assert.Null(warning.Exception);
         Assert.Contains("Exception", warning.Message, StringComparison.Ordinal);
-        Assert.All(logs.Entries, e => Assert.DoesNotContain("hush-value", e.Message, StringComparison.Ordinal));
-        Assert.All(logs.Entries.Where(e => e.Category.EndsWith(".ChangeStream", StringComparison.Ordinal)),
+        Assert.All(logs.GetSnapshot(), e => Assert.DoesNotContain("hush-value", e.Message, StringComparison.Ordinal));
+        Assert.All(logs.GetSnapshot().Where(e => e.Category is { } category && category.EndsWith(".ChangeStream", StringComparison.Ordinal)),
             e => Assert.DoesNotContain(client, e.Message, StringComparison.Ordinal));
     }
 }
