@@ -18,7 +18,7 @@ internal sealed partial class MalformedRequestHandler(IProblemDetailsService pro
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         if (ClientGone(exception, context)) return HungUp(context);
-        if (ClientFault(exception, context) is not { } status) return false;
+        if (ClientFault(exception) is not { } status) return false;
         LogRefused(logger, exception.GetType().Name, status, context.TraceIdentifier);
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -72,12 +72,12 @@ internal sealed partial class MalformedRequestHandler(IProblemDetailsService pro
         return true;
     }
 
-    private static int? ClientFault(Exception ex, HttpContext context) => ex switch
+    private static int? ClientFault(Exception ex) => ex switch
     {
         BadHttpRequestException bad => bad.StatusCode,
         InvalidDataException => StatusCodes.Status400BadRequest,
-        // A client that went away is not a fault to answer (ClientGone); anything else reading the body is malformed input.
-        IOException when !context.RequestAborted.IsCancellationRequested => StatusCodes.Status400BadRequest,
+        // A client that went away was answered by ClientGone before; anything else reading the body is malformed input.
+        IOException => StatusCodes.Status400BadRequest,
         _ => null,
     };
 

@@ -28,11 +28,10 @@ public static class EmptyValuesParameter
             case "ignore": return EmptyValues.Ignore;
             case "remove": return EmptyValues.Remove;
             default:
-                error = batch
-                    ? $"{Name} must be 'ignore' (the default: an empty cell is ignored) or 'remove' (an empty cell removes its column's attribute from the row's profile), " +
-                      $"not '{UrlEncodedParser.Sanitize(value)}'."
-                    : $"{Name} must be 'ignore' (the default: an empty value is ignored) or 'remove' (profile.<name>= with an empty value removes the attribute), " +
-                      $"not '{UrlEncodedParser.Sanitize(value)}'.";
+                var (empty, removes) = batch
+                    ? ("an empty cell", "an empty cell removes its column's attribute from the row's profile")
+                    : ("an empty value", "profile.<name>= with an empty value removes the attribute");
+                error = $"{Name} must be 'ignore' (the default: {empty} is ignored) or 'remove' ({removes}), not '{UrlEncodedParser.Sanitize(value)}'.";
                 return null;
         }
     }
