@@ -55,8 +55,15 @@ cpu_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $
 # steal_pct BEFORE AFTER (two cpu_ticks readings) → the whole percent of CPU time stolen in between.
 steal_pct() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "); d = y[1] - x[1]; printf "%.0f", (d > 0 ? 100 * (y[2] - x[2]) / d : 0) }'; }
 
+# The runtime settings the service ships with: the Docker image's `ENV DOTNET_…` lines (dotnet run's launch profile
+# repeats them). The runtime reads these from the environment only, so a published binary started here needs them
+# given, or it would be measured as no deployment runs it. Read from this checkout's Dockerfile (the scripts run from
+# the repository root); a NAME=value given to launch_service after them overrides one (DOTNET_GCgen0size=0: the
+# runtime's own default).
+runtime_env() { sed -n 's/^ENV \(DOTNET_[A-Za-z0-9_]*=[^ ]*\)$/\1/p' Dockerfile; }
+
 # launch_service BINARY LOG [NAME=value ...] → the service (Release build at BINARY) on a free port against $redis_port,
-# in Production, output to LOG; sets app_pid and app_url and returns once it is ready. The bench client keeps its quota
+# in Production with the shipped runtime settings (runtime_env), output to LOG; sets app_pid and app_url and returns once it is ready. The bench client keeps its quota
 # on (counted in Redis per update) with room for any run: at ~20k req/s the default 1,000,000 runs out during warm-up plus
 # measurement, and a measured window spent answering 429 is not the number wanted. NAME=value settings come last, so
 # they override these.
@@ -64,7 +71,8 @@ launch_service() {
   local binary=$1 log=$2 port
   shift 2
   port=$(free_port); app_url="http://127.0.0.1:$port"
-  env ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
+  # shellcheck disable=SC2046 # one NAME=value per line, none with spaces
+  env $(runtime_env) ConnectionStrings__Redis="127.0.0.1:$redis_port" ProfileUpdate__Clients__bench__QuotaLimit=1000000000 \
     ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="$app_url" "$@" "$binary" >"$log" 2>&1 &
   app_pid=$!; pids+=($app_pid)
   # On failure the log goes with the scratch folder, so its end is printed here (a start-up crash must leave a trace).

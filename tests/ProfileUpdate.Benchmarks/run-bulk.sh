@@ -74,7 +74,8 @@ svc_url=""
 svc=""
 start_service() { # a cold service on the redis-server; sets svc and svc_url
   local port; port=$(free_port)
-  ConnectionStrings__Redis="127.0.0.1:$redis_port" ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
+  # shellcheck disable=SC2046 # the shipped runtime settings (lib.sh), one NAME=value per line
+  env $(runtime_env) ConnectionStrings__Redis="127.0.0.1:$redis_port" ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
     ProfileUpdate__Bulk__SpoolDirectory="$work/spool-$port" ProfileUpdate__Bulk__SubmissionsPerMinute=1000 \
     "$work/service/ProfileUpdate.Api" >"$work/service-$port.log" 2>&1 &
   svc=$!; pids+=($svc); svc_url="http://127.0.0.1:$port"

@@ -15,6 +15,7 @@ public static class OperationsEndpoints
     public static IServiceCollection AddOperations(this IServiceCollection services)
     {
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("profile-store", tags: [ReadyTag]);
+        services.AddHostedService<RuntimeReport>();
         // Prometheus text at /metrics from the service's own meter (each feature's instruments) plus ASP.NET Core's and the runtime's.
         // The resource names the service in every exported series (target_info), instead of the SDK's "unknown_service:…".
         var version = typeof(OperationsEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
