@@ -8,8 +8,10 @@
 #          REV_A = baseline: bare Kestrel (Baseline/) as side A, alternating with the service; then 1 / "B/A CPU per
 #          request" is the ratio bare / (service + Redis) of run-load.sh, from as many alternating pairs as ROUNDS
 #   env:   ROUNDS (2), DURATION (15s), WARMUP (30s), CONNECTIONS (64), VISITORS (10000), EXTRA_A / EXTRA_B (extra env
-#          settings for that side, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare a setting on one code;
-#          {redis_sock} stands for the Redis's Unix socket: EXTRA_B='ConnectionStrings__Redis=!{redis_sock}'),
+#          settings for that side, bare Kestrel's included, e.g. EXTRA_B="ProfileUpdate__Changes__Enabled=true" to compare
+#          a setting on one code; {redis_sock} stands for the Redis's Unix socket:
+#          EXTRA_B='ConnectionStrings__Redis=!{redis_sock}'. A service side starts with this checkout's shipped runtime
+#          settings, lib.sh's runtime_env, which these override: EXTRA_A=DOTNET_GCgen0size=0 is the runtime's own GC budget),
 #          THREADS=1 (also print the service's CPU per request split by thread name: which threads a change moves work
 #          between — a change can cut one thread's CPU and add the same to another's)
 # Needs: dotnet, git, redis-server, redis-cli, wrk (apt-get install -y redis-server wrk). Run by hand, not in CI.
@@ -79,7 +81,7 @@ run() { # $1 = A|B
   redis_port=$redis_port VISITORS=$VISITORS seed_side "$dir"
   # shellcheck disable=SC2086 # EXTRA_A / EXTRA_B are lists of NAME=value words
   if [ "$(cat "$dir.src")" = baseline ]; then
-    launch_baseline "$dir/ProfileUpdate.Baseline" "$work/$side.log"
+    launch_baseline "$dir/ProfileUpdate.Baseline" "$work/$side.log" $extra
   else
     launch_service "$dir/ProfileUpdate.Api" "$work/$side.log" $extra
   fi
