@@ -63,10 +63,10 @@ steal_pct() { awk -v b="$1" -v a="$2" 'BEGIN { split(b, x, " "); split(a, y, " "
 runtime_env() { sed -n 's/^ENV \(DOTNET_[A-Za-z0-9_]*=[^ ]*\)$/\1/p' Dockerfile; }
 
 # launch_service BINARY LOG [NAME=value ...] → the service (Release build at BINARY) on a free port against $redis_port,
-# in Production with the shipped runtime settings (runtime_env), output to LOG; sets app_pid and app_url and returns once it is ready. The bench client keeps its quota
-# on (counted in Redis per update) with room for any run: at ~20k req/s the default 1,000,000 runs out during warm-up plus
-# measurement, and a measured window spent answering 429 is not the number wanted. NAME=value settings come last, so
-# they override these.
+# in Production with the shipped runtime settings (runtime_env), output to LOG; sets app_pid and app_url and returns
+# once it is ready. The bench client keeps its quota on (counted in Redis per update) with room for any run: at ~20k
+# req/s the default 1,000,000 runs out during warm-up plus measurement, and a measured window spent answering 429 is not
+# the number wanted. NAME=value settings come last, so they override these.
 launch_service() {
   local binary=$1 log=$2 port
   shift 2
