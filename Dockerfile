@@ -17,8 +17,8 @@ ENV ASPNETCORE_URLS=http://+:8080 \
     ProfileUpdate__Bulk__SpoolDirectory=/spool
 # A 32 MB first-generation GC budget instead of the 2-3 MB the workstation GC settles on here: each collection costs
 # about 0.8 ms however little survives, so a tenth as many of them saves about 1.5 µs of CPU per single update for
-# some 25 MB more RSS (docs/performance.md, "The GC's first-generation budget"). The runtime reads this from the environment only.
-# Keep it in step with Properties/launchSettings.json (dotnet run); a test checks they agree.
+# some 25 MB more RSS (docs/performance.md, "The GC's first-generation budget"). The runtime reads this from the
+# environment only. Keep it in step with Properties/launchSettings.json (dotnet run); RuntimeSettingsTests checks.
 ENV DOTNET_GCgen0size=0x2000000
 # Accepted batches wait here until applied and are resumed from here after a restart: a volume, owned by the app user.
 RUN mkdir -p /spool && chown "$APP_UID" /spool
