@@ -37,6 +37,6 @@ internal sealed partial class RuntimeReport(ILogger<RuntimeReport> logger) : IHo
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runtime: {Kind:l} GC ({Mode:l}), first-generation budget up to {Megabytes} MB, " +
         "the runtime's default: DOTNET_GCgen0size is not set, so collections come every few MB allocated and single updates cost " +
-        "more CPU. The Docker image and dotnet run set DOTNET_GCgen0size=0x2000000 (README, Configuration).")]
+        "more CPU. The Docker image and dotnet run set it (README, Configuration).")]
     private static partial void LogDefaultBudget(ILogger logger, string kind, string mode, double megabytes);
 }
